@@ -1,0 +1,137 @@
+/*
+ * config: options -> struct config. Never exits; main decides what a
+ * failure means.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+struct config_option {
+	const char	*name;		/* long option */
+	const char	*env;
+	size_t		 off;
+	size_t		 size;
+};
+
+#define CO(n, e, f) \
+	{ n, e, offsetof(struct config, f), sizeof(((struct config *)0)->f) }
+
+static const struct config_option config_options[] = {
+	CO("db", "SLUICE_DB", db),
+	CO("root", "SLUICE_ROOT", root),
+	CO("url-prefix", "SLUICE_URL_PREFIX", url_prefix),
+	CO("log-file", "SLUICE_LOG_FILE", log_file),
+};
+
+#define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
+
+void
+config_usage(const char *progname)
+{
+	printf("usage: %s --db PATH --root DIR [options]\n"
+	    "\n"
+	    "FastCGI download backend: serves the files of finished export "
+	    "jobs.\n"
+	    "Run it under spawn-fcgi (or anything that passes a listening "
+	    "socket as fd 0).\n"
+	    "\n"
+	    "  --db PATH          jobs database, opened read-only "
+	    "[SLUICE_DB]\n"
+	    "  --root DIR         export root; job file paths are "
+	    "relative to it [SLUICE_ROOT]\n"
+	    "  --url-prefix P     URL prefix before the job id, default "
+	    "%s [SLUICE_URL_PREFIX]\n"
+	    "  --log-file PATH    append log lines here instead of "
+	    "stderr [SLUICE_LOG_FILE]\n"
+	    "  --help             this text\n"
+	    "\n"
+	    "Each option can also be set by the environment variable in "
+	    "brackets;\nthe command line wins.\n", progname,
+	    CONFIG_DEFAULT_PREFIX);
+}
+
+static int
+config_set(struct config *c, const struct config_option *o, const char *v,
+    char *err, size_t errsz)
+{
+	size_t	 len = strlen(v);
+
+	if (len >= o->size) {
+		snprintf(err, errsz, "--%s: value longer than %zu bytes",
+		    o->name, o->size - 1);
+		return (-1);
+	}
+	memcpy((char *)c + o->off, v, len + 1);
+	return (0);
+}
+
+/*
+ * Fill c from the environment, then argv. Returns CONFIG_OK, CONFIG_HELP
+ * (the caller prints usage and exits 0), or CONFIG_ERROR with a sentence in
+ * err.
+ */
+enum config_result
+config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
+{
+	struct option	 longopts[NOPTIONS + 2];
+	size_t		 i, plen;
+	const char	*v;
+	int		 ch, idx;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->url_prefix, CONFIG_DEFAULT_PREFIX,
+	    sizeof(CONFIG_DEFAULT_PREFIX));
+	for (i = 0; i < NOPTIONS; i++) {
+		if ((v = getenv(config_options[i].env)) != NULL && *v != '\0' &&
+		    config_set(c, &config_options[i], v, err, errsz) == -1)
+			return (CONFIG_ERROR);
+		longopts[i].name = config_options[i].name;
+		longopts[i].has_arg = required_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = 256 + (int)i;
+	}
+	longopts[NOPTIONS] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[NOPTIONS + 1] = (struct option){ NULL, 0, NULL, 0 };
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+		if (ch == 'h')
+			return (CONFIG_HELP);
+		if (ch >= 256 && ch < 256 + (int)NOPTIONS) {
+			if (config_set(c, &config_options[ch - 256], optarg,
+			    err, errsz) == -1)
+				return (CONFIG_ERROR);
+			continue;
+		}
+		snprintf(err, errsz, "unknown or incomplete option %s "
+		    "(see --help)", argv[optind - 1]);
+		return (CONFIG_ERROR);
+	}
+	if (optind < argc) {
+		snprintf(err, errsz, "unexpected argument %s (see --help)",
+		    argv[optind]);
+		return (CONFIG_ERROR);
+	}
+	if (c->db[0] == '\0') {
+		snprintf(err, errsz, "no jobs database: give --db or SLUICE_DB");
+		return (CONFIG_ERROR);
+	}
+	if (c->root[0] == '\0') {
+		snprintf(err, errsz, "no export root: give --root or "
+		    "SLUICE_ROOT");
+		return (CONFIG_ERROR);
+	}
+	plen = strlen(c->url_prefix);
+	if (c->url_prefix[0] != '/' || c->url_prefix[plen - 1] != '/' ||
+	    strchr(c->url_prefix, '?') != NULL ||
+	    strchr(c->url_prefix, '%') != NULL) {
+		snprintf(err, errsz, "--url-prefix must start and end with '/' "
+		    "and hold no '?' or '%%' (got %s)", c->url_prefix);
+		return (CONFIG_ERROR);
+	}
+	return (CONFIG_OK);
+}

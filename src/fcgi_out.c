@@ -1,0 +1,103 @@
+/*
+ * fcgi_out: frame bytes as FCGI_STDOUT records and write them with one
+ * writev(2), retrying partial writes. It never writes END_REQUEST: libfcgi
+ * does that when the request is finished, after these records, and leaving
+ * it out is how an aborted response shows as truncated.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "fcgi_out.h"
+
+#define FCGI_VERSION_1	1
+#define FCGI_STDOUT	6
+
+/*
+ * Fill hdr with an FCGI_STDOUT record header for len (<=
+ * FCGI_OUT_RECORD_MAX) content bytes, no padding. Pure.
+ */
+void
+fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
+    size_t len)
+{
+	hdr[0] = FCGI_VERSION_1;
+	hdr[1] = FCGI_STDOUT;
+	hdr[2] = (unsigned char)((request_id >> 8) & 0xff);
+	hdr[3] = (unsigned char)(request_id & 0xff);
+	hdr[4] = (unsigned char)((len >> 8) & 0xff);
+	hdr[5] = (unsigned char)(len & 0xff);
+	hdr[6] = 0;	/* padding length */
+	hdr[7] = 0;
+}
+
+/* Write all of iov[0..n), advancing it across partial writes. */
+static int
+fcgi_out_writev_all(int fd, struct iovec *iov, int n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		w = writev(fd, iov, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return (0);
+}
+
+/*
+ * Send a[0..alen) then b[0..blen) on fd as FCGI_STDOUT records of request
+ * request_id. Either may be empty (an empty record would mean end of
+ * stream, so none is written for it). Returns 0, or -1 with errno set
+ * (EPIPE or ECONNRESET when the web server or its client went away).
+ */
+int
+fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	unsigned char	 hdrs[FCGI_OUT_IOV_MAX / 2][FCGI_OUT_HEADER_LEN];
+	struct iovec	 iov[FCGI_OUT_IOV_MAX];
+	const unsigned char *part[2] = { a, b };
+	size_t		 plen[2] = { alen, blen };
+	int		 n = 0, p;
+
+	for (p = 0; p < 2; p++) {
+		size_t	 off = 0;
+
+		while (off < plen[p]) {
+			size_t	 len = plen[p] - off;
+
+			if (len > FCGI_OUT_RECORD_MAX)
+				len = FCGI_OUT_RECORD_MAX;
+			if (n + 2 > FCGI_OUT_IOV_MAX) {
+				if (fcgi_out_writev_all(fd, iov, n) == -1)
+					return (-1);
+				n = 0;
+			}
+			fcgi_out_frame(hdrs[n / 2], request_id, len);
+			iov[n].iov_base = hdrs[n / 2];
+			iov[n].iov_len = FCGI_OUT_HEADER_LEN;
+			iov[n + 1].iov_base = (void *)(uintptr_t)(part[p] + off);
+			iov[n + 1].iov_len = len;
+			n += 2;
+			off += len;
+		}
+	}
+	if (n > 0 && fcgi_out_writev_all(fd, iov, n) == -1)
+		return (-1);
+	return (0);
+}

@@ -1,0 +1,23 @@
+/*
+ * fcgi_out: FCGI_STDOUT records written straight to the request's socket.
+ *
+ * libfcgi's stdout stream buffers 8 KiB, so a large body becomes a write(2)
+ * per 8 KiB record. Here a header block and a body chunk go out as
+ * full-size records in one writev(2). This is the one place that knows the
+ * FastCGI framing (FastCGI spec §3.3).
+ */
+#ifndef SLUICE_FCGI_OUT_H
+#define SLUICE_FCGI_OUT_H
+
+#include <stddef.h>
+
+#define FCGI_OUT_HEADER_LEN	8
+#define FCGI_OUT_RECORD_MAX	65528	/* content bytes, 8-aligned, < 65536 */
+#define FCGI_OUT_IOV_MAX	32	/* 2 per record, 16 records per call */
+
+void	fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
+	    size_t len);
+int	fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
+	    const void *b, size_t blen);
+
+#endif

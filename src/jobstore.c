@@ -1,0 +1,244 @@
+/*
+ * jobstore: the one SELECT sluice runs against the exporter's database.
+ *
+ * Workload: one indexed point lookup per request, many threads each with
+ * their own read-only connection. The exporter writes concurrently, so
+ * lookups wait up to JOBSTORE_BUSY_MS on a lock and then report BUSY (503).
+ * The statement is reset on every exit, found or not, so the WAL can be
+ * checkpointed while files stream.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "job.h"
+#include "http.h"
+#include "jobstore.h"
+#include "log.h"
+
+static const char jobstore_sql[] =
+    "SELECT status, file_path, file_name, content_type, file_size, sha256, "
+    "owner, token_sha256, expires_at, max_downloads "
+    "FROM export_jobs WHERE id = ?1";
+
+/*
+ * Open path read-only and prepare the lookup. Fails, with a sentence for
+ * the operator in err, when the file is missing, is not a database, or has
+ * no export_jobs table with the contract's columns. On failure nothing is
+ * left open. Returns 0 or -1.
+ */
+int
+jobstore_open(struct jobstore *js, const char *path, char *err, size_t errsz)
+{
+	struct stat	 st;
+	int		 rc;
+
+	js->db = NULL;
+	js->find = NULL;
+	/* SQLite would report a missing file as "unable to open". */
+	if (stat(path, &st) == -1) {
+		snprintf(err, errsz, "jobs database %s: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	rc = sqlite3_open_v2(path, &js->db,
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "jobs database %s: %s", path,
+		    js->db != NULL ? sqlite3_errmsg(js->db) :
+		    sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(js->db, 1);
+	if (sqlite3_busy_timeout(js->db, JOBSTORE_BUSY_MS) != SQLITE_OK ||
+	    sqlite3_exec(js->db, "PRAGMA query_only = 1", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errsz, "jobs database %s: %s", path,
+		    sqlite3_errmsg(js->db));
+		goto fail;
+	}
+	rc = sqlite3_prepare_v3(js->db, jobstore_sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &js->find, NULL);
+	if (rc != SQLITE_OK) {
+		const char *msg = sqlite3_errmsg(js->db);
+
+		if (strstr(msg, "no such table") != NULL)
+			snprintf(err, errsz, "jobs database %s has no "
+			    "export_jobs table (create it from sql/schema.sql)",
+			    path);
+		else
+			snprintf(err, errsz, "jobs database %s: %s", path, msg);
+		goto fail;
+	}
+	return (0);
+fail:
+	jobstore_close(js);
+	return (-1);
+}
+
+void
+jobstore_close(struct jobstore *js)
+{
+	sqlite3_finalize(js->find);
+	js->find = NULL;
+	sqlite3_close(js->db);
+	js->db = NULL;
+}
+
+/*
+ * Copy a TEXT column into dst[0..size). A NULL leaves *has = 0. A value
+ * that does not fit, or holds a NUL, marks the job unservable (bad_field)
+ * rather than being cut.
+ */
+static void
+jobstore_text(struct job *job, sqlite3_stmt *st, int col, const char *name,
+    char *dst, size_t size, unsigned *has)
+{
+	const unsigned char	*v;
+	int			 len;
+
+	dst[0] = '\0';
+	*has = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	v = sqlite3_column_text(st, col);
+	len = sqlite3_column_bytes(st, col);
+	if (v == NULL || len < 0 || (size_t)len >= size ||
+	    memchr(v, '\0', (size_t)len) != NULL) {
+		if (job->bad_field == NULL)
+			job->bad_field = name;
+		*has = 1;	/* present but unusable: never matches */
+		return;
+	}
+	memcpy(dst, v, (size_t)len);
+	dst[len] = '\0';
+	*has = 1;
+}
+
+/* Copy an INTEGER column; anything but an integer or NULL is bad_field. */
+static void
+jobstore_int(struct job *job, sqlite3_stmt *st, int col, const char *name,
+    int64_t *dst, unsigned *has)
+{
+	*dst = 0;
+	*has = 0;
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_NULL:
+		return;
+	case SQLITE_INTEGER:
+		*dst = sqlite3_column_int64(st, col);
+		*has = 1;
+		return;
+	default:
+		if (job->bad_field == NULL)
+			job->bad_field = name;
+		*has = 1;
+		return;
+	}
+}
+
+static enum job_status
+jobstore_status(const char *s)
+{
+	if (strcmp(s, "pending") == 0)
+		return (JOB_PENDING);
+	if (strcmp(s, "running") == 0)
+		return (JOB_RUNNING);
+	if (strcmp(s, "done") == 0)
+		return (JOB_DONE);
+	if (strcmp(s, "failed") == 0)
+		return (JOB_FAILED);
+	if (strcmp(s, "revoked") == 0)
+		return (JOB_REVOKED);
+	return (JOB_UNKNOWN);
+}
+
+/*
+ * Look up id and copy the row into *job. Values that cannot be used as they
+ * are leave job->bad_field set (the policy answers 500 for those). Logs
+ * database errors. The statement is reset before returning, whatever the
+ * outcome.
+ */
+enum jobstore_result
+jobstore_find(struct jobstore *js, const char *id, struct job *job)
+{
+	enum jobstore_result	 res = JOBSTORE_ERROR;
+	char			 status[16];
+	unsigned		 has, has2;
+	int			 rc;
+
+	memset(job, 0, sizeof(*job));
+	if (snprintf(job->id, sizeof(job->id), "%s", id) >=
+	    (int)sizeof(job->id))
+		return (JOBSTORE_NOT_FOUND);
+	rc = sqlite3_bind_text(js->find, 1, id, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		log_warnx("event=db_error op=bind error=\"%s\"",
+		    sqlite3_errstr(rc));
+		goto done;
+	}
+	rc = sqlite3_step(js->find);
+	if (rc == SQLITE_DONE) {
+		res = JOBSTORE_NOT_FOUND;
+		goto done;
+	}
+	if (rc != SQLITE_ROW) {
+		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+			res = JOBSTORE_BUSY;
+		log_warnx("event=db_error op=lookup id=%s error=\"%s\"", id,
+		    sqlite3_errmsg(js->db));
+		goto done;
+	}
+	jobstore_text(job, js->find, 0, "status", status, sizeof(status),
+	    &has);
+	job->status = has ? jobstore_status(status) : JOB_UNKNOWN;
+	jobstore_text(job, js->find, 1, "file_path", job->file_path,
+	    sizeof(job->file_path), &has);
+	job->has_file_path = has;
+	jobstore_text(job, js->find, 2, "file_name", job->file_name,
+	    sizeof(job->file_name), &has);
+	job->has_file_name = has;
+	jobstore_text(job, js->find, 3, "content_type", job->content_type,
+	    sizeof(job->content_type), &has);
+	job->has_content_type = has;
+	jobstore_int(job, js->find, 4, "file_size", &job->file_size, &has);
+	job->has_file_size = has;
+	jobstore_text(job, js->find, 5, "sha256", job->sha256,
+	    sizeof(job->sha256), &has);
+	job->has_sha256 = has;
+	jobstore_text(job, js->find, 6, "owner", job->owner,
+	    sizeof(job->owner), &has);
+	job->has_owner = has;
+	jobstore_text(job, js->find, 7, "token_sha256", job->token_sha256,
+	    sizeof(job->token_sha256), &has);
+	job->has_token = has;
+	jobstore_int(job, js->find, 8, "expires_at", &job->expires_at, &has);
+	job->has_expires = has;
+	jobstore_int(job, js->find, 9, "max_downloads", &job->max_downloads,
+	    &has2);
+	job->has_max_downloads = has2;
+
+	/* Values the headers and checks rely on, checked once, here. */
+	if (job->has_sha256 && (strlen(job->sha256) != JOB_HASH_HEX ||
+	    !http_hex_valid(job->sha256, JOB_HASH_HEX)) && !job->bad_field)
+		job->bad_field = "sha256";
+	if (job->has_token && (strlen(job->token_sha256) != JOB_HASH_HEX ||
+	    !http_hex_valid(job->token_sha256, JOB_HASH_HEX)) &&
+	    !job->bad_field)
+		job->bad_field = "token_sha256";
+	if (job->has_content_type && !job->bad_field &&
+	    (!http_header_value_ok(job->content_type,
+	    strlen(job->content_type)) ||
+	    strchr(job->content_type, '/') == NULL))
+		job->bad_field = "content_type";
+	if (job->has_file_size && job->file_size < 0 && !job->bad_field)
+		job->bad_field = "file_size";
+	res = JOBSTORE_FOUND;
+done:
+	sqlite3_reset(js->find);
+	sqlite3_clear_bindings(js->find);
+	return (res);
+}

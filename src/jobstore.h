@@ -1,0 +1,38 @@
+/*
+ * jobstore: read-only lookups in the exporter's jobs database.
+ *
+ * One struct jobstore per request thread (SQLite connections are opened
+ * after fork and never shared). Its statement is prepared once; each lookup
+ * binds, steps, copies the row out and resets at once, so no read
+ * transaction stays open while a file streams.
+ */
+#ifndef SLUICE_JOBSTORE_H
+#define SLUICE_JOBSTORE_H
+
+#include <stddef.h>
+
+struct job;
+struct sqlite3;
+struct sqlite3_stmt;
+
+#define JOBSTORE_BUSY_MS	2000	/* then 503 with Retry-After */
+
+struct jobstore {
+	struct sqlite3		*db;
+	struct sqlite3_stmt	*find;
+};
+
+enum jobstore_result {
+	JOBSTORE_FOUND,
+	JOBSTORE_NOT_FOUND,
+	JOBSTORE_BUSY,
+	JOBSTORE_ERROR
+};
+
+int	jobstore_open(struct jobstore *, const char *path, char *err,
+	    size_t errsz);
+void	jobstore_close(struct jobstore *);
+enum jobstore_result jobstore_find(struct jobstore *, const char *id,
+	    struct job *);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * server: one request, start to end. The checks run in the contract's
+ * order, and the first that fails decides: method, path and id, lookup and
+ * token, owner, job state, the file. Every request ends in exactly one log
+ * line; error bodies are one short line and never carry file bytes.
+ *
+ * Owns no memory of its own: everything lives in the thread's struct worker.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "log.h"
+#include "policy.h"
+#include "server.h"
+
+/*
+ * Per-thread setup: this thread's own read-only connection to the jobs
+ * database. Returns 0, or -1 with a sentence in err.
+ */
+int
+server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
+    char *err, size_t errsz)
+{
+	w->cfg = cfg;
+	w->rootfd = rootfd;
+	return (jobstore_open(&w->js, cfg->db, err, errsz));
+}
+
+void
+server_worker_close(struct worker *w)
+{
+	jobstore_close(&w->js);
+}
+
+static double
+server_elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t1) == -1)
+		return (0);
+	return ((double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
+}
+
+static int
+server_hex_decode(unsigned char *dst, size_t n, const char *hex)
+{
+	size_t	 bin_len;
+
+	if (sodium_hex2bin(dst, n, hex, strlen(hex), NULL, &bin_len, NULL) !=
+	    0 || bin_len != n)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Does the request carry the job's token? The database holds only the
+ * SHA-256 of the secret; the comparison takes constant time. A job without
+ * a token needs none.
+ */
+static int
+server_token_ok(const struct job *job, const struct request *r)
+{
+	unsigned char	 want[crypto_hash_sha256_BYTES];
+	unsigned char	 got[crypto_hash_sha256_BYTES];
+
+	if (!job->has_token)
+		return (1);
+	if (!r->has_token || server_hex_decode(want, sizeof(want),
+	    job->token_sha256) == -1)
+		return (0);
+	if (crypto_hash_sha256(got, (const unsigned char *)r->token,
+	    strlen(r->token)) != 0)
+		return (0);
+	return (sodium_memcmp(want, got, sizeof(want)) == 0);
+}
+
+/* Headers every response carries. */
+static void
+server_common_headers(struct http_headers *h)
+{
+	http_headers_add(h, "Referrer-Policy", "no-referrer");
+	http_headers_add(h, "X-Content-Type-Options", "nosniff");
+}
+
+/*
+ * Answer with an error status: one short text line (none for HEAD), the
+ * common headers, and Allow or Retry-After where the status calls for them.
+ */
+static void
+server_error(struct worker *w, struct FCGX_Request *fr, int status,
+    struct stream_result *res)
+{
+	struct http_headers *h = &w->hdr;
+	const char	*body = http_error_body(status);
+	size_t		 len = strlen(body);
+
+	http_headers_init(h, status);
+	http_headers_add(h, "Content-Type", "text/plain; charset=utf-8");
+	http_headers_add_int(h, "Content-Length", (int64_t)len);
+	http_headers_add(h, "Cache-Control", "no-store");
+	server_common_headers(h);
+	if (status == 405)
+		http_headers_add(h, "Allow", "GET, HEAD");
+	else if (status == 409)
+		http_headers_add_int(h, "Retry-After", POLICY_RETRY_AFTER);
+	else if (status == 503)
+		http_headers_add_int(h, "Retry-After", HTTP_RETRY_AFTER_BUSY);
+	/* Only constants above: a failure here is a bug in sluice. */
+	if (http_headers_end(h) == -1) {
+		log_warnx("event=bug reason=error_headers status=%d", status);
+		res->outcome = STREAM_ERROR_IO;
+		res->bytes = 0;
+		return;
+	}
+	(void)stream_respond(fr, h, w->req.method == REQUEST_HEAD ? NULL : body,
+	    w->req.method == REQUEST_HEAD ? 0 : len, res);
+}
+
+/*
+ * The header block of a 200: every header in the contract. Returns 0, or
+ * -1 (logged) when a value from the row cannot be sent safely.
+ */
+static int
+server_file_headers(struct worker *w, const struct stream_file *f)
+{
+	const struct job *job = &w->job;
+	struct http_headers *h = &w->hdr;
+	char		 date[HTTP_DATE_SIZE], etag[HTTP_ETAG_SIZE];
+	char		 digest[HTTP_DIGEST_SIZE];
+	char		 disp[HTTP_DISPOSITION_SIZE];
+
+	if (http_date_format(date, sizeof(date), f->mtime_sec) == -1 ||
+	    http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,
+	    f->mtime_nsec) == -1 ||
+	    http_disposition_format(disp, sizeof(disp),
+	    job->has_file_name ? job->file_name : NULL, job->id) == -1 ||
+	    (job->has_sha256 &&
+	    http_digest_format(digest, sizeof(digest), job->sha256) == -1)) {
+		log_warnx("event=header_error id=%s", job->id);
+		return (-1);
+	}
+	http_headers_init(h, 200);
+	http_headers_add(h, "Content-Type", job->has_content_type &&
+	    job->content_type[0] != '\0' ? job->content_type :
+	    "application/octet-stream");
+	http_headers_add_int(h, "Content-Length", f->size);
+	http_headers_add(h, "Accept-Ranges", "bytes");
+	http_headers_add(h, "ETag", etag);
+	http_headers_add(h, "Last-Modified", date);
+	http_headers_add(h, "Content-Disposition", disp);
+	if (job->has_sha256)
+		http_headers_add(h, "Repr-Digest", digest);
+	http_headers_add(h, "Cache-Control", "private");
+	server_common_headers(h);
+	/* Streamed: nginx must not spool up to 1 GiB of it to disk. */
+	http_headers_add(h, "X-Accel-Buffering", "no");
+	if (http_headers_end(h) == -1) {
+		log_warnx("event=header_error reason=refused_value id=%s",
+		    job->id);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Lookup through headers: returns the status to answer with, or 200 with
+ * *f open and w->hdr ready. *why names the reason for the log.
+ */
+static int
+server_decide(struct worker *w, int read_rc, struct stream_file *f,
+    const char **why)
+{
+	struct request	*r = &w->req;
+	struct policy_client c;
+	int		 status;
+
+	if (r->method == REQUEST_OTHER) {
+		*why = "method";
+		return (405);
+	}
+	if (read_rc != 0) {
+		*why = r->why;
+		return (read_rc);
+	}
+	if ((status = request_parse_target(r, w->cfg->url_prefix)) != 0) {
+		*why = r->why;
+		return (status);
+	}
+	switch (jobstore_find(&w->js, r->id, &w->job)) {
+	case JOBSTORE_FOUND:
+		break;
+	case JOBSTORE_NOT_FOUND:
+		*why = "unknown_id";
+		return (404);
+	case JOBSTORE_BUSY:
+		*why = "db_busy";
+		return (503);
+	default:
+		*why = "db_error";
+		return (500);
+	}
+	c.remote_user = r->remote_user;
+	c.token_ok = server_token_ok(&w->job, r);
+	status = policy_decide(&w->job, &c, (int64_t)time(NULL), why);
+	if (status != 200)
+		return (status);
+	if (w->job.bad_field != NULL) {
+		*why = w->job.bad_field;
+		return (500);
+	}
+	if ((status = stream_open(w->rootfd, &w->job, f, why)) != 0)
+		return (status);
+	if (server_file_headers(w, f) == -1) {
+		*why = "bad_header_value";
+		return (500);
+	}
+	return (200);
+}
+
+/*
+ * Serve one request on fr, whose parameters are envp. Never exits; every
+ * failure becomes a status and one log line.
+ */
+void
+server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
+{
+	struct stream_file	 f = { .fd = -1 };
+	struct stream_result	 res = { STREAM_COMPLETE, 0 };
+	struct timespec		 t0;
+	const char		*why = "ok";
+	char			 qpath[LOG_VALUE_MAX * 4 + 8];
+	char			 quser[LOG_VALUE_MAX * 4 + 8];
+	char			*q;
+	long			 first;
+	int			 read_rc, status;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
+		memset(&t0, 0, sizeof(t0));
+	read_rc = request_read(&w->req, envp);
+	status = server_decide(w, read_rc, &f, &why);
+	if (status == 200 && w->req.method == REQUEST_HEAD)
+		(void)stream_respond(fr, &w->hdr, NULL, 0, &res);
+	else if (status == 200) {
+		first = stream_read_first(&f, w->buf, sizeof(w->buf), 0,
+		    f.size);
+		if (first == -1) {
+			status = 500;
+			why = "read_failed";
+			server_error(w, fr, status, &res);
+		} else
+			stream_send_file(fr, &w->hdr, &f, w->buf,
+			    sizeof(w->buf), (size_t)first, 0, f.size, &res);
+	} else
+		server_error(w, fr, status, &res);
+	stream_close(&f);
+
+	/* The path without its query string: the token never reaches logs. */
+	if ((q = strchr(w->req.uri, '?')) != NULL)
+		*q = '\0';
+	log_quote(qpath, sizeof(qpath), w->req.uri);
+	log_quote(quser, sizeof(quser), w->req.remote_user);
+	log_info("event=request method=%s id=%s status=%d reason=%s bytes=%lld "
+	    "duration_ms=%.3f outcome=%s remote=%s user=%s path=%s",
+	    w->req.method == REQUEST_GET ? "GET" :
+	    w->req.method == REQUEST_HEAD ? "HEAD" : "other",
+	    w->req.id[0] != '\0' ? w->req.id : "-", status,
+	    why != NULL ? why : "-", (long long)res.bytes,
+	    server_elapsed_ms(&t0),
+	    stream_outcome_name(res.outcome),
+	    w->req.remote_addr[0] != '\0' ? w->req.remote_addr : "-", quser,
+	    qpath);
+}

@@ -1,0 +1,33 @@
+/*
+ * server: one request, start to end: request -> jobstore -> policy -> http
+ * -> stream, then one log line. Each request thread owns one struct worker,
+ * whose embedded buffers are all the memory a request uses.
+ */
+#ifndef SLUICE_SERVER_H
+#define SLUICE_SERVER_H
+
+#include "http.h"
+#include "job.h"
+#include "jobstore.h"
+#include "request.h"
+#include "stream.h"
+
+struct FCGX_Request;
+struct config;
+
+struct worker {
+	const struct config	*cfg;
+	int			 rootfd;	/* shared, read-only use */
+	struct jobstore		 js;		/* this thread's connection */
+	struct request		 req;
+	struct job		 job;
+	struct http_headers	 hdr;
+	unsigned char		 buf[STREAM_CHUNK];
+};
+
+int	server_worker_init(struct worker *, const struct config *, int rootfd,
+	    char *err, size_t errsz);
+void	server_worker_close(struct worker *);
+void	server_handle(struct worker *, struct FCGX_Request *, char **envp);
+
+#endif

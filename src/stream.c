@@ -1,0 +1,330 @@
+/*
+ * stream: confinement, file checks and the body loop.
+ *
+ * The client never supplies a path: the path comes from the job row, and
+ * even that is opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+ * relative to the export root, so neither "../", an absolute path, nor a
+ * symlink anywhere on the way can leave the root. O_NONBLOCK keeps a
+ * planted FIFO from hanging the worker; fstat on the descriptor (never the
+ * path) then requires a regular file of the recorded size.
+ *
+ * Memory: one buffer per request thread, owned by the caller; nothing here
+ * grows with the file. Once headers are out, a failure can only be shown by
+ * cutting the connection without END_REQUEST: never pad.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "fcgi_out.h"
+#include "http.h"
+#include "job.h"
+#include "log.h"
+#include "stream.h"
+
+_Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
+
+#define STREAM_OPEN_RETRIES	3	/* openat2 EAGAIN: a racing rename */
+
+static int
+stream_openat2(int dirfd, const char *path, int flags)
+{
+	struct open_how	 how;
+	int		 fd, tries = 0;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)flags;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	do {
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	} while (fd == -1 && (errno == EINTR ||
+	    (errno == EAGAIN && ++tries < STREAM_OPEN_RETRIES)));
+	return (fd);
+}
+
+/*
+ * Open the export root and check that openat2 confinement works here.
+ * Startup only. Returns 0 with *rootfd set, or -1 with a sentence in err.
+ */
+int
+stream_root_open(const char *root, int *rootfd, char *err, size_t errsz)
+{
+	struct stat	 st;
+	int		 fd, probe;
+
+	*rootfd = -1;
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1) {
+		snprintf(err, errsz, "export root %s: %s%s", root,
+		    strerror(errno), errno == ENOTDIR ?
+		    " (--root must be a directory)" : "");
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "export root %s is not a directory", root);
+		close(fd);
+		return (-1);
+	}
+	probe = stream_openat2(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (probe == -1) {
+		snprintf(err, errsz, "openat2 on %s: %s (sluice needs Linux "
+		    ">= 5.6 to confine files beneath the root)", root,
+		    strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	close(probe);
+	*rootfd = fd;
+	return (0);
+}
+
+/*
+ * Open job->file_path beneath rootfd and check it against the row.
+ * Returns 0 with *f filled (the caller closes it), or 500 with *why set and
+ * the reason logged; escapes are logged as security events.
+ */
+int
+stream_open(int rootfd, const struct job *job, struct stream_file *f,
+    const char **why)
+{
+	char		 qpath[LOG_VALUE_MAX * 4 + 8];
+	struct stat	 st;
+	int		 fd = -1;
+
+	f->fd = -1;
+	log_quote(qpath, sizeof(qpath), job->file_path);
+	if (job->file_path[0] == '\0' || job->file_path[0] == '/') {
+		*why = "escape";
+		log_warnx("event=security reason=absolute_path id=%s path=%s",
+		    job->id, qpath);
+		return (500);
+	}
+	fd = stream_openat2(rootfd, job->file_path,
+	    O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		switch (errno) {
+		case EXDEV:
+			*why = "escape";
+			log_warnx("event=security reason=escape id=%s path=%s",
+			    job->id, qpath);
+			break;
+		case ELOOP:
+			*why = "symlink";
+			log_warnx("event=security reason=symlink id=%s "
+			    "path=%s", job->id, qpath);
+			break;
+		case ENOENT:
+		case ENOTDIR:
+			*why = "file_missing";
+			log_warn("event=file_error reason=missing id=%s "
+			    "path=%s", job->id, qpath);
+			break;
+		default:
+			*why = "open_failed";
+			log_warn("event=file_error reason=open id=%s path=%s",
+			    job->id, qpath);
+			break;
+		}
+		return (500);
+	}
+	if (fstat(fd, &st) == -1) {
+		*why = "fstat_failed";
+		log_warn("event=file_error reason=fstat id=%s path=%s", job->id,
+		    qpath);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not_regular";
+		log_warnx("event=file_error reason=not_regular id=%s path=%s "
+		    "mode=%o", job->id, qpath, (unsigned)(st.st_mode & S_IFMT));
+		goto fail;
+	}
+	if (st.st_size != job->file_size) {
+		*why = "size_mismatch";
+		log_warnx("event=file_error reason=size_mismatch id=%s path=%s "
+		    "expected=%lld actual=%lld", job->id, qpath,
+		    (long long)job->file_size, (long long)st.st_size);
+		goto fail;
+	}
+	/* Regular file: O_NONBLOCK has no effect on reads; hint readahead. */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	f->fd = fd;
+	f->size = st.st_size;
+	f->ino = (uint64_t)st.st_ino;
+	f->mtime_sec = st.st_mtim.tv_sec;
+	f->mtime_nsec = st.st_mtim.tv_nsec;
+	return (0);
+fail:
+	close(fd);
+	return (500);
+}
+
+void
+stream_close(struct stream_file *f)
+{
+	if (f->fd != -1)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* pread all of buf[0..want) at off, or less at end of file. */
+static long
+stream_pread(int fd, unsigned char *buf, size_t want, int64_t off)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < want) {
+		n = pread(fd, buf + got, want - got, (off_t)(off + (int64_t)got));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return ((long)got);
+}
+
+/*
+ * Read the first chunk of [off, off+len) into buf before any header goes
+ * out, so that an early I/O error or a file that shrank is a clean 500.
+ * Returns the bytes read (min(bufsz, len)), or -1, logged.
+ */
+long
+stream_read_first(struct stream_file *f, unsigned char *buf, size_t bufsz,
+    int64_t off, int64_t len)
+{
+	size_t	 want = len < (int64_t)bufsz ? (size_t)len : bufsz;
+	long	 n;
+
+	n = stream_pread(f->fd, buf, want, off);
+	if (n == -1) {
+		log_warn("event=file_error reason=read");
+		return (-1);
+	}
+	if ((size_t)n != want) {
+		log_warnx("event=file_error reason=short_read want=%zu got=%ld",
+		    want, n);
+		return (-1);
+	}
+	return (n);
+}
+
+/*
+ * Cut the connection to the web server without END_REQUEST, so that it sees
+ * the response as truncated, and free the request's streams. The next
+ * FCGX_Accept_r then starts clean.
+ */
+static void
+stream_abort(FCGX_Request *req)
+{
+	int	 fd = req->ipcFd;
+
+	FCGX_Free(req, 0);
+	if (fd != -1) {
+		(void)shutdown(fd, SHUT_RDWR);
+		(void)close(fd);
+	}
+	req->ipcFd = -1;
+}
+
+/*
+ * Send a whole small response: the header block and body (NULL/0 for none).
+ * Returns 0, or -1 if the web server went away (the connection is then
+ * dropped).
+ */
+int
+stream_respond(FCGX_Request *req, const struct http_headers *h,
+    const char *body, size_t bodylen, struct stream_result *res)
+{
+	res->bytes = 0;
+	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, body,
+	    bodylen) == -1) {
+		res->outcome = STREAM_ABORTED_CLIENT;
+		stream_abort(req);
+		return (-1);
+	}
+	res->outcome = STREAM_COMPLETE;
+	res->bytes = (int64_t)bodylen;
+	return (0);
+}
+
+/*
+ * Send the header block with the first chunk (already in buf[0..first),
+ * read by stream_read_first), then the rest of [off, off+len) chunk by
+ * chunk through buf. On a client abort or a read failure it stops at once
+ * and cuts the connection; res says which and how many body bytes went out.
+ */
+void
+stream_send_file(FCGX_Request *req, const struct http_headers *h,
+    struct stream_file *f, unsigned char *buf, size_t bufsz, size_t first,
+    int64_t off, int64_t len, struct stream_result *res)
+{
+	int64_t	 pos = off + (int64_t)first, end = off + len;
+	long	 n;
+
+	res->bytes = 0;
+	res->outcome = STREAM_COMPLETE;
+	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, buf,
+	    first) == -1)
+		goto client_gone;
+	res->bytes = (int64_t)first;
+	while (pos < end) {
+		size_t want = end - pos < (int64_t)bufsz ?
+		    (size_t)(end - pos) : bufsz;
+
+		n = stream_pread(f->fd, buf, want, pos);
+		if (n == -1) {
+			res->outcome = STREAM_ERROR_IO;
+			log_warn("event=file_error reason=read offset=%lld",
+			    (long long)pos);
+			goto abort;
+		}
+		if (n == 0) {
+			/* The file shrank under us: never pad. */
+			res->outcome = STREAM_ERROR_SHORT_READ;
+			log_warnx("event=file_error reason=short_read "
+			    "offset=%lld expected_end=%lld", (long long)pos,
+			    (long long)end);
+			goto abort;
+		}
+		if (fcgi_out_send(req->ipcFd, req->requestId, NULL, 0, buf,
+		    (size_t)n) == -1)
+			goto client_gone;
+		pos += n;
+		res->bytes += n;
+	}
+	return;
+client_gone:
+	res->outcome = STREAM_ABORTED_CLIENT;
+abort:
+	stream_abort(req);
+}
+
+const char *
+stream_outcome_name(enum stream_outcome o)
+{
+	switch (o) {
+	case STREAM_COMPLETE:
+		return ("complete");
+	case STREAM_ABORTED_CLIENT:
+		return ("aborted:client");
+	case STREAM_ERROR_IO:
+		return ("error:io");
+	case STREAM_ERROR_SHORT_READ:
+		return ("error:short_read");
+	}
+	return ("unknown");
+}

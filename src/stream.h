@@ -1,0 +1,52 @@
+/*
+ * stream: the file and the response transport. Opens the job's file beneath
+ * the export root, checks it, and sends responses to the web server: small
+ * ones whole, files in fixed-size chunks from one per-thread buffer.
+ */
+#ifndef SLUICE_STREAM_H
+#define SLUICE_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct FCGX_Request;
+struct job;
+struct http_headers;
+
+#define STREAM_CHUNK	(256 * 1024)	/* per-thread read buffer */
+
+struct stream_file {
+	int		 fd;
+	int64_t		 size;
+	uint64_t	 ino;
+	int64_t		 mtime_sec;
+	long		 mtime_nsec;
+};
+
+enum stream_outcome {
+	STREAM_COMPLETE,
+	STREAM_ABORTED_CLIENT,
+	STREAM_ERROR_IO,
+	STREAM_ERROR_SHORT_READ
+};
+
+struct stream_result {
+	enum stream_outcome	 outcome;
+	int64_t			 bytes;		/* body bytes sent */
+};
+
+int	stream_root_open(const char *root, int *rootfd, char *err,
+	    size_t errsz);
+int	stream_open(int rootfd, const struct job *, struct stream_file *,
+	    const char **why);
+void	stream_close(struct stream_file *);
+long	stream_read_first(struct stream_file *, unsigned char *buf,
+	    size_t bufsz, int64_t off, int64_t len);
+int	stream_respond(struct FCGX_Request *, const struct http_headers *,
+	    const char *body, size_t bodylen, struct stream_result *);
+void	stream_send_file(struct FCGX_Request *, const struct http_headers *,
+	    struct stream_file *, unsigned char *buf, size_t bufsz,
+	    size_t first, int64_t off, int64_t len, struct stream_result *);
+const char *stream_outcome_name(enum stream_outcome);
+
+#endif
