@@ -62,7 +62,7 @@ build/asan/test_%:
 	    -lcmocka -lsqlite3
 
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
 
 integration: build/sluice build/asan/sluice
 	bash tests/integration/run.sh

@@ -264,60 +264,69 @@ http_char_dropped(long cp)
 }
 
 /*
- * Clean name into dst (at most HTTP_NAME_MAX bytes of valid UTF-8): dropped
- * characters go, invalid bytes become '_'. A longer name is cut at a
- * character boundary, keeping a short extension. Returns the length.
+ * Clean s[0..len) into dst[0..dstsz): dropped characters go, invalid bytes
+ * become '_', and only whole characters are copied. Sets *over when
+ * something did not fit. Returns the length written (dst terminated).
  */
 static size_t
-http_name_clean(char *dst, const char *name)
+http_name_clean_into(char *dst, size_t dstsz, const char *s, size_t len,
+    int *over)
 {
-	const unsigned char *s = (const unsigned char *)name;
-	char	 tmp[HTTP_NAME_MAX * 2 + 8];
-	size_t	 len = strlen(name), i = 0, o = 0, n, ext = 0, cut;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t	 i = 0, o = 0, n;
 	long	 cp;
-	int	 over = 0;
 
+	*over = 0;
 	while (i < len) {
-		n = http_utf8_next(s + i, len - i, &cp);
+		n = http_utf8_next(u + i, len - i, &cp);
 		if (cp == -1) {
-			if (o + 1 > sizeof(tmp) - 1) {
-				over = 1;
+			if (o + 1 >= dstsz) {
+				*over = 1;
 				break;
 			}
-			tmp[o++] = '_';
+			dst[o++] = '_';
 		} else if (!http_char_dropped(cp)) {
-			if (o + n > sizeof(tmp) - 1) {
-				over = 1;
+			if (o + n >= dstsz) {
+				*over = 1;
 				break;
 			}
-			memcpy(tmp + o, s + i, n);
+			memcpy(dst + o, u + i, n);
 			o += n;
 		}
 		i += n;
 	}
-	if (!over && o <= HTTP_NAME_MAX) {
-		memcpy(dst, tmp, o);
-		dst[o] = '\0';
-		return (o);
-	}
-	/*
-	 * Too long: keep an extension of up to HTTP_EXT_MAX bytes from the
-	 * original tail, and cut the head at a character boundary.
-	 */
-	if (!over) {
-		for (i = o; i > 0 && o - i < HTTP_EXT_MAX; i--)
-			if (tmp[i - 1] == '.') {
-				ext = o - (i - 1);
-				break;
-			}
-	}
-	cut = HTTP_NAME_MAX - ext;
-	while (cut > 0 && ((unsigned char)tmp[cut] & 0xc0) == 0x80)
-		cut--;
-	memcpy(dst, tmp, cut);
-	memmove(dst + cut, tmp + o - ext, ext);
-	dst[cut + ext] = '\0';
-	return (cut + ext);
+	dst[o] = '\0';
+	return (o);
+}
+
+/*
+ * Clean name into dst (HTTP_NAME_MAX + 1 bytes) as valid UTF-8 without
+ * dropped characters. A longer name is cut at a character boundary, and
+ * keeps its extension (a final ".xyz" of up to HTTP_EXT_MAX bytes), so the
+ * saved file still opens with the right program. Returns the length.
+ */
+static size_t
+http_name_clean(char *dst, const char *name)
+{
+	char	 ext[HTTP_EXT_MAX + 1];
+	size_t	 len = strlen(name), dot, elen = 0, hlen;
+	int	 over;
+
+	hlen = http_name_clean_into(dst, HTTP_NAME_MAX + 1, name, len, &over);
+	if (!over)
+		return (hlen);
+	for (dot = len; dot > 0 && len - (dot - 1) <= HTTP_EXT_MAX; dot--)
+		if (name[dot - 1] == '.') {
+			elen = http_name_clean_into(ext, sizeof(ext),
+			    name + dot - 1, len - (dot - 1), &over);
+			len = dot - 1;
+			break;
+		}
+	hlen = http_name_clean_into(dst, HTTP_NAME_MAX + 1 - elen, name, len,
+	    &over);
+	memcpy(dst + hlen, ext, elen);
+	dst[hlen + elen] = '\0';
+	return (hlen + elen);
 }
 
 /* RFC 8187 §3.2.1 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~" */
@@ -371,7 +380,7 @@ http_disposition_format(char *dst, size_t sz, const char *name,
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)clean[i];
 
-		if (o + 3 >= sz)
+		if (o + (http_attr_char(c) ? 1 : 3) >= sz)
 			return (-1);
 		if (http_attr_char(c))
 			dst[o++] = (char)c;

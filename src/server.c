@@ -25,8 +25,18 @@ int
 server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
     char *err, size_t errsz)
 {
+	volatile unsigned char *p = w->buf;
+	size_t	 i;
+
 	w->cfg = cfg;
 	w->rootfd = rootfd;
+	/*
+	 * Touch every page of the stream buffer now: its memory is fixed per
+	 * thread, and it should show as such from the start rather than grow
+	 * into view with the first large download.
+	 */
+	for (i = 0; i < sizeof(w->buf); i += 4096)
+		p[i] = 0;
 	return (jobstore_open(&w->js, cfg->db, err, errsz));
 }
 

@@ -1,0 +1,238 @@
+# Helpers for the integration tests: fixtures, the servers, and assertions.
+# Sourced by tests/integration/run.sh. Every process started here is
+# recorded by pid and stopped by pid in it_cleanup.
+
+IT_PASS=0
+IT_FAIL=0
+IT_PIDS=()
+
+it_log() { printf '%s\n' "$*"; }
+
+it_ok() {
+	IT_PASS=$((IT_PASS + 1))
+	printf 'ok   %s\n' "$1"
+}
+
+it_not_ok() {
+	IT_FAIL=$((IT_FAIL + 1))
+	printf 'FAIL %s\n' "$1"
+	shift
+	local l
+	for l in "$@"; do printf '       %s\n' "$l"; done
+}
+
+# A free TCP port on 127.0.0.1 (nothing answers a connect to it).
+it_free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Wait until a TCP port on 127.0.0.1 accepts connections (max ~5 s).
+it_wait_port() {
+	for _ in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Wait until a unix socket exists (max ~5 s).
+it_wait_socket() {
+	for _ in $(seq 1 100); do
+		[ -S "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+it_kill_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+it_cleanup() {
+	local pid
+	for pid in "${IT_PIDS[@]}"; do it_kill_pid "$pid"; done
+	IT_PIDS=()
+}
+
+# Start sluice under spawn-fcgi on unix socket $1 with binary $2, logging to
+# $3; the child's pid is left in SLUICE_PID.
+it_sluice_start() {
+	local sock=$1 bin=$2 log=$3
+	rm -f "$sock" "$sock.pid"
+	spawn-fcgi -s "$sock" -M 0660 -P "$sock.pid" -- "$bin" \
+	    --db "$IT_DIR/jobs.db" --root "$IT_ROOT" --log-file "$log" \
+	    >/dev/null || return 1
+	SLUICE_PID=$(cat "$sock.pid")
+	IT_PIDS+=("$SLUICE_PID")
+	it_wait_socket "$sock"
+}
+
+it_sluice_stop() {
+	it_kill_pid "$SLUICE_PID"
+	SLUICE_PID=
+}
+
+# Start lighttpd from deploy/lighttpd/sluice.conf, filling in only paths and
+# the port; sets LIGHTTPD_PID and BASE (the URL of the server).
+it_lighttpd_start() {
+	local sock=$1 port
+	port=$(it_free_port) || return 1
+	sed -e "s|@PORT@|$port|g" -e "s|@DOCROOT@|$IT_DOCROOT|g" \
+	    -e "s|@STATEDIR@|$IT_DIR|g" -e "s|@SOCKET@|$sock|g" \
+	    "$IT_TOP/deploy/lighttpd/sluice.conf" >"$IT_DIR/lighttpd.conf"
+	lighttpd -tt -f "$IT_DIR/lighttpd.conf" >/dev/null || return 1
+	lighttpd -D -f "$IT_DIR/lighttpd.conf" &
+	LIGHTTPD_PID=$!
+	IT_PIDS+=("$LIGHTTPD_PID")
+	BASE="http://127.0.0.1:$port"
+	it_wait_port "$port"
+}
+
+# curl a URL; leaves the status in R_STATUS, headers (CR stripped) in
+# $IT_DIR/h.NAME and the body in $IT_DIR/b.NAME.
+# usage: it_get NAME PATH [curl args...]
+it_get() {
+	local name=$1 path=$2
+	shift 2
+	R_NAME=$name
+	R_STATUS=$(curl -sS --path-as-is --max-time 20 -D "$IT_DIR/h.raw" \
+	    -o "$IT_DIR/b.$name" -w '%{http_code}' "$@" "$BASE$path") ||
+	    R_STATUS="curl-exit-$?"
+	tr -d '\r' <"$IT_DIR/h.raw" >"$IT_DIR/h.$name"
+}
+
+it_expect_status() {
+	if [ "$R_STATUS" = "$1" ]; then
+		it_ok "$R_NAME: status $1"
+	else
+		it_not_ok "$R_NAME: status $1" "got: $R_STATUS" \
+		    "$(head -c 300 "$IT_DIR/b.$R_NAME" 2>/dev/null)"
+	fi
+}
+
+# Exact header line, e.g. it_expect_header 'Cache-Control: private'.
+it_expect_header() {
+	local want=$1 name=${1%%:*} got
+	got=$(grep -i "^$name:" "$IT_DIR/h.$R_NAME")
+	if [ "$got" = "$want" ]; then
+		it_ok "$R_NAME: $want"
+	else
+		it_not_ok "$R_NAME: $want" "got: ${got:-<absent>}"
+	fi
+}
+
+# Header present and matching an extended regex over the whole line.
+it_expect_header_re() {
+	local name=$1 re=$2 got
+	got=$(grep -i "^$name:" "$IT_DIR/h.$R_NAME")
+	if [ -n "$got" ] && printf '%s' "$got" | grep -Eq "^$re\$"; then
+		it_ok "$R_NAME: $name matches $re"
+	else
+		it_not_ok "$R_NAME: $name matches $re" "got: ${got:-<absent>}"
+	fi
+}
+
+it_expect_no_header() {
+	if grep -qi "^$1:" "$IT_DIR/h.$R_NAME"; then
+		it_not_ok "$R_NAME: no $1 header" \
+		    "got: $(grep -i "^$1:" "$IT_DIR/h.$R_NAME")"
+	else
+		it_ok "$R_NAME: no $1 header"
+	fi
+}
+
+# Response status line exactly (first line of the header block).
+it_expect_status_line() {
+	local got
+	got=$(head -n 1 "$IT_DIR/h.$R_NAME")
+	if [ "$got" = "$1" ]; then
+		it_ok "$R_NAME: '$1'"
+	else
+		it_not_ok "$R_NAME: '$1'" "got: $got"
+	fi
+}
+
+it_sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+it_expect_body_sha_of() {
+	local want got
+	want=$(it_sha "$1")
+	got=$(it_sha "$IT_DIR/b.$R_NAME")
+	if [ "$want" = "$got" ]; then
+		it_ok "$R_NAME: body sha256 = $(basename "$1")"
+	else
+		it_not_ok "$R_NAME: body sha256 = $(basename "$1")" \
+		    "want $want" "got  $got ($(stat -c %s "$IT_DIR/b.$R_NAME") bytes)"
+	fi
+}
+
+it_expect_body() {
+	local got
+	got=$(cat "$IT_DIR/b.$R_NAME")
+	if [ "$got" = "$1" ]; then
+		it_ok "$R_NAME: body '$1'"
+	else
+		it_not_ok "$R_NAME: body '$1'" "got: $(head -c 200 "$IT_DIR/b.$R_NAME")"
+	fi
+}
+
+it_expect_body_empty() {
+	if [ ! -s "$IT_DIR/b.$R_NAME" ]; then
+		it_ok "$R_NAME: empty body"
+	else
+		it_not_ok "$R_NAME: empty body" \
+		    "got $(stat -c %s "$IT_DIR/b.$R_NAME") bytes"
+	fi
+}
+
+# After `it_get NAME PATH -I`: curl writes the header block as the output,
+# so anything beyond it would be body bytes.
+it_expect_head_no_body() {
+	if tr -d '\r' <"$IT_DIR/b.$R_NAME" | cmp -s - "$IT_DIR/h.$R_NAME"; then
+		it_ok "$R_NAME: HEAD, no body"
+	else
+		it_not_ok "$R_NAME: HEAD, no body" \
+		    "output has $(stat -c %s "$IT_DIR/b.$R_NAME") bytes"
+	fi
+}
+
+# it_check DESCRIPTION COMMAND...: pass when the command succeeds.
+it_check() {
+	local what=$1
+	shift
+	if "$@"; then
+		it_ok "$what"
+	else
+		it_not_ok "$what" "command: $*"
+	fi
+}
+
+# Wait up to $2 seconds for an extended regex to appear in file $1.
+it_wait_grep() {
+	local file=$1 secs=$2 re=$3
+	for _ in $(seq 1 $((secs * 10))); do
+		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Peak resident set (VmHWM, kB) of a pid.
+it_vmhwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }

@@ -1,0 +1,66 @@
+-- Jobs for the integration tests. The files they name are made by
+-- tests/integration/run.sh (fixtures_make) beneath the export root.
+-- One row per case of the status table that the core download path covers.
+
+INSERT INTO export_jobs (id, status, file_path, file_name, content_type,
+    file_size, sha256) VALUES
+    ('hello', 'done', 'hello.txt', 'hello.txt', 'text/plain', 13,
+     '853ff93762a06ddbf722c4ebe9ddd66d8f63ddaea97f521c3ecc20da7c976020');
+
+-- Only the contract columns, with defaults: must insert cleanly.
+INSERT INTO export_jobs (id, status, file_path, file_size)
+    VALUES ('minimal', 'done', 'hello.txt', 13);
+
+-- Content-Disposition: UTF-8, quotes and friends, bidi, header injection.
+INSERT INTO export_jobs (id, status, file_path, file_name, content_type,
+    file_size) VALUES
+    ('utf8name', 'done', 'hello.txt', '报告 2024.csv', NULL, 13),
+    ('quotes', 'done', 'hello.txt', 'a"b\c%d.txt', 'text/plain', 13),
+    ('bidi', 'done', 'hello.txt',
+     'invoice' || char(0x202E) || 'fdp.exe', 'text/plain', 13),
+    ('crlfname', 'done', 'hello.txt',
+     'x' || char(13, 10) || 'X-Accel-Redirect: /secret.txt',
+     'text/plain', 13),
+    ('crlftype', 'done', 'hello.txt', 'hello.txt',
+     'text/plain' || char(13, 10) || 'X-Injected: 1', 13);
+
+INSERT INTO export_jobs (id, status, file_path, file_name, file_size) VALUES
+    ('m1', 'done', 'data/1m.bin', 'one megabyte.bin', 1048576),
+    ('empty', 'done', 'empty.bin', 'empty.bin', 0),
+    ('k1', 'done', '1k.bin', '1k.bin', 1024),
+    ('m50', 'done', '50m.bin', '50m.bin', 52428800),
+    ('shrink', 'done', 'shrink.bin', 'shrink.bin', 31457280),
+    ('big5', 'done', 'big5.bin', 'big5.bin', 5368709120);
+
+-- Job states.
+INSERT INTO export_jobs (id, status, file_path, file_size, expires_at, error)
+    VALUES
+    ('pending', 'pending', NULL, NULL, NULL, NULL),
+    ('running', 'running', NULL, NULL, NULL, NULL),
+    ('failed', 'failed', NULL, NULL, NULL, 'disk full'),
+    ('revoked', 'revoked', 'hello.txt', 13, NULL, NULL),
+    ('expired', 'done', 'hello.txt', 13, unixepoch() - 60, NULL),
+    ('notyet', 'done', 'hello.txt', 13, unixepoch() + 86400, NULL);
+
+-- Token (the secret is "s3cret-token"; only its SHA-256 is stored) and owner.
+INSERT INTO export_jobs (id, status, file_path, file_size, token_sha256, owner)
+    VALUES
+    ('tok', 'done', 'hello.txt', 13,
+     'a81e611a041b13f078bf8ebe5dab4d4fd63fcc5594661c918bec093a2f416a7e',
+     NULL),
+    ('owned', 'done', 'hello.txt', 13, NULL, 'alice');
+
+-- The file is not what the row says, or is not ours to serve: 500, logged.
+INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
+    ('missing', 'done', 'nope.txt', 13),
+    ('isdir', 'done', 'dir', 0),
+    ('fifo', 'done', 'fifo', 0),
+    ('sizediff', 'done', 'hello.txt', 12),
+    ('nopath', 'done', NULL, 13),
+    ('nosize', 'done', 'hello.txt', NULL),
+    ('dotdot', 'done', '../secret.txt', 7),
+    ('dotdot2', 'done', 'data/../../secret.txt', 7),
+    ('absolute', 'done', '@SECRET@', 7),
+    ('linkout', 'done', 'link-out.txt', 7),
+    ('linkin', 'done', 'link-in.txt', 13),
+    ('dirlink', 'done', 'linkdir/1m.bin', 1048576);
