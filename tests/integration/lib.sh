@@ -52,13 +52,16 @@ it_wait_socket() {
 	return 1
 }
 
+# Is pid running? A zombie (State: Z) has exited already.
+it_alive() { grep -qs '^State:[[:space:]]*[^Z]' "/proc/$1/status"; }
+
 it_kill_pid() {
 	local pid=$1
 	[ -n "$pid" ] || return 0
-	kill -0 "$pid" 2>/dev/null || return 0
+	it_alive "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null
 	for _ in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		it_alive "$pid" || return 0
 		sleep 0.1
 	done
 	kill -KILL "$pid" 2>/dev/null

@@ -235,6 +235,12 @@ test_errors() {
 		it_expect_status 410
 		it_expect_body 'this download is no longer available'
 	done
+	# Oversized values: 400, never a silent cut.
+	it_get longheader /download/hello -H "If-None-Match: \"$(head -c 2000 /dev/zero | tr '\0' x)\""
+	it_expect_status 400
+	it_get longuri "/download/hello/$(head -c 5000 /dev/zero | tr '\0' x).csv"
+	it_expect_status 400
+
 	it_get headgone /download/revoked -I
 	it_expect_status 410
 	it_expect_head_no_body
@@ -265,6 +271,26 @@ test_file_errors() {
 	    grep -q 'reason=not_regular id=fifo ' "$LOG"
 	# The worker is still serving after all that.
 	it_get after /download/hello
+	it_expect_status 200
+}
+
+# ------------------------------------------------------------ database busy
+test_busy() {
+	# An exclusive lock held past sluice's 2 s busy timeout: 503.
+	local holder t0 t1
+	(printf 'BEGIN EXCLUSIVE;\n'; sleep 4; printf 'COMMIT;\n') |
+	    sqlite3 "$IT_DIR/jobs.db" &
+	holder=$!
+	sleep 0.5
+	t0=$(date +%s%N)
+	it_get busy /download/hello
+	t1=$(date +%s%N)
+	it_expect_status 503
+	it_expect_header 'Retry-After: 5'
+	it_expect_body 'busy, retry later'
+	it_log "     503 after $(( (t1 - t0) / 1000000 )) ms of waiting for the lock"
+	wait "$holder"
+	it_get afterbusy /download/hello
 	it_expect_status 200
 }
 
@@ -352,9 +378,12 @@ test_errors
 test_file_errors
 test_logging
 test_abort
+test_busy
 it_check "sanitizers: no report in the log" \
     bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
 it_sluice_stop
+it_check "SIGTERM: sluice logs a clean shutdown" \
+    grep -q 'event=shutdown status=clean' "$LOG"
 
 # Memory with the release build (ASan's shadow memory would swamp VmHWM).
 LOG=$IT_DIR/sluice-release.log
