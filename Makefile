@@ -19,7 +19,8 @@ HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
 SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 
-# Unit tests: each links the modules it tests, built with sanitizers.
+# Unit tests: each links the modules it tests and the shared checks of
+# tests/unit/cases.c, built with sanitizers.
 UNIT	 = http request policy jobstore fcgi_out
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
@@ -49,16 +50,18 @@ build/asan/sluice: $(SAN_OBJS)
 asan: build/asan/sluice
 
 build/asan/test_http: tests/unit/test_http.c build/asan/obj/http.o
-build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o
+build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o \
+    build/asan/obj/http.o
 build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
     build/asan/obj/jobstore.o build/asan/obj/http.o build/asan/obj/log.o
 
-build/asan/test_%:
+build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Isrc \
-	    -DSCHEMA_SQL='"$(CURDIR)/sql/schema.sql"' -o $@ $^ \
+	    -DSCHEMA_SQL='"$(CURDIR)/sql/schema.sql"' \
+	    -o $@ $(filter %.c %.o,$^) \
 	    -lcmocka -lsqlite3
 
 unit: $(UNIT_BINS)

@@ -37,15 +37,15 @@ struct job {
 	int64_t		 file_size;
 	int64_t		 expires_at;
 	int64_t		 max_downloads;
-	unsigned	 has_file_path : 1;
-	unsigned	 has_file_name : 1;
-	unsigned	 has_content_type : 1;
-	unsigned	 has_file_size : 1;
-	unsigned	 has_sha256 : 1;
-	unsigned	 has_owner : 1;
-	unsigned	 has_token : 1;
-	unsigned	 has_expires : 1;
-	unsigned	 has_max_downloads : 1;
+	unsigned char	 has_file_path;
+	unsigned char	 has_file_name;
+	unsigned char	 has_content_type;
+	unsigned char	 has_file_size;
+	unsigned char	 has_sha256;
+	unsigned char	 has_owner;
+	unsigned char	 has_token;
+	unsigned char	 has_expires;
+	unsigned char	 has_max_downloads;
 	/*
 	 * Set by jobstore when a value in the row cannot be used as it is
 	 * (too long, wrong type, not hex...): the job is then never served,

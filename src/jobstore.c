@@ -95,7 +95,7 @@ jobstore_close(struct jobstore *js)
  */
 static void
 jobstore_text(struct job *job, sqlite3_stmt *st, int col, const char *name,
-    char *dst, size_t size, unsigned *has)
+    char *dst, size_t size, unsigned char *has)
 {
 	const unsigned char	*v;
 	int			 len;
@@ -121,7 +121,7 @@ jobstore_text(struct job *job, sqlite3_stmt *st, int col, const char *name,
 /* Copy an INTEGER column; anything but an integer or NULL is bad_field. */
 static void
 jobstore_int(struct job *job, sqlite3_stmt *st, int col, const char *name,
-    int64_t *dst, unsigned *has)
+    int64_t *dst, unsigned char *has)
 {
 	*dst = 0;
 	*has = 0;
@@ -167,7 +167,7 @@ jobstore_find(struct jobstore *js, const char *id, struct job *job)
 {
 	enum jobstore_result	 res = JOBSTORE_ERROR;
 	char			 status[16];
-	unsigned		 has, has2;
+	unsigned char		 has_status;
 	int			 rc;
 
 	memset(job, 0, sizeof(*job));
@@ -193,33 +193,26 @@ jobstore_find(struct jobstore *js, const char *id, struct job *job)
 		goto done;
 	}
 	jobstore_text(job, js->find, 0, "status", status, sizeof(status),
-	    &has);
-	job->status = has ? jobstore_status(status) : JOB_UNKNOWN;
+	    &has_status);
+	job->status = has_status ? jobstore_status(status) : JOB_UNKNOWN;
 	jobstore_text(job, js->find, 1, "file_path", job->file_path,
-	    sizeof(job->file_path), &has);
-	job->has_file_path = has;
+	    sizeof(job->file_path), &job->has_file_path);
 	jobstore_text(job, js->find, 2, "file_name", job->file_name,
-	    sizeof(job->file_name), &has);
-	job->has_file_name = has;
+	    sizeof(job->file_name), &job->has_file_name);
 	jobstore_text(job, js->find, 3, "content_type", job->content_type,
-	    sizeof(job->content_type), &has);
-	job->has_content_type = has;
-	jobstore_int(job, js->find, 4, "file_size", &job->file_size, &has);
-	job->has_file_size = has;
+	    sizeof(job->content_type), &job->has_content_type);
+	jobstore_int(job, js->find, 4, "file_size", &job->file_size,
+	    &job->has_file_size);
 	jobstore_text(job, js->find, 5, "sha256", job->sha256,
-	    sizeof(job->sha256), &has);
-	job->has_sha256 = has;
+	    sizeof(job->sha256), &job->has_sha256);
 	jobstore_text(job, js->find, 6, "owner", job->owner,
-	    sizeof(job->owner), &has);
-	job->has_owner = has;
+	    sizeof(job->owner), &job->has_owner);
 	jobstore_text(job, js->find, 7, "token_sha256", job->token_sha256,
-	    sizeof(job->token_sha256), &has);
-	job->has_token = has;
-	jobstore_int(job, js->find, 8, "expires_at", &job->expires_at, &has);
-	job->has_expires = has;
+	    sizeof(job->token_sha256), &job->has_token);
+	jobstore_int(job, js->find, 8, "expires_at", &job->expires_at,
+	    &job->has_expires);
 	jobstore_int(job, js->find, 9, "max_downloads", &job->max_downloads,
-	    &has2);
-	job->has_max_downloads = has2;
+	    &job->has_max_downloads);
 
 	/* Values the headers and checks rely on, checked once, here. */
 	if (job->has_sha256 && (strlen(job->sha256) != JOB_HASH_HEX ||

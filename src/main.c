@@ -44,7 +44,7 @@ main(int argc, char *argv[])
 	static struct config cfg;
 	struct worker	*w;
 	char		 err[512], q1[LOG_VALUE_MAX * 4 + 8];
-	char		 q2[LOG_VALUE_MAX * 4 + 8];
+	char		 q2[LOG_VALUE_MAX * 4 + 8], q3[LOG_VALUE_MAX * 4 + 8];
 	int		 rootfd, rc;
 
 	switch (config_parse(&cfg, argc, argv, err, sizeof(err))) {
@@ -79,7 +79,7 @@ main(int argc, char *argv[])
 		fatalx("event=startup msg=\"FCGX_Init failed\"");
 	log_info("event=startup db=%s root=%s url_prefix=%s",
 	    log_quote(q1, sizeof(q1), cfg.db), log_quote(q2, sizeof(q2),
-	    cfg.root), cfg.url_prefix);
+	    cfg.root), log_quote(q3, sizeof(q3), cfg.url_prefix));
 	rc = pool_serve(w);
 	log_info("event=shutdown status=%s", rc == 0 ? "clean" : "error");
 	server_worker_close(w);

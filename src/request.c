@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "http.h"
 #include "request.h"
 
 /* Where each parameter we use goes, and how long it may be. */
@@ -116,6 +117,9 @@ request_read(struct request *r, char *const *envp)
 				continue;
 			seen[j] = 1;
 			len = strlen(e + p->namelen + 1);
+			/* An overlong Range is ignored (whole file), not 400. */
+			if (len >= p->size && p->flag == RP_RANGE)
+				break;
 			if (len >= p->size) {
 				if (rc == 0) {
 					r->why = "header_too_long";
@@ -155,18 +159,6 @@ request_id_valid(const char *id, size_t len)
 	return (1);
 }
 
-static int
-request_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /*
  * Percent-decode src[0..len) into dst (dstsz bytes with the terminator).
  * Returns the decoded length, or -1 for a malformed escape, a decoded NUL,
@@ -185,8 +177,8 @@ request_pct_decode(char *dst, size_t dstsz, const char *src, size_t len)
 
 			if (i + 2 >= len)
 				return (-1);
-			hi = request_hexval((unsigned char)src[i + 1]);
-			lo = request_hexval((unsigned char)src[i + 2]);
+			hi = http_hexval((unsigned char)src[i + 1]);
+			lo = http_hexval((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return (-1);
 			c = (unsigned char)(hi * 16 + lo);

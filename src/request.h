@@ -13,7 +13,7 @@
 #define REQUEST_URI_MAX		4096	/* web servers cut lines near 8 KiB */
 #define REQUEST_TOKEN_MAX	256
 #define REQUEST_ADDR_MAX	63
-#define REQUEST_HEADER_MAX	1024	/* Range, If-*: longer is 400 */
+#define REQUEST_HEADER_MAX	1024	/* If-*: longer is 400; Range: ignored */
 
 enum request_method {
 	REQUEST_GET,

@@ -100,15 +100,18 @@ server_common_headers(struct http_headers *h)
 
 /*
  * Answer with an error status: one short text line (none for HEAD), the
- * common headers, and Allow or Retry-After where the status calls for them.
+ * common headers, and Allow, Retry-After or Content-Range where the status
+ * calls for them. size is the file's, for a 416.
  */
 static void
 server_error(struct worker *w, struct FCGX_Request *fr, int status,
-    struct stream_result *res)
+    int64_t size, struct stream_result *res)
 {
 	struct http_headers *h = &w->hdr;
 	const char	*body = http_error_body(status);
 	size_t		 len = strlen(body);
+	char		 cr[64];
+	int		 n;
 
 	http_headers_init(h, status);
 	http_headers_add(h, "Content-Type", "text/plain; charset=utf-8");
@@ -121,7 +124,13 @@ server_error(struct worker *w, struct FCGX_Request *fr, int status,
 		http_headers_add_int(h, "Retry-After", POLICY_RETRY_AFTER);
 	else if (status == 503)
 		http_headers_add_int(h, "Retry-After", HTTP_RETRY_AFTER_BUSY);
-	/* Only constants above: a failure here is a bug in sluice. */
+	else if (status == 416) {
+		/* RFC 9110 §15.5.17: the current length, for the client. */
+		n = snprintf(cr, sizeof(cr), "bytes */%lld", (long long)size);
+		http_headers_add(h, "Content-Range",
+		    n > 0 && (size_t)n < sizeof(cr) ? cr : "");
+	}
+	/* Only values of ours above: a failure here is a bug in sluice. */
 	if (http_headers_end(h) == -1) {
 		log_warnx("event=bug reason=error_headers status=%d", status);
 		res->outcome = STREAM_ERROR_IO;
@@ -133,21 +142,23 @@ server_error(struct worker *w, struct FCGX_Request *fr, int status,
 }
 
 /*
- * The header block of a 200: every header in the contract. Returns 0, or
- * -1 (logged) when a value from the row cannot be sent safely.
+ * The header block for a 200, 206 or 304 of the job's file: every header
+ * in the contract, less what RFC 9110 §15.4.5 drops from a 304
+ * (Content-Length, Content-Type, Repr-Digest). Repr-Digest covers the whole
+ * file, so a 206 keeps it: a resumed download can be verified.
+ * Returns 0, or -1 (logged) when a value from the row cannot be sent.
  */
 static int
-server_file_headers(struct worker *w, const struct stream_file *f)
+server_file_headers(struct worker *w, const struct http_decision *d,
+    const char *etag, int64_t mtime, int64_t size)
 {
 	const struct job *job = &w->job;
 	struct http_headers *h = &w->hdr;
-	char		 date[HTTP_DATE_SIZE], etag[HTTP_ETAG_SIZE];
-	char		 digest[HTTP_DIGEST_SIZE];
-	char		 disp[HTTP_DISPOSITION_SIZE];
+	char		 date[HTTP_DATE_SIZE], digest[HTTP_DIGEST_SIZE];
+	char		 disp[HTTP_DISPOSITION_SIZE], cr[80];
+	int		 n;
 
-	if (http_date_format(date, sizeof(date), f->mtime_sec) == -1 ||
-	    http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,
-	    f->mtime_nsec) == -1 ||
+	if (http_date_format(date, sizeof(date), mtime) == -1 ||
 	    http_disposition_format(disp, sizeof(disp),
 	    job->has_file_name ? job->file_name : NULL, job->id) == -1 ||
 	    (job->has_sha256 &&
@@ -155,21 +166,32 @@ server_file_headers(struct worker *w, const struct stream_file *f)
 		log_warnx("event=header_error id=%s", job->id);
 		return (-1);
 	}
-	http_headers_init(h, 200);
-	http_headers_add(h, "Content-Type", job->has_content_type &&
-	    job->content_type[0] != '\0' ? job->content_type :
-	    "application/octet-stream");
-	http_headers_add_int(h, "Content-Length", f->size);
-	http_headers_add(h, "Accept-Ranges", "bytes");
+	http_headers_init(h, d->status);
+	if (d->status != 304) {
+		http_headers_add(h, "Content-Type", job->has_content_type &&
+		    job->content_type[0] != '\0' ? job->content_type :
+		    "application/octet-stream");
+		http_headers_add_int(h, "Content-Length", d->length);
+		http_headers_add(h, "Accept-Ranges", "bytes");
+	}
+	if (d->status == 206) {
+		n = snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld",
+		    (long long)d->start, (long long)(d->start + d->length - 1),
+		    (long long)size);
+		if (n < 0 || (size_t)n >= sizeof(cr))
+			return (-1);
+		http_headers_add(h, "Content-Range", cr);
+	}
 	http_headers_add(h, "ETag", etag);
 	http_headers_add(h, "Last-Modified", date);
 	http_headers_add(h, "Content-Disposition", disp);
-	if (job->has_sha256)
+	if (job->has_sha256 && d->status != 304)
 		http_headers_add(h, "Repr-Digest", digest);
 	http_headers_add(h, "Cache-Control", "private");
 	server_common_headers(h);
 	/* Streamed: nginx must not spool up to 1 GiB of it to disk. */
-	http_headers_add(h, "X-Accel-Buffering", "no");
+	if (d->status != 304)
+		http_headers_add(h, "X-Accel-Buffering", "no");
 	if (http_headers_end(h) == -1) {
 		log_warnx("event=header_error reason=refused_value id=%s",
 		    job->id);
@@ -178,17 +200,37 @@ server_file_headers(struct worker *w, const struct stream_file *f)
 	return (0);
 }
 
+/* The request's conditional fields, as the pure decision takes them. */
+static void
+server_conditions(const struct request *r, struct http_conditions *c)
+{
+	c->if_match = r->has_if_match ? r->if_match : NULL;
+	c->if_none_match = r->has_if_none_match ? r->if_none_match : NULL;
+	c->if_modified_since = r->has_if_modified_since ?
+	    r->if_modified_since : NULL;
+	c->if_unmodified_since = r->has_if_unmodified_since ?
+	    r->if_unmodified_since : NULL;
+	c->if_range = r->has_if_range ? r->if_range : NULL;
+	c->range = r->has_range ? r->range : NULL;
+	c->range_allowed = r->method == REQUEST_GET;
+}
+
 /*
- * Lookup through headers: returns the status to answer with, or 200 with
- * *f open and w->hdr ready. *why names the reason for the log.
+ * Lookup through headers, in the contract's order. Returns the status to
+ * answer with; for 200, 206 and 304, *f is open, *d says what to send and
+ * w->hdr is ready. *why names the reason for the log.
  */
 static int
 server_decide(struct worker *w, int read_rc, struct stream_file *f,
-    const char **why)
+    struct http_decision *d, const char **why)
 {
-	struct request	*r = &w->req;
-	struct policy_client c;
-	int		 status;
+	struct request		*r = &w->req;
+	struct policy_client	 c;
+	struct http_conditions	 cond;
+	struct http_entity	 e;
+	char			 etag[HTTP_ETAG_SIZE];
+	int64_t			 now = (int64_t)time(NULL);
+	int			 status;
 
 	if (r->method == REQUEST_OTHER) {
 		*why = "method";
@@ -217,20 +259,29 @@ server_decide(struct worker *w, int read_rc, struct stream_file *f,
 	}
 	c.remote_user = r->remote_user;
 	c.token_ok = server_token_ok(&w->job, r);
-	status = policy_decide(&w->job, &c, (int64_t)time(NULL), why);
-	if (status != 200)
+	if ((status = policy_decide(&w->job, &c, now, why)) != 200)
 		return (status);
-	if (w->job.bad_field != NULL) {
-		*why = w->job.bad_field;
-		return (500);
-	}
 	if ((status = stream_open(w->rootfd, &w->job, f, why)) != 0)
 		return (status);
-	if (server_file_headers(w, f) == -1) {
+	if (http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,
+	    f->mtime_nsec) == -1) {
+		*why = "etag";
+		return (500);
+	}
+	server_conditions(r, &cond);
+	e.etag = etag;
+	e.last_modified = f->mtime_sec;
+	e.size = f->size;
+	http_decide(&cond, &e, now, d);
+	if (d->status == 412 || d->status == 416) {
+		*why = d->status == 412 ? "precondition" : "range";
+		return (d->status);
+	}
+	if (server_file_headers(w, d, etag, f->mtime_sec, f->size) == -1) {
 		*why = "bad_header_value";
 		return (500);
 	}
-	return (200);
+	return (d->status);
 }
 
 /*
@@ -242,10 +293,12 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 {
 	struct stream_file	 f = { .fd = -1 };
 	struct stream_result	 res = { STREAM_COMPLETE, 0 };
+	struct http_decision	 d = { 0, 0, 0 };
 	struct timespec		 t0;
 	const char		*why = "ok";
 	char			 qpath[LOG_VALUE_MAX * 4 + 8];
 	char			 quser[LOG_VALUE_MAX * 4 + 8];
+	char			 rng[48];
 	char			*q;
 	long			 first;
 	int			 read_rc, status;
@@ -253,21 +306,23 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 	if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
 		memset(&t0, 0, sizeof(t0));
 	read_rc = request_read(&w->req, envp);
-	status = server_decide(w, read_rc, &f, &why);
-	if (status == 200 && w->req.method == REQUEST_HEAD)
-		(void)stream_respond(fr, &w->hdr, NULL, 0, &res);
-	else if (status == 200) {
-		first = stream_read_first(&f, w->buf, sizeof(w->buf), 0,
-		    f.size);
+	status = server_decide(w, read_rc, &f, &d, &why);
+	if ((status == 200 || status == 206) &&
+	    w->req.method == REQUEST_GET) {
+		first = stream_read_first(&f, w->buf, sizeof(w->buf), d.start,
+		    d.length);
 		if (first == -1) {
 			status = 500;
 			why = "read_failed";
-			server_error(w, fr, status, &res);
+			server_error(w, fr, status, f.size, &res);
 		} else
 			stream_send_file(fr, &w->hdr, &f, w->buf,
-			    sizeof(w->buf), (size_t)first, 0, f.size, &res);
-	} else
-		server_error(w, fr, status, &res);
+			    sizeof(w->buf), (size_t)first, d.start, d.length,
+			    &res);
+	} else if (status == 200 || status == 206 || status == 304)
+		(void)stream_respond(fr, &w->hdr, NULL, 0, &res);
+	else
+		server_error(w, fr, status, f.fd != -1 ? f.size : 0, &res);
 	stream_close(&f);
 
 	/* The path without its query string: the token never reaches logs. */
@@ -275,13 +330,18 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 		*q = '\0';
 	log_quote(qpath, sizeof(qpath), w->req.uri);
 	log_quote(quser, sizeof(quser), w->req.remote_user);
-	log_info("event=request method=%s id=%s status=%d reason=%s bytes=%lld "
-	    "duration_ms=%.3f outcome=%s remote=%s user=%s path=%s",
+	if (status != 206 || snprintf(rng, sizeof(rng), "%lld-%lld",
+	    (long long)d.start, (long long)(d.start + d.length - 1)) < 0)
+		memcpy(rng, "-", 2);
+	log_info("event=request method=%s id=%s status=%d reason=%s "
+	    "range=%s counts=%d bytes=%lld duration_ms=%.3f outcome=%s "
+	    "remote=%s user=%s path=%s",
 	    w->req.method == REQUEST_GET ? "GET" :
 	    w->req.method == REQUEST_HEAD ? "HEAD" : "other",
 	    w->req.id[0] != '\0' ? w->req.id : "-", status,
-	    why != NULL ? why : "-", (long long)res.bytes,
-	    server_elapsed_ms(&t0),
+	    why != NULL ? why : "-", rng,
+	    http_starts_download(w->req.method == REQUEST_GET, status, d.start),
+	    (long long)res.bytes, server_elapsed_ms(&t0),
 	    stream_outcome_name(res.outcome),
 	    w->req.remote_addr[0] != '\0' ? w->req.remote_addr : "-", quser,
 	    qpath);

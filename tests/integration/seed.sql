@@ -29,7 +29,7 @@ INSERT INTO export_jobs (id, status, file_path, file_name, file_size) VALUES
     ('empty', 'done', 'empty.bin', 'empty.bin', 0),
     ('k1', 'done', '1k.bin', '1k.bin', 1024),
     ('m50', 'done', '50m.bin', '50m.bin', 52428800),
-    ('shrink', 'done', 'shrink.bin', 'shrink.bin', 31457280),
+    ('shrink', 'done', 'shrink.bin', 'shrink.bin', 104857600),
     ('big5', 'done', 'big5.bin', 'big5.bin', 5368709120);
 
 -- Job states.

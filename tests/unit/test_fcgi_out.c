@@ -21,26 +21,8 @@
 
 #include <cmocka.h>
 
+#include "cases.h"
 #include "fcgi_out.h"
-
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
-
-static int	 nfail;
-
-#define CASE_FAIL(tc, fmt, ...) do { \
-	print_error("case \"%s\": " fmt "\n", (tc), __VA_ARGS__); \
-	nfail++; \
-} while (0)
-
-static void
-end_cases(void)
-{
-	int	 n = nfail;
-
-	nfail = 0;
-	if (n != 0)
-		fail_msg("%d check(s) failed", n);
-}
 
 /*
  * fcgi_out_frame
@@ -81,11 +63,11 @@ test_frame(void **state)
 		fcgi_out_frame(hdr, tc->id, tc->len);
 		for (k = 0; k < FCGI_OUT_HEADER_LEN; k++)
 			if (hdr[k] != tc->want[k])
-				CASE_FAIL(tc->name, "byte %zu: 0x%02x, want "
+				case_fail(tc->name, "byte %zu: 0x%02x, want "
 				    "0x%02x", k, hdr[k], tc->want[k]);
 		for (; k < sizeof(hdr); k++)
 			if (hdr[k] != 0xAA)
-				CASE_FAIL(tc->name, "wrote byte %zu", k);
+				case_fail(tc->name, "wrote byte %zu", k);
 	}
 	end_cases();
 }
@@ -127,6 +109,39 @@ on_alarm(int sig)
 }
 
 /*
+ * Fork a writer on a stream socketpair whose writing end has a 4 KiB send
+ * buffer, so large sends block part way. As fork(), returns 0 in the child
+ * and its pid in the parent; *fd gets this side's end (the child writes,
+ * the parent reads), the other end is closed.
+ */
+static pid_t
+fork_writer(int *fd)
+{
+	int	 sv[2], sndbuf = 4096;
+	pid_t	 pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)), 0);
+	pid = fork();
+	assert_true(pid != -1);
+	close(sv[pid == 0 ? 1 : 0]);
+	*fd = sv[pid == 0 ? 0 : 1];
+	return (pid);
+}
+
+/* Reap the writer; returns its exit status. */
+static int
+wait_writer(pid_t pid)
+{
+	int	 status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return (WEXITSTATUS(status));
+}
+
+/*
  * Fork a writer that sends a and b on one end of a socketpair. A 1 ms
  * interval timer without SA_RESTART interrupts the blocked writev, so it
  * returns short counts (and EINTR) that fcgi_out must resume from. The
@@ -137,37 +152,29 @@ static int
 send_in_child(int id, const unsigned char *a, size_t alen,
     const unsigned char *b, size_t blen, unsigned char **out, size_t *outlen)
 {
-	int	 sv[2], sndbuf = 4096, status;
+	int	 fd;
 	pid_t	 pid;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
-	    sizeof(sndbuf)), 0);
-	pid = fork();
-	assert_true(pid != -1);
+	pid = fork_writer(&fd);
 	if (pid == 0) {
 		struct sigaction sa;
 		struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
 		int	 rc;
 
-		close(sv[1]);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_alarm;	/* no SA_RESTART */
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(SIGALRM, &sa, NULL) == -1 ||
 		    setitimer(ITIMER_REAL, &it, NULL) == -1)
 			_exit(254);
-		rc = fcgi_out_send(sv[0], id, a, alen, b, blen);
+		rc = fcgi_out_send(fd, id, a, alen, b, blen);
 		memset(&it, 0, sizeof(it));
 		setitimer(ITIMER_REAL, &it, NULL);
 		_exit(rc == -1 ? (errno != 0 ? errno : 255) : 0);
 	}
-	close(sv[0]);
-	*out = read_all(sv[1], outlen);
-	close(sv[1]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return (WEXITSTATUS(status));
+	*out = read_all(fd, outlen);
+	close(fd);
+	return (wait_writer(pid));
 }
 
 struct send_case {
@@ -226,7 +233,7 @@ test_send(void **state)
 		rc = send_in_child(tc->id, a, tc->alen, b, tc->blen, &out,
 		    &outlen);
 		if (rc != 0)
-			CASE_FAIL(tc->name, "send failed: %s", strerror(rc));
+			case_fail(tc->name, "send failed: %s", strerror(rc));
 
 		/* Parse the stream back into records. */
 		for (off = 0; off < outlen; ) {
@@ -234,35 +241,35 @@ test_send(void **state)
 			size_t	 len, pad;
 
 			if (outlen - off < FCGI_OUT_HEADER_LEN) {
-				CASE_FAIL(tc->name, "%zu stray bytes",
+				case_fail(tc->name, "%zu stray bytes",
 				    outlen - off);
 				break;
 			}
 			len = (size_t)h[4] << 8 | h[5];
 			pad = h[6];
 			if (h[0] != 1 || h[1] != 6)
-				CASE_FAIL(tc->name, "record %zu: version %d "
+				case_fail(tc->name, "record %zu: version %d "
 				    "type %d", nrec, h[0], h[1]);
 			if (((int)h[2] << 8 | h[3]) != tc->id)
-				CASE_FAIL(tc->name, "record %zu: id %d", nrec,
+				case_fail(tc->name, "record %zu: id %d", nrec,
 				    (int)h[2] << 8 | h[3]);
 			if (len == 0)
-				CASE_FAIL(tc->name, "record %zu: empty "
+				case_fail(tc->name, "record %zu: empty "
 				    "(would end the stream)", nrec);
 			if (len > FCGI_OUT_RECORD_MAX)
-				CASE_FAIL(tc->name, "record %zu: %zu bytes",
+				case_fail(tc->name, "record %zu: %zu bytes",
 				    nrec, len);
 			if (pad != 0 || h[7] != 0)
-				CASE_FAIL(tc->name, "record %zu: padding %zu "
+				case_fail(tc->name, "record %zu: padding %zu "
 				    "reserved %d", nrec, pad, h[7]);
 			off += FCGI_OUT_HEADER_LEN;
 			if (outlen - off < len + pad) {
-				CASE_FAIL(tc->name, "record %zu: truncated",
+				case_fail(tc->name, "record %zu: truncated",
 				    nrec);
 				break;
 			}
 			if (clen + len > tc->alen + tc->blen) {
-				CASE_FAIL(tc->name, "%s", "too much content");
+				case_fail(tc->name, "too much content");
 				break;
 			}
 			memcpy(content + clen, out + off, len);
@@ -271,14 +278,14 @@ test_send(void **state)
 			nrec++;
 		}
 		if (clen != tc->alen + tc->blen)
-			CASE_FAIL(tc->name, "content %zu bytes, want %zu",
+			case_fail(tc->name, "content %zu bytes, want %zu",
 			    clen, tc->alen + tc->blen);
 		else if (memcmp(content, a, tc->alen) != 0 ||
 		    memcmp(content + tc->alen, b, tc->blen) != 0)
-			CASE_FAIL(tc->name, "%s", "content differs from a || b");
+			case_fail(tc->name, "content differs from a || b");
 		/* Full-size records: as few as the two parts allow. */
 		if (nrec != records_for(tc->alen) + records_for(tc->blen))
-			CASE_FAIL(tc->name, "%zu records, want %zu", nrec,
+			case_fail(tc->name, "%zu records, want %zu", nrec,
 			    records_for(tc->alen) + records_for(tc->blen));
 		free(a);
 		free(b);
@@ -335,9 +342,9 @@ test_send_epipe(void **state)
 		errno = 0;
 		rc = fcgi_out_send(sv[0], 1, buf, tc->alen, buf, tc->blen);
 		if (rc != -1)
-			CASE_FAIL(tc->name, "rc %d, want -1", rc);
+			case_fail(tc->name, "rc %d, want -1", rc);
 		else if (errno != EPIPE)
-			CASE_FAIL(tc->name, "errno %s, want EPIPE",
+			case_fail(tc->name, "errno %s, want EPIPE",
 			    strerror(errno));
 		close(sv[0]);
 	}
@@ -350,32 +357,24 @@ test_send_peer_closes_midway(void **state)
 {
 	static unsigned char	 body[4 << 20];
 	unsigned char		 got[1000];
-	int			 sv[2], sndbuf = 4096, status;
+	int			 fd;
 	pid_t			 pid;
 	ssize_t			 n;
 
 	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
-	    sizeof(sndbuf)), 0);
-	pid = fork();
-	assert_true(pid != -1);
+	pid = fork_writer(&fd);
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_IGN);
-		close(sv[1]);
-		if (fcgi_out_send(sv[0], 1, "x", 1, body, sizeof(body)) == -1)
+		if (fcgi_out_send(fd, 1, "x", 1, body, sizeof(body)) == -1)
 			_exit(errno == EPIPE || errno == ECONNRESET ? 0 : 2);
 		_exit(1);
 	}
-	close(sv[0]);
-	n = read(sv[1], got, sizeof(got));
+	n = read(fd, got, sizeof(got));
 	assert_true(n > 0);
 	assert_int_equal(got[0], 1);	/* a record header came first */
 	assert_int_equal(got[1], 6);
-	close(sv[1]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	close(fd);
+	assert_int_equal(wait_writer(pid), 0);
 }
 
 int

@@ -15,61 +15,8 @@
 
 #include <cmocka.h>
 
+#include "cases.h"
 #include "http.h"
-
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
-
-/*
- * Checks in a table loop record a failure naming the case and go on, so one
- * run reports every failing row; end_cases() then fails the test.
- */
-static int	 nfail;
-
-#define CASE_FAIL(tc, fmt, ...) do { \
-	print_error("case \"%s\": " fmt "\n", (tc), __VA_ARGS__); \
-	nfail++; \
-} while (0)
-
-static void
-end_cases(void)
-{
-	int	 n = nfail;
-
-	nfail = 0;
-	if (n != 0)
-		fail_msg("%d check(s) failed", n);
-}
-
-static void
-expect_int(const char *tc, const char *what, long long got, long long want)
-{
-	if (got != want)
-		CASE_FAIL(tc, "%s: got %lld, want %lld", what, got, want);
-}
-
-/* On a mismatch, show both strings around the first difference. */
-static void
-expect_str(const char *tc, const char *what, const char *got,
-    const char *want)
-{
-	size_t	 d = 0, from;
-
-	if (got == NULL || want == NULL) {
-		if (got != want)
-			CASE_FAIL(tc, "%s: got %s, want %s", what,
-			    got ? got : "NULL", want ? want : "NULL");
-		return;
-	}
-	if (strcmp(got, want) == 0)
-		return;
-	while (got[d] == want[d])
-		d++;
-	from = d > 40 ? d - 40 : 0;
-	CASE_FAIL(tc, "%s: differ at byte %zu (lengths %zu, %zu)\n"
-	    "  got  [%s%.100s]\n  want [%s%.100s]", what, d, strlen(got),
-	    strlen(want), from ? "..." : "", got + from, from ? "..." : "",
-	    want + from);
-}
 
 /*
  * http_header_value_ok
@@ -530,7 +477,7 @@ disp_decode_ext(const char *tc, const char *hdr)
 	unsigned	 v;
 
 	if (p == NULL) {
-		CASE_FAIL(tc, "no filename* in [%.200s]", hdr);
+		case_fail(tc, "no filename* in [%.200s]", hdr);
 		return (NULL);
 	}
 	p += strlen("filename*=UTF-8''");
@@ -539,7 +486,7 @@ disp_decode_ext(const char *tc, const char *hdr)
 	while (*p != '\0') {
 		if (*p == '%') {
 			if (sscanf(p + 1, "%2x", &v) != 1) {
-				CASE_FAIL(tc, "bad escape in [%.200s]", hdr);
+				case_fail(tc, "bad escape in [%.200s]", hdr);
 				break;
 			}
 			s[o++] = (char)v;
@@ -604,7 +551,7 @@ disp_check_safe(const char *tc, const char *out)
 	if ((dec = disp_decode_ext(tc, out)) == NULL)
 		return;
 	if (strlen(dec) > HTTP_NAME_MAX)
-		CASE_FAIL(tc, "filename* is %zu bytes, max %d", strlen(dec),
+		case_fail(tc, "filename* is %zu bytes, max %d", strlen(dec),
 		    HTTP_NAME_MAX);
 	expect_int(tc, "filename* is valid UTF-8", utf8_valid(dec), 1);
 	free(dec);
@@ -742,10 +689,10 @@ test_disposition_small(void **state)
 			buf[sizeof(buf) - 1] = '\0';
 			if (http_disposition_format(buf, sz, tc->in,
 			    "job1") != -1)
-				CASE_FAIL(tc->name, "size %zu of %zu: not -1",
+				case_fail(tc->name, "size %zu of %zu: not -1",
 				    sz, need);
 			if (buf[sz] != 'X')
-				CASE_FAIL(tc->name, "size %zu: wrote past it",
+				case_fail(tc->name, "size %zu: wrote past it",
 				    sz);
 		}
 		/*
@@ -757,7 +704,7 @@ test_disposition_small(void **state)
 		memset(buf, 'X', sizeof(buf));
 		buf[sizeof(buf) - 1] = '\0';
 		if (http_disposition_format(buf, need, tc->in, "job1") != 0)
-			CASE_FAIL(tc->name, "exact size %zu: rc -1, want 0",
+			case_fail(tc->name, "exact size %zu: rc -1, want 0",
 			    need);
 		else
 			expect_str(tc->name, "exact size", buf, tc->want);
@@ -869,7 +816,7 @@ test_headers_bad_value(void **state)
 		    (long long)len);
 		expect_int(tc->name, "end", http_headers_end(&h), -1);
 		if (strstr(h.buf, "X-Bad") != NULL)
-			CASE_FAIL(tc->name, "%s", "bad header in block");
+			case_fail(tc->name, "bad header in block");
 	}
 	end_cases();
 }
@@ -919,7 +866,7 @@ test_headers_overflow(void **state)
 			expect_int(tc->name, "len", (long long)h.len,
 			    HTTP_HEADERS_SIZE - 1);
 		if (h.len >= HTTP_HEADERS_SIZE)
-			CASE_FAIL(tc->name, "len %zu", h.len);
+			case_fail(tc->name, "len %zu", h.len);
 		free(v);
 	}
 	end_cases();
@@ -982,7 +929,7 @@ test_reason_and_body(void **state)
 		expect_int(name, "one line", strchr(body, '\n') ==
 		    body + strlen(body) - 1, 1);
 		if (strlen(body) > 80)
-			CASE_FAIL(name, "body is %zu bytes", strlen(body));
+			case_fail(name, "body is %zu bytes", strlen(body));
 	}
 	end_cases();
 }

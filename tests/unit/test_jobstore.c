@@ -23,53 +23,13 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "cases.h"
 #include "job.h"
 #include "jobstore.h"
 
 #ifndef SCHEMA_SQL
 #error "SCHEMA_SQL must name sql/schema.sql"
 #endif
-
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
-
-static int	 nfail;
-
-#define CASE_FAIL(tc, fmt, ...) do { \
-	print_error("case \"%s\": " fmt "\n", (tc), __VA_ARGS__); \
-	nfail++; \
-} while (0)
-
-static void
-end_cases(void)
-{
-	int	 n = nfail;
-
-	nfail = 0;
-	if (n != 0)
-		fail_msg("%d check(s) failed", n);
-}
-
-static void
-expect_int(const char *tc, const char *what, long long got, long long want)
-{
-	if (got != want)
-		CASE_FAIL(tc, "%s: got %lld, want %lld", what, got, want);
-}
-
-static void
-expect_str(const char *tc, const char *what, const char *got,
-    const char *want)
-{
-	if (got == NULL || want == NULL) {
-		if (got != want)
-			CASE_FAIL(tc, "%s: got %s, want %s", what,
-			    got ? got : "NULL", want ? want : "NULL");
-		return;
-	}
-	if (strcmp(got, want) != 0)
-		CASE_FAIL(tc, "%s: got [%.100s], want [%.100s]", what, got,
-		    want);
-}
 
 /* The contract's columns, with no types (no affinity) and no CHECKs. */
 static const char plain_sql[] =
@@ -211,6 +171,42 @@ js_open(struct jobstore *js, const char *name)
 		fail_msg("jobstore_open %s: %s", path, err);
 	assert_non_null(js->db);
 	assert_non_null(js->find);
+}
+
+/*
+ * The tables that mix both kinds of database use a pair, indexed by
+ * enum db_kind: tmpdir/<base>.db from the schema, tmpdir/<base>-plain.db
+ * plain. Rows go in through db[], then db[] is closed and js[] opened.
+ */
+static void
+pair_create(sqlite3 *db[2], const char *base)
+{
+	char	 name[64];
+
+	snprintf(name, sizeof(name), "%s.db", base);
+	db[DB_SCHEMA] = db_create(name, DB_SCHEMA, NULL);
+	snprintf(name, sizeof(name), "%s-plain.db", base);
+	db[DB_PLAIN] = db_create(name, DB_PLAIN, NULL);
+}
+
+static void
+pair_open(struct jobstore js[2], sqlite3 *db[2], const char *base)
+{
+	char	 name[64];
+
+	sqlite3_close(db[DB_SCHEMA]);
+	sqlite3_close(db[DB_PLAIN]);
+	snprintf(name, sizeof(name), "%s.db", base);
+	js_open(&js[DB_SCHEMA], name);
+	snprintf(name, sizeof(name), "%s-plain.db", base);
+	js_open(&js[DB_PLAIN], name);
+}
+
+static void
+pair_close(struct jobstore js[2])
+{
+	jobstore_close(&js[DB_SCHEMA]);
+	jobstore_close(&js[DB_PLAIN]);
 }
 
 /*
@@ -446,11 +442,9 @@ test_status_values(void **state)
 	struct job	*job;
 	sqlite3		*db[2];
 	size_t		 i;
-	int		 k;
 
 	(void)state;
-	db[DB_SCHEMA] = db_create("status.db", DB_SCHEMA, NULL);
-	db[DB_PLAIN] = db_create("status-plain.db", DB_PLAIN, NULL);
+	pair_create(db, "status");
 	for (i = 0; i < NITEMS(status_cases); i++) {
 		char	*sql;
 
@@ -460,12 +454,9 @@ test_status_values(void **state)
 		exec_sql(db[status_cases[i].kind], sql);
 		sqlite3_free(sql);
 	}
-	for (k = 0; k < 2; k++)
-		sqlite3_close(db[k]);
+	pair_open(js, db, "status");
 
 	job = test_malloc(sizeof(*job));
-	js_open(&js[DB_SCHEMA], "status.db");
-	js_open(&js[DB_PLAIN], "status-plain.db");
 	for (i = 0; i < NITEMS(status_cases); i++) {
 		const struct status_case *tc = &status_cases[i];
 		char	 id[16];
@@ -476,8 +467,7 @@ test_status_values(void **state)
 		expect_int(tc->name, "status", job->status, tc->want);
 		expect_str(tc->name, "bad_field", job->bad_field, tc->bad);
 	}
-	for (k = 0; k < 2; k++)
-		jobstore_close(&js[k]);
+	pair_close(js);
 	test_free(job);
 	end_cases();
 }
@@ -565,11 +555,9 @@ test_bad_fields(void **state)
 	struct job	*job;
 	sqlite3		*db[2];
 	size_t		 i;
-	int		 k;
 
 	(void)state;
-	db[DB_SCHEMA] = db_create("bad.db", DB_SCHEMA, NULL);
-	db[DB_PLAIN] = db_create("bad-plain.db", DB_PLAIN, NULL);
+	pair_create(db, "bad");
 	for (i = 0; i < NITEMS(bad_cases); i++) {
 		const struct bad_case *tc = &bad_cases[i];
 		char	*sql;
@@ -582,12 +570,9 @@ test_bad_fields(void **state)
 		exec_sql(db[tc->kind], sql);
 		sqlite3_free(sql);
 	}
-	for (k = 0; k < 2; k++)
-		sqlite3_close(db[k]);
+	pair_open(js, db, "bad");
 
 	job = test_malloc(sizeof(*job));
-	js_open(&js[DB_SCHEMA], "bad.db");
-	js_open(&js[DB_PLAIN], "bad-plain.db");
 	for (i = 0; i < NITEMS(bad_cases); i++) {
 		const struct bad_case *tc = &bad_cases[i];
 		char	 id[16];
@@ -614,8 +599,7 @@ test_bad_fields(void **state)
 		assert_true(job->has_owner);
 		assert_string_equal(job->owner, "");
 	}
-	for (k = 0; k < 2; k++)
-		jobstore_close(&js[k]);
+	pair_close(js);
 	test_free(job);
 	end_cases();
 }
@@ -678,13 +662,13 @@ test_open_errors(void **state)
 		rc = jobstore_open(&js, path, err, sizeof(err));
 		expect_int(tc->name, "rc", rc, -1);
 		if (strstr(err, path) == NULL)
-			CASE_FAIL(tc->name, "err [%s] does not name %s", err,
+			case_fail(tc->name, "err [%s] does not name %s", err,
 			    path);
 		if (strstr(err, tc->want) == NULL)
-			CASE_FAIL(tc->name, "err [%s] lacks [%s]", err,
+			case_fail(tc->name, "err [%s] lacks [%s]", err,
 			    tc->want);
 		if (js.db != NULL || js.find != NULL)
-			CASE_FAIL(tc->name, "%s", "left something open");
+			case_fail(tc->name, "left something open");
 		if (rc == 0)
 			jobstore_close(&js);
 	}
