@@ -274,6 +274,151 @@ test_file_errors() {
 	it_expect_status 200
 }
 
+# ------------------------------------------- Range and conditional requests
+test_ranges() {
+	local f=$IT_ROOT/hello.txt etag lm old future
+	etag=$(sed -n 's/^ETag: //p' "$IT_DIR/h.hello.get")
+	lm=$(sed -n 's/^Last-Modified: //p' "$IT_DIR/h.hello.get")
+	old='Sun, 06 Nov 1994 08:49:37 GMT'
+	future='Fri, 01 Jan 2100 00:00:00 GMT'
+
+	it_get range /download/hello -H 'Range: bytes=0-4'
+	it_expect_status 206
+	it_expect_status_line 'HTTP/1.1 206 Partial Content'
+	it_expect_body 'hello'
+	it_expect_header 'Content-Range: bytes 0-4/13'
+	it_expect_header 'Content-Length: 5'
+	it_expect_header 'Content-Type: text/plain'
+	it_expect_header 'Accept-Ranges: bytes'
+	it_expect_header "ETag: $etag"
+	it_expect_header "Last-Modified: $lm"
+	it_expect_header 'Repr-Digest: sha-256=:hT/5N2Kgbdv3IsTr6d3WbY9j3a6pf1IcPswg2nyXYCA=:'
+	it_expect_header "Content-Disposition: attachment; filename=\"hello.txt\"; filename*=UTF-8''hello.txt"
+	it_expect_header 'Cache-Control: private'
+	it_expect_header 'Referrer-Policy: no-referrer'
+
+	it_get suffix /download/hello -H 'Range: bytes=-6'
+	it_expect_status 206
+	it_expect_header 'Content-Range: bytes 7-12/13'
+	it_expect_body 'world'
+	it_get clamp /download/hello -H 'Range: bytes=7-99999999999999999999999'
+	it_expect_status 206
+	it_expect_header 'Content-Range: bytes 7-12/13'
+	it_expect_header 'Content-Length: 6'
+
+	# Unsatisfiable: 416 with the current length, and no file bytes.
+	local r
+	for r in 'bytes=13-' 'bytes=-0' 'bytes=18446744073709551616-'; do
+		it_get "416:$r" /download/hello -H "Range: $r"
+		it_expect_status 416
+		it_expect_status_line 'HTTP/1.1 416 Range Not Satisfiable'
+		it_expect_header 'Content-Range: bytes */13'
+		it_expect_body 'range not satisfiable'
+		it_expect_no_header Content-Disposition
+	done
+	# Ignored: the whole file, 200 (several ranges, another unit,
+	# malformed specs, and HEAD, to which Range never applies).
+	for r in 'bytes=0-1,3-4' 'items=0-5' 'bytes=5-1' 'bytes=abc' \
+	    'bytes=1-2-3'; do
+		it_get "200:$r" /download/hello -H "Range: $r"
+		it_expect_status 200
+		it_expect_no_header Content-Range
+		it_expect_header 'Content-Length: 13'
+		it_expect_body_sha_of "$f"
+	done
+	it_get headrange /download/hello -I -H 'Range: bytes=0-4'
+	it_expect_status 200
+	it_expect_header 'Content-Length: 13'
+	it_expect_no_header Content-Range
+
+	# 304 keeps the validators, Cache-Control and Content-Disposition,
+	# and drops Content-Length, Content-Type and Repr-Digest (§15.4.5).
+	it_get inm /download/hello -H "If-None-Match: $etag"
+	it_expect_status 304
+	it_expect_status_line 'HTTP/1.1 304 Not Modified'
+	it_expect_header "ETag: $etag"
+	it_expect_header "Last-Modified: $lm"
+	it_expect_header 'Cache-Control: private'
+	it_expect_header "Content-Disposition: attachment; filename=\"hello.txt\"; filename*=UTF-8''hello.txt"
+	it_expect_header 'Referrer-Policy: no-referrer'
+	it_expect_no_header Content-Type
+	it_expect_no_header Repr-Digest
+	it_expect_no_header Content-Range
+	it_expect_body_empty
+	it_get inmweak /download/hello -H "If-None-Match: \"x\", W/$etag"
+	it_expect_status 304
+	it_get inmhead /download/hello -I -H "If-None-Match: $etag"
+	it_expect_status 304
+	# If-None-Match present: If-Modified-Since is ignored.
+	it_get inmims /download/hello -H 'If-None-Match: "other"' \
+	    -H "If-Modified-Since: $future"
+	it_expect_status 200
+	it_expect_body_sha_of "$f"
+	it_get ims /download/hello -H "If-Modified-Since: $lm"
+	it_expect_status 304
+	it_get imsold /download/hello -H "If-Modified-Since: $old"
+	it_expect_status 200
+	it_get imsbad /download/hello -H 'If-Modified-Since: yesterday'
+	it_expect_status 200
+
+	it_get ifmatch /download/hello -H "If-Match: $etag"
+	it_expect_status 200
+	it_get ifmatchbad /download/hello -H 'If-Match: "stale"'
+	it_expect_status 412
+	it_expect_status_line 'HTTP/1.1 412 Precondition Failed'
+	it_expect_body 'precondition failed'
+	it_expect_header 'Content-Type: text/plain; charset=utf-8'
+	it_expect_no_header Content-Disposition
+	it_get ifmatchweak /download/hello -H "If-Match: W/$etag"
+	it_expect_status 412
+	it_get ius /download/hello -H "If-Unmodified-Since: $old"
+	it_expect_status 412
+	it_get iusok /download/hello -H "If-Unmodified-Since: $lm"
+	it_expect_status 200
+	# 412 before 416, 304 before 206.
+	it_get order412 /download/hello -H 'If-Match: "stale"' -H 'Range: bytes=99-'
+	it_expect_status 412
+	it_get order304 /download/hello -H "If-None-Match: $etag" -H 'Range: bytes=0-4'
+	it_expect_status 304
+
+	# If-Range: only the current strong ETag or the exact date keep Range.
+	it_get ifrange /download/hello -H "If-Range: $etag" -H 'Range: bytes=7-'
+	it_expect_status 206
+	it_expect_body 'world'
+	it_get ifrangedate /download/hello -H "If-Range: $lm" -H 'Range: bytes=7-'
+	it_expect_status 206
+	it_get ifrangestale /download/hello -H 'If-Range: "stale"' -H 'Range: bytes=7-'
+	it_expect_status 200
+	it_expect_body_sha_of "$f"
+	it_get ifrangeold /download/hello -H "If-Range: $old" -H 'Range: bytes=7-'
+	it_expect_status 200
+
+	# curl -C -: resume a partial download, and get the same bytes.
+	head -c 300000 "$IT_ROOT/data/1m.bin" >"$IT_DIR/b.resume"
+	R_NAME=resume
+	R_STATUS=$(curl -sS --max-time 20 -C - -o "$IT_DIR/b.resume" \
+	    -w '%{http_code}' "$BASE/download/m1")
+	it_expect_status 206
+	it_expect_body_sha_of "$IT_ROOT/data/1m.bin"
+	it_check "resume: logged as a continuation that does not count" \
+	    grep -q 'id=m1 status=206 reason=ok range=300000-1048575 counts=0 bytes=748576 ' "$LOG"
+	# A segmented download's first piece counts, its others do not.
+	it_get seg0 /download/m1 -H 'Range: bytes=0-524287'
+	it_expect_status 206
+	it_check "counting: a 206 from byte 0 counts" \
+	    grep -q 'id=m1 status=206 reason=ok range=0-524287 counts=1 ' "$LOG"
+	it_check "counting: HEAD and 304 never count" \
+	    bash -c "! grep -Eq 'method=HEAD .*counts=1|status=304 .*counts=1' '$LOG'"
+
+	# A range past 4 GiB on the 5 GiB sparse file.
+	it_get range4g /download/big5 -H 'Range: bytes=4294967306-4294967315'
+	it_expect_status 206
+	it_expect_header 'Content-Range: bytes 4294967306-4294967315/5368709120'
+	it_expect_header 'Content-Length: 10'
+	head -c 10 /dev/zero >"$IT_DIR/ten-zeros"
+	it_expect_body_sha_of "$IT_DIR/ten-zeros"
+}
+
 # ------------------------------------------------------------ database busy
 test_busy() {
 	# An exclusive lock held past sluice's 2 s busy timeout: 503.
@@ -374,6 +519,7 @@ it_lighttpd_start "$SOCK" || { echo "lighttpd did not start" >&2; exit 1; }
 echo "# lighttpd $BASE, sluice $(basename "$(dirname "$BIN")")/sluice pid $SLUICE_PID"
 test_download
 test_disposition
+test_ranges
 test_errors
 test_file_errors
 test_logging
