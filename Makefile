@@ -21,15 +21,16 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
-UNIT	 = http request policy jobstore fcgi_out
+UNIT	 = http request policy jobstore fcgi_out cond
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
-DEPS_PKGS = gcc make pkg-config libc6-dev libfcgi-dev libfcgi-bin \
+DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
+	    libfcgi-dev libfcgi-bin \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
 	    lighttpd curl procps coreutils
 
-.PHONY: all deps test unit integration demo clean asan
+.PHONY: all deps test unit integration demo clean asan fuzz fuzz-quick
 
 all: build/sluice
 
@@ -50,6 +51,7 @@ build/asan/sluice: $(SAN_OBJS)
 asan: build/asan/sluice
 
 build/asan/test_http: tests/unit/test_http.c build/asan/obj/http.o
+build/asan/test_cond: tests/unit/test_cond.c build/asan/obj/http.o
 build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o \
     build/asan/obj/http.o
 build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o
@@ -98,3 +100,73 @@ deps:
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------------------
+# Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) for the pure functions of
+# src/http.c, built with clang and ASan/UBSan; src/http.c is compiled into
+# each binary. `make fuzz` runs every target for FUZZ_SECONDS (default 60),
+# `make fuzz-quick` for 5. New inputs go to build/fuzz/corpus-<target>; the
+# committed seeds in tests/fuzz/corpus/<target> are only read. A crash
+# leaves its input in build/fuzz/<target>-crash-* (libFuzzer's log in
+# build/fuzz/<target>.log) and makes the run fail.
+
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_MAX_LEN	?= 4096
+FUZZ_TARGETS	 = range date etag disposition
+FUZZ_BINS	 = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+FUZZ_FLAGS	 = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
+		   -D_FILE_OFFSET_BITS=64 -g -O1 \
+		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		   -Isrc
+
+$(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/http.c src/http.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_$*.c src/http.c
+
+# One line per target: total executions, exec/s, and from libFuzzer's last
+# stats line the coverage (cov), features (ft) and corpus (inputs/bytes).
+fuzz: $(FUZZ_BINS)
+	@failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		work=build/fuzz/corpus-$$t; log=build/fuzz/$$t.log; \
+		mkdir -p $$work; \
+		if build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -print_final_stats=1 -max_len=$(FUZZ_MAX_LEN) -timeout=10 \
+		    -artifact_prefix=build/fuzz/$$t- \
+		    $$work tests/fuzz/corpus/$$t >$$log 2>&1; then \
+			st=ok; \
+		else \
+			st=FAIL; failed="$$failed $$t"; \
+		fi; \
+		awk -v t="$$t" -v st="$$st" ' \
+		    /^#[0-9]+.*cov: / { last = $$0 } \
+		    /^stat::number_of_executed_units:/ { execs = $$2 } \
+		    /^stat::average_exec_per_sec:/ { eps = $$2 } \
+		    END { \
+			cov = ft = corp = "-"; \
+			n = split(last, f, /[ \t]+/); \
+			for (i = 1; i < n; i++) { \
+				if (f[i] == "cov:") cov = f[i + 1]; \
+				if (f[i] == "ft:") ft = f[i + 1]; \
+				if (f[i] == "corp:") corp = f[i + 1]; \
+			} \
+			if (execs == "") execs = "-"; \
+			if (eps == "") eps = "-"; \
+			printf("fuzz: %-12s %-4s execs %10s  exec/s %7s  " \
+			    "cov %5s  ft %6s  corpus %s\n", \
+			    t, st, execs, eps, cov, ft, corp); \
+		    }' $$log; \
+		if [ $$st != ok ]; then \
+			grep -E 'ERROR|property failed|SUMMARY|artifact_prefix|Test unit written|Base64' \
+			    $$log | sed 's/^/    /'; \
+			echo "    full log: $$log"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then \
+		echo "fuzz: FAILED:$$failed"; exit 1; \
+	fi; \
+	echo "fuzz: $(words $(FUZZ_TARGETS)) targets ok, $(FUZZ_SECONDS)s each"
+
+fuzz-quick:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5

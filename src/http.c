@@ -102,6 +102,26 @@ http_hex_valid(const char *s, size_t len)
 }
 
 /*
+ * The Gregorian date of day z (days since 1970-01-01, z >= 0), after
+ * H. Hinnant's civil_from_days.
+ */
+static void
+http_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t	 era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/*
  * Format t (unix seconds, UTC) as an IMF-fixdate, "Sun, 06 Nov 1994
  * 08:49:37 GMT" (RFC 9110 §5.6.7), without the C library's locale or time
  * zone. Times before 1970 are given as the epoch. Returns 0, or -1 if dst is
@@ -110,29 +130,17 @@ http_hex_valid(const char *s, size_t len)
 int
 http_date_format(char *dst, size_t sz, int64_t t)
 {
-	int64_t	 z, era, doe, yoe, y, doy, mp, d, m, secs;
-	int	 n;
+	int64_t	 y, secs;
+	int	 m, d, n;
 
 	if (t < 0)
 		t = 0;
 	if (t > 253402300799LL)		/* 9999-12-31T23:59:59Z */
 		t = 253402300799LL;
-	z = t / 86400;
 	secs = t % 86400;
-	/* civil_from_days (H. Hinnant), for days since 1970-01-01. */
-	z += 719468;
-	era = z / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	if (m <= 2)
-		y++;
+	http_civil_from_days(t / 86400, &y, &m, &d);
 	n = snprintf(dst, sz, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-	    http_days[(t / 86400 + 4) % 7], (int)d, http_months[m - 1], (int)y,
+	    http_days[(t / 86400 + 4) % 7], d, http_months[m - 1], (int)y,
 	    (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 	if (n < 0 || (size_t)n >= sz)
 		return (-1);
@@ -585,7 +593,11 @@ http_date_parse(const char *s, int64_t now, int64_t *t)
 		year = y;
 	} else if (*p == ',' && dl > 3 && len == dl + 24) {
 		/* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
-		int64_t	 ny = 1970 + (now > 0 ? now : 0) / 31556952;
+		int64_t	 ny;
+		int	 nm, nd;
+
+		http_civil_from_days((now > 0 ? now : 0) / 86400, &ny, &nm,
+		    &nd);
 
 		if (p[1] != ' ' || http_digits(p + 2, 2, &d) == -1 ||
 		    p[4] != '-' || (m = http_month(p + 5)) == 0 ||
@@ -804,7 +816,11 @@ http_decide(const struct http_conditions *c, const struct http_entity *e,
 		const char *ir = http_ows(c->if_range);
 
 		if (ir[0] == '"') {
-			if (!http_etag_match(ir, e->etag, 0))
+			/* One strong tag, not a list (§13.1.5). */
+			size_t	 n = strlen(e->etag);
+
+			if (strncmp(ir, e->etag, n) != 0 ||
+			    *http_ows(ir + n) != '\0')
 				return;
 		} else if (ir[0] == 'W' && ir[1] == '/')
 			return;		/* weak: never for If-Range */

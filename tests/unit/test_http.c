@@ -615,9 +615,9 @@ static const struct long_case long_cases[] = {
 	{ "dropped chars do not count", "\xe2\x80\xae", 300, "x.csv",
 	    "x.csv", 1, "", NULL },
 	/*
-	 * BUG: names longer than http_name_clean's tmp (517 bytes after
-	 * cleaning) set over = 1, which skips the extension search: the
-	 * name is cut to 255 bytes and ".csv" is lost.
+	 * Regression: names longer than http_name_clean's old tmp (517
+	 * bytes after cleaning) skipped the extension search: the name was
+	 * cut to 255 bytes and ".csv" lost.
 	 */
 	{ "600-byte name keeps .csv", "a", 596, ".csv", "a", 251, ".csv",
 	    "http_name_clean: tmp overflow (>517 bytes) skips the extension" },
@@ -696,10 +696,9 @@ test_disposition_small(void **state)
 				    sz);
 		}
 		/*
-		 * BUG: (case "ends in attr-char") a buffer of exactly
+		 * Regression: (case "ends in attr-char") a buffer of exactly
 		 * strlen + 1 bytes is not too small, yet the filename* loop
-		 * checks o + 3 >= sz even for a 1-byte attr-char, so
-		 * http_disposition_format returns -1 unless sz >= strlen + 3.
+		 * once checked o + 3 >= sz even for a 1-byte attr-char.
 		 */
 		memset(buf, 'X', sizeof(buf));
 		buf[sizeof(buf) - 1] = '\0';
