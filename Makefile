@@ -75,6 +75,7 @@ integration: build/sluice build/asan/sluice
 test: deps
 	$(MAKE) all asan
 	$(MAKE) unit
+	$(MAKE) fuzz-quick
 	$(MAKE) integration
 
 demo: deps

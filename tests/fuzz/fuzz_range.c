@@ -11,6 +11,8 @@
  * 200, 206, 304, 412 or 416, its 206 obeys the same bounds, its 200 is the
  * whole representation, and each status has the request field that causes
  * it. Without preconditions, http_decide() agrees with http_range_parse().
+ * Values in the simplest forms (bytes=A-B, bytes=A-, bytes=-N) get exactly
+ * the range an independent computation gives.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +88,54 @@ fuzz_in_bounds(int64_t start, int64_t len, int64_t size)
 	    len <= size - start);
 }
 
+/*
+ * The expected result for a value in the simplest form, "bytes=A-B",
+ * "bytes=A-" or "bytes=-N" with at most 18 digits per number (so nothing
+ * saturates), computed independently from RFC 9110 §14.1.2 and the
+ * documented choices of http_range_parse(). Returns 0 for any other form.
+ */
+static int
+fuzz_range_oracle(const char *v, int64_t size, enum http_range_result *rr,
+    int64_t *start, int64_t *len)
+{
+	int64_t		 a = 0, b = 0;
+	int		 na = 0, nb = 0;
+	const char	*p;
+
+	if (strncmp(v, "bytes=", 6) != 0)
+		return (0);
+	for (p = v + 6; *p >= '0' && *p <= '9'; p++, na++)
+		if (na < 18)
+			a = a * 10 + (*p - '0');
+	if (*p++ != '-')
+		return (0);
+	for (; *p >= '0' && *p <= '9'; p++, nb++)
+		if (nb < 18)
+			b = b * 10 + (*p - '0');
+	if (*p != '\0' || na > 18 || nb > 18 || (na == 0 && nb == 0))
+		return (0);
+	if (na == 0) {				/* suffix: the last b bytes */
+		if (b == 0)
+			*rr = HTTP_RANGE_UNSATISFIABLE;
+		else if (size == 0)
+			*rr = HTTP_RANGE_IGNORE;
+		else {
+			*rr = HTTP_RANGE_OK;
+			*len = b < size ? b : size;
+			*start = size - *len;
+		}
+	} else if (nb > 0 && b < a)
+		*rr = HTTP_RANGE_IGNORE;
+	else if (a >= size)
+		*rr = HTTP_RANGE_UNSATISFIABLE;
+	else {
+		*rr = HTTP_RANGE_OK;
+		*start = a;
+		*len = (nb == 0 || b >= size - 1 ? size - 1 : b) - a + 1;
+	}
+	return (1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
@@ -94,7 +144,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	struct http_entity	 e;
 	struct http_decision	 d;
 	enum http_range_result	 rr;
-	int64_t			 size, start = -1, len = -1;
+	enum http_range_result	 orr;
+	int64_t			 size, start = -1, len = -1, ostart, olen;
 	char			*rest;
 	const char		*range;
 
@@ -110,6 +161,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	    rr == HTTP_RANGE_UNSATISFIABLE);
 	if (rr == HTTP_RANGE_OK)
 		CHECK(fuzz_in_bounds(start, len, size));
+	if (fuzz_range_oracle(buf, size, &orr, &ostart, &olen)) {
+		CHECK(rr == orr);
+		if (rr == HTTP_RANGE_OK)
+			CHECK(start == ostart && len == olen);
+	}
 
 	/* Now as a request: the first line is Range, then the conditions. */
 	rest = buf;
