@@ -12,7 +12,8 @@ SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
 
-SRCS	 = src/config.c src/fcgi_out.c src/http.c src/jobstore.c src/log.c \
+SRCS	 = src/config.c src/fcgi_out.c src/http.c src/jobstore.c src/listen.c \
+	   src/log.c \
 	   src/main.c src/policy.c src/pool.c src/request.c src/server.c \
 	   src/stream.c
 HDRS	 = $(wildcard src/*.h)

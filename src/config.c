@@ -1,7 +1,9 @@
 /*
  * config: options -> struct config. Never exits; main decides what a
- * failure means.
+ * failure means. Every option has an environment variable; numbers are
+ * range-checked, strings length-checked (never cut).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +15,29 @@ struct config_option {
 	const char	*name;		/* long option */
 	const char	*env;
 	size_t		 off;
-	size_t		 size;
+	size_t		 size;		/* 0: an int64_t number */
+	int64_t		 min, max;
 };
 
-#define CO(n, e, f) \
-	{ n, e, offsetof(struct config, f), sizeof(((struct config *)0)->f) }
+#define CS(n, e, f) \
+	{ n, e, offsetof(struct config, f), \
+	  sizeof(((struct config *)0)->f), 0, 0 }
+#define CN(n, e, f, lo, hi) \
+	{ n, e, offsetof(struct config, f), 0, lo, hi }
 
 static const struct config_option config_options[] = {
-	CO("db", "SLUICE_DB", db),
-	CO("root", "SLUICE_ROOT", root),
-	CO("url-prefix", "SLUICE_URL_PREFIX", url_prefix),
-	CO("log-file", "SLUICE_LOG_FILE", log_file),
+	CS("db", "SLUICE_DB", db),
+	CS("root", "SLUICE_ROOT", root),
+	CS("url-prefix", "SLUICE_URL_PREFIX", url_prefix),
+	CS("log-file", "SLUICE_LOG_FILE", log_file),
+	CS("listen", "SLUICE_LISTEN", listen),
+	CN("workers", "SLUICE_WORKERS", workers, 0, 256),
+	CN("threads", "SLUICE_THREADS", threads, 1, 1024),
+	CN("max-requests", "SLUICE_MAX_REQUESTS", max_requests, 0,
+	    INT64_MAX),
+	CN("drain-timeout", "SLUICE_DRAIN_TIMEOUT", drain_timeout, 0, 86400),
+	CN("min-rate", "SLUICE_MIN_RATE", min_rate, 0, INT64_MAX / 86400),
+	CN("rate-window", "SLUICE_RATE_WINDOW", rate_window, 1, 86400),
 };
 
 #define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -35,36 +49,67 @@ config_usage(const char *progname)
 	    "\n"
 	    "FastCGI download backend: serves the files of finished export "
 	    "jobs.\n"
-	    "Run it under spawn-fcgi (or anything that passes a listening "
-	    "socket as fd 0).\n"
 	    "\n"
-	    "  --db PATH          jobs database, opened read-only "
+	    "  --db PATH           jobs database, opened read-only "
 	    "[SLUICE_DB]\n"
-	    "  --root DIR         export root; job file paths are "
+	    "  --root DIR          export root; job file paths are "
 	    "relative to it [SLUICE_ROOT]\n"
-	    "  --url-prefix P     URL prefix before the job id, default "
-	    "%s [SLUICE_URL_PREFIX]\n"
-	    "  --log-file PATH    append log lines here instead of "
+	    "  --url-prefix P      URL prefix before the job id "
+	    "(default %s) [SLUICE_URL_PREFIX]\n"
+	    "  --log-file PATH     append log lines here instead of "
 	    "stderr [SLUICE_LOG_FILE]\n"
-	    "  --help             this text\n"
+	    "  --listen ADDR       unix:/path[,mode=0660], 127.0.0.1:9000 "
+	    "or [::1]:9000;\n"
+	    "                      default: the listening socket on fd 0 "
+	    "(spawn-fcgi, systemd) [SLUICE_LISTEN]\n"
+	    "  --workers N         worker processes, 0 = serve in this "
+	    "process (default %d) [SLUICE_WORKERS]\n"
+	    "  --threads T         request threads per worker (default %d) "
+	    "[SLUICE_THREADS]\n"
+	    "  --max-requests N    recycle a worker after N requests, "
+	    "0 = never (default 0) [SLUICE_MAX_REQUESTS]\n"
+	    "  --drain-timeout S   on SIGTERM, let downloads finish for up "
+	    "to S seconds (default %d) [SLUICE_DRAIN_TIMEOUT]\n"
+	    "  --min-rate B        cut a reader slower than B bytes/s ... "
+	    "(default %d, 0 = never) [SLUICE_MIN_RATE]\n"
+	    "  --rate-window S     ... over S seconds (default %d) "
+	    "[SLUICE_RATE_WINDOW]\n"
+	    "  --help              this text\n"
 	    "\n"
 	    "Each option can also be set by the environment variable in "
-	    "brackets;\nthe command line wins.\n", progname,
-	    CONFIG_DEFAULT_PREFIX);
+	    "brackets;\nthe command line wins. Signals: TERM or INT drains "
+	    "and exits, HUP reopens the log.\n", progname,
+	    CONFIG_DEFAULT_PREFIX, CONFIG_WORKERS, CONFIG_THREADS,
+	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW);
 }
 
 static int
 config_set(struct config *c, const struct config_option *o, const char *v,
     char *err, size_t errsz)
 {
-	size_t	 len = strlen(v);
+	size_t		 len = strlen(v);
+	long long	 n;
+	char		*end;
 
-	if (len >= o->size) {
-		snprintf(err, errsz, "--%s: value longer than %zu bytes",
-		    o->name, o->size - 1);
+	if (o->size != 0) {
+		if (len >= o->size) {
+			snprintf(err, errsz, "--%s: value longer than %zu "
+			    "bytes", o->name, o->size - 1);
+			return (-1);
+		}
+		memcpy((char *)c + o->off, v, len + 1);
+		return (0);
+	}
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (len == 0 || *end != '\0' || errno != 0 || n < o->min ||
+	    n > o->max) {
+		snprintf(err, errsz, "--%s: want a whole number from %lld to "
+		    "%lld, got \"%s\"", o->name, (long long)o->min,
+		    (long long)o->max, v);
 		return (-1);
 	}
-	memcpy((char *)c + o->off, v, len + 1);
+	*(int64_t *)(void *)((char *)c + o->off) = n;
 	return (0);
 }
 
@@ -84,6 +129,11 @@ config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 	memset(c, 0, sizeof(*c));
 	memcpy(c->url_prefix, CONFIG_DEFAULT_PREFIX,
 	    sizeof(CONFIG_DEFAULT_PREFIX));
+	c->workers = CONFIG_WORKERS;
+	c->threads = CONFIG_THREADS;
+	c->drain_timeout = CONFIG_DRAIN_TIMEOUT;
+	c->min_rate = CONFIG_MIN_RATE;
+	c->rate_window = CONFIG_RATE_WINDOW;
 	for (i = 0; i < NOPTIONS; i++) {
 		if ((v = getenv(config_options[i].env)) != NULL && *v != '\0' &&
 		    config_set(c, &config_options[i], v, err, errsz) == -1)

@@ -7,16 +7,31 @@
 #define SLUICE_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_PATH_MAX		4095
 #define CONFIG_PREFIX_MAX	255
 #define CONFIG_DEFAULT_PREFIX	"/download/"
+
+/* Defaults, documented in --help and README.md. */
+#define CONFIG_WORKERS		2
+#define CONFIG_THREADS		8
+#define CONFIG_DRAIN_TIMEOUT	60	/* seconds */
+#define CONFIG_MIN_RATE		1024	/* bytes per second, averaged over */
+#define CONFIG_RATE_WINDOW	60	/* ... this many seconds */
 
 struct config {
 	char	 db[CONFIG_PATH_MAX + 1];
 	char	 root[CONFIG_PATH_MAX + 1];
 	char	 url_prefix[CONFIG_PREFIX_MAX + 1];
 	char	 log_file[CONFIG_PATH_MAX + 1];
+	char	 listen[CONFIG_PATH_MAX + 1];	/* "" = fd 0 */
+	int64_t	 workers;		/* 0: serve in this process */
+	int64_t	 threads;
+	int64_t	 max_requests;		/* per worker; 0 = no limit */
+	int64_t	 drain_timeout;
+	int64_t	 min_rate;		/* 0 = never cut slow readers */
+	int64_t	 rate_window;
 };
 
 enum config_result {

@@ -33,9 +33,14 @@ fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
 	hdr[7] = 0;
 }
 
-/* Write all of iov[0..n), advancing it across partial writes. */
+/*
+ * Write all of iov[0..n), advancing it across partial writes. With a send
+ * timeout on fd (SO_SNDTIMEO), a stalled peer makes writev return EAGAIN
+ * now and then, so pace can judge the progress.
+ */
 static int
-fcgi_out_writev_all(int fd, struct iovec *iov, int n)
+fcgi_out_writev_all(int fd, struct iovec *iov, int n,
+    const struct fcgi_out_pace *pace)
 {
 	ssize_t	 w;
 
@@ -44,8 +49,12 @@ fcgi_out_writev_all(int fd, struct iovec *iov, int n)
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			return (-1);
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return (-1);
+			w = 0;
 		}
+		if (pace != NULL && pace->check(pace->arg, (size_t)w) == -1)
+			return (-1);
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= (ssize_t)iov->iov_len;
 			iov++;
@@ -62,12 +71,13 @@ fcgi_out_writev_all(int fd, struct iovec *iov, int n)
 /*
  * Send a[0..alen) then b[0..blen) on fd as FCGI_STDOUT records of request
  * request_id. Either may be empty (an empty record would mean end of
- * stream, so none is written for it). Returns 0, or -1 with errno set
- * (EPIPE or ECONNRESET when the web server or its client went away).
+ * stream, so none is written for it). pace, if not NULL, is consulted
+ * after each write. Returns 0, or -1 with errno set (EPIPE or ECONNRESET
+ * when the web server or its client went away, or what pace set).
  */
 int
 fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
-    const void *b, size_t blen)
+    const void *b, size_t blen, const struct fcgi_out_pace *pace)
 {
 	unsigned char	 hdrs[FCGI_OUT_IOV_MAX / 2][FCGI_OUT_HEADER_LEN];
 	struct iovec	 iov[FCGI_OUT_IOV_MAX];
@@ -84,7 +94,7 @@ fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
 			if (len > FCGI_OUT_RECORD_MAX)
 				len = FCGI_OUT_RECORD_MAX;
 			if (n + 2 > FCGI_OUT_IOV_MAX) {
-				if (fcgi_out_writev_all(fd, iov, n) == -1)
+				if (fcgi_out_writev_all(fd, iov, n, pace) == -1)
 					return (-1);
 				n = 0;
 			}
@@ -97,7 +107,7 @@ fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
 			off += len;
 		}
 	}
-	if (n > 0 && fcgi_out_writev_all(fd, iov, n) == -1)
+	if (n > 0 && fcgi_out_writev_all(fd, iov, n, pace) == -1)
 		return (-1);
 	return (0);
 }

@@ -15,9 +15,19 @@
 #define FCGI_OUT_RECORD_MAX	65528	/* content bytes, 8-aligned, < 65536 */
 #define FCGI_OUT_IOV_MAX	32	/* 2 per record, 16 records per call */
 
+/*
+ * Called after every writev(2) that returns, with the bytes it wrote (0
+ * when a send timeout expired with nothing written). Returning -1 stops the
+ * send with errno as the callback set it.
+ */
+struct fcgi_out_pace {
+	int	(*check)(void *arg, size_t written);
+	void	*arg;
+};
+
 void	fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
 	    size_t len);
 int	fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
-	    const void *b, size_t blen);
+	    const void *b, size_t blen, const struct fcgi_out_pace *);
 
 #endif

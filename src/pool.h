@@ -1,14 +1,18 @@
 /*
- * pool: the accept loop of a request thread, and the signals around it.
- * (This issue's pool is one thread in one process; the loop is written so
- * that each of several threads can run it with its own struct worker.)
+ * pool: the supervisor, its worker processes, their request threads, and
+ * the signals that drain them.
  */
 #ifndef SLUICE_POOL_H
 #define SLUICE_POOL_H
 
-struct worker;
+struct config;
 
-void	pool_signals_install(void);
-int	pool_serve(struct worker *);
+#define POOL_TICK_MS		100	/* supervisor and drain timer */
+#define POOL_QUICK_DEATH_MS	2000	/* a worker dying sooner "failed" */
+#define POOL_BACKOFF_MAX_MS	10000
+#define POOL_GIVE_UP		10	/* failed starts in a row, none alive */
+#define POOL_KILL_GRACE		5	/* s past --drain-timeout, then KILL */
+
+int	pool_run(const struct config *, int listen_fd, int rootfd);
 
 #endif

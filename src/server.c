@@ -19,17 +19,21 @@
 
 /*
  * Per-thread setup: this thread's own read-only connection to the jobs
- * database. Returns 0, or -1 with a sentence in err.
+ * database; downloads stop early once *abort_now is set (the drain
+ * deadline). Returns 0, or -1 with a sentence in err.
  */
 int
 server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
-    char *err, size_t errsz)
+    const _Atomic int *abort_now, char *err, size_t errsz)
 {
 	volatile unsigned char *p = w->buf;
 	size_t	 i;
 
 	w->cfg = cfg;
 	w->rootfd = rootfd;
+	w->limits.min_rate = cfg->min_rate;
+	w->limits.rate_window = cfg->rate_window;
+	w->limits.abort_now = abort_now;
 	/*
 	 * Touch every page of the stream buffer now: its memory is fixed per
 	 * thread, and it should show as such from the start rather than grow
@@ -318,7 +322,7 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 		} else
 			stream_send_file(fr, &w->hdr, &f, w->buf,
 			    sizeof(w->buf), (size_t)first, d.start, d.length,
-			    &res);
+			    &w->limits, &res);
 	} else if (status == 200 || status == 206 || status == 304)
 		(void)stream_respond(fr, &w->hdr, NULL, 0, &res);
 	else

@@ -19,6 +19,7 @@ struct worker {
 	const struct config	*cfg;
 	int			 rootfd;	/* shared, read-only use */
 	struct jobstore		 js;		/* this thread's connection */
+	struct stream_limits	 limits;
 	struct request		 req;
 	struct job		 job;
 	struct http_headers	 hdr;
@@ -26,7 +27,7 @@ struct worker {
 };
 
 int	server_worker_init(struct worker *, const struct config *, int rootfd,
-	    char *err, size_t errsz);
+	    const _Atomic int *abort_now, char *err, size_t errsz);
 void	server_worker_close(struct worker *);
 void	server_handle(struct worker *, struct FCGX_Request *, char **envp);
 

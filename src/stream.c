@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -251,7 +253,7 @@ stream_respond(FCGX_Request *req, const struct http_headers *h,
 {
 	res->bytes = 0;
 	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, body,
-	    bodylen) == -1) {
+	    bodylen, NULL) == -1) {
 		res->outcome = STREAM_ABORTED_CLIENT;
 		stream_abort(req);
 		return (-1);
@@ -261,25 +263,71 @@ stream_respond(FCGX_Request *req, const struct http_headers *h,
 	return (0);
 }
 
+/* The pace of one download, judged after every write. */
+struct stream_pace {
+	const struct stream_limits *lim;
+	struct timespec	 window_start;
+	int64_t		 window_bytes;
+};
+
+static int
+stream_pace_check(void *arg, size_t written)
+{
+	struct stream_pace *p = arg;
+	struct timespec	 now;
+	int64_t		 elapsed;
+
+	if (*p->lim->abort_now) {
+		errno = ECANCELED;
+		return (-1);
+	}
+	p->window_bytes += (int64_t)written;
+	if (p->lim->min_rate == 0 ||
+	    clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return (0);
+	elapsed = now.tv_sec - p->window_start.tv_sec;
+	if (elapsed < p->lim->rate_window)
+		return (0);
+	/* A whole window has passed: did the reader keep up? */
+	if (p->window_bytes < p->lim->min_rate * p->lim->rate_window) {
+		errno = ETIMEDOUT;
+		return (-1);
+	}
+	p->window_start = now;
+	p->window_bytes = 0;
+	return (0);
+}
+
 /*
  * Send the header block with the first chunk (already in buf[0..first),
  * read by stream_read_first), then the rest of [off, off+len) chunk by
- * chunk through buf. On a client abort or a read failure it stops at once
- * and cuts the connection; res says which and how many body bytes went out.
+ * chunk through buf. It stops at once, and cuts the connection, when the
+ * client goes away, a read fails or comes up short, the reader is slower
+ * than lim allows, or lim->abort_now is set; res says which and how many
+ * body bytes went out.
  */
 void
 stream_send_file(FCGX_Request *req, const struct http_headers *h,
     struct stream_file *f, unsigned char *buf, size_t bufsz, size_t first,
-    int64_t off, int64_t len, struct stream_result *res)
+    int64_t off, int64_t len, const struct stream_limits *lim,
+    struct stream_result *res)
 {
-	int64_t	 pos = off + (int64_t)first, end = off + len;
-	long	 n;
+	struct stream_pace	 p = { lim, { 0, 0 }, 0 };
+	struct fcgi_out_pace	 pace = { stream_pace_check, &p };
+	struct timeval		 tv = { STREAM_SEND_TIMEOUT, 0 };
+	int64_t			 pos = off + (int64_t)first, end = off + len;
+	long			 n;
 
 	res->bytes = 0;
 	res->outcome = STREAM_COMPLETE;
+	/* Wake a stalled send now and then, to judge the reader's pace. */
+	if (setsockopt(req->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+	    sizeof(tv)) == -1 ||
+	    clock_gettime(CLOCK_MONOTONIC, &p.window_start) == -1)
+		log_warn("event=socket_error op=sndtimeo");
 	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, buf,
-	    first) == -1)
-		goto client_gone;
+	    first, &pace) == -1)
+		goto send_failed;
 	res->bytes = (int64_t)first;
 	while (pos < end) {
 		size_t want = end - pos < (int64_t)bufsz ?
@@ -301,14 +349,16 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 			goto abort;
 		}
 		if (fcgi_out_send(req->ipcFd, req->requestId, NULL, 0, buf,
-		    (size_t)n) == -1)
-			goto client_gone;
+		    (size_t)n, &pace) == -1)
+			goto send_failed;
 		pos += n;
 		res->bytes += n;
 	}
 	return;
-client_gone:
-	res->outcome = STREAM_ABORTED_CLIENT;
+send_failed:
+	res->outcome = errno == ETIMEDOUT ? STREAM_ABORTED_SLOW :
+	    errno == ECANCELED ? STREAM_ABORTED_SHUTDOWN :
+	    STREAM_ABORTED_CLIENT;
 abort:
 	stream_abort(req);
 }
@@ -321,6 +371,10 @@ stream_outcome_name(enum stream_outcome o)
 		return ("complete");
 	case STREAM_ABORTED_CLIENT:
 		return ("aborted:client");
+	case STREAM_ABORTED_SLOW:
+		return ("aborted:slow");
+	case STREAM_ABORTED_SHUTDOWN:
+		return ("aborted:shutdown");
 	case STREAM_ERROR_IO:
 		return ("error:io");
 	case STREAM_ERROR_SHORT_READ:

@@ -26,8 +26,19 @@ struct stream_file {
 enum stream_outcome {
 	STREAM_COMPLETE,
 	STREAM_ABORTED_CLIENT,
+	STREAM_ABORTED_SLOW,
+	STREAM_ABORTED_SHUTDOWN,
 	STREAM_ERROR_IO,
 	STREAM_ERROR_SHORT_READ
+};
+
+#define STREAM_SEND_TIMEOUT	1	/* s: how often a stalled send wakes */
+
+/* When to give up on a download: a slow reader, or the drain deadline. */
+struct stream_limits {
+	int64_t			 min_rate;	/* bytes/s; 0: no minimum */
+	int64_t			 rate_window;	/* seconds */
+	const _Atomic int	*abort_now;	/* set: stop at once */
 };
 
 struct stream_result {
@@ -46,7 +57,8 @@ int	stream_respond(struct FCGX_Request *, const struct http_headers *,
 	    const char *body, size_t bodylen, struct stream_result *);
 void	stream_send_file(struct FCGX_Request *, const struct http_headers *,
 	    struct stream_file *, unsigned char *buf, size_t bufsz,
-	    size_t first, int64_t off, int64_t len, struct stream_result *);
+	    size_t first, int64_t off, int64_t len,
+	    const struct stream_limits *, struct stream_result *);
 const char *stream_outcome_name(enum stream_outcome);
 
 #endif

@@ -75,12 +75,13 @@ it_cleanup() {
 }
 
 # Start sluice under spawn-fcgi on unix socket $1 with binary $2, logging to
-# $3; the child's pid is left in SLUICE_PID.
+# $3, with any further options; the supervisor's pid is left in SLUICE_PID.
 it_sluice_start() {
 	local sock=$1 bin=$2 log=$3
+	shift 3
 	rm -f "$sock" "$sock.pid"
 	spawn-fcgi -s "$sock" -M 0660 -P "$sock.pid" -- "$bin" \
-	    --db "$IT_DIR/jobs.db" --root "$IT_ROOT" --log-file "$log" \
+	    --db "$IT_DIR/jobs.db" --root "$IT_ROOT" --log-file "$log" "$@" \
 	    >/dev/null || return 1
 	SLUICE_PID=$(cat "$sock.pid")
 	IT_PIDS+=("$SLUICE_PID")
@@ -233,6 +234,20 @@ it_wait_grep() {
 	for _ in $(seq 1 $((secs * 10))); do
 		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
 		sleep 0.1
+	done
+	return 1
+}
+
+# The worker processes of supervisor $1.
+it_workers() { pgrep -P "$1" | sort -n; }
+
+# Wait up to $3 s until supervisor $1 has exactly $2 workers.
+it_wait_workers() {
+	local n
+	for _ in $(seq 1 $(($3 * 20))); do
+		n=$(it_workers "$1" | wc -l)
+		[ "$n" -eq "$2" ] && return 0
+		sleep 0.05
 	done
 	return 1
 }

@@ -482,10 +482,12 @@ test_abort() {
 # ----------------------------------------------------- memory, throughput
 test_memory() {
 	local h1 h5 t0 t1 ts1 ts0 s_ms st_ms
+	local wpid
+	wpid=$(it_workers "$SLUICE_PID")
 	it_get k1 /download/k1
 	it_expect_status 200
 	it_expect_body_sha_of "$IT_ROOT/1k.bin"
-	h1=$(it_vmhwm "$SLUICE_PID")
+	h1=$(it_vmhwm "$wpid")
 
 	# Warm the page cache so both sides read from memory.
 	cat "$IT_ROOT/big5.bin" >/dev/null
@@ -494,7 +496,7 @@ test_memory() {
 	R_STATUS=$(curl -sS --max-time 300 -o /dev/null -w '%{http_code} %{size_download}' \
 	    "$BASE/download/big5")
 	t1=$(date +%s%N)
-	h5=$(it_vmhwm "$SLUICE_PID")
+	h5=$(it_vmhwm "$wpid")
 	it_check "memory: 5 GiB download complete ($R_STATUS)" \
 	    [ "$R_STATUS" = "200 5368709120" ]
 	ts0=$(date +%s%N)
@@ -502,7 +504,7 @@ test_memory() {
 	ts1=$(date +%s%N)
 	s_ms=$(( (t1 - t0) / 1000000 ))
 	st_ms=$(( (ts1 - ts0) / 1000000 ))
-	it_log "     VmHWM after 1 KiB: ${h1} kB; after 5 GiB: ${h5} kB"
+	it_log "     worker VmHWM (1 worker, $MEM_THREADS threads) after 1 KiB: ${h1} kB; after 5 GiB: ${h5} kB"
 	it_log "     5 GiB: sluice ${s_ms} ms, lighttpd static ${st_ms} ms," \
 	    "ratio $(awk -v a="$st_ms" -v b="$s_ms" 'BEGIN {printf "%.2f", a / b}')"
 	it_check "memory: VmHWM ${h5} kB < 8 MiB" [ "$h5" -lt 8192 ]
@@ -528,13 +530,16 @@ test_busy
 it_check "sanitizers: no report in the log" \
     bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
 it_sluice_stop
-it_check "SIGTERM: sluice logs a clean shutdown" \
-    grep -q 'event=shutdown status=clean' "$LOG"
+it_check "SIGTERM: the supervisor logs a clean exit" \
+    grep -q 'event=supervisor_exit status=clean' "$LOG"
 
 # Memory with the release build (ASan's shadow memory would swamp VmHWM).
 LOG=$IT_DIR/sluice-release.log
-it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" || { echo "sluice did not start" >&2; exit 1; }
-echo "# release build, pid $SLUICE_PID"
+MEM_THREADS=4
+it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 1 \
+    --threads "$MEM_THREADS" || { echo "sluice did not start" >&2; exit 1; }
+it_wait_workers "$SLUICE_PID" 1 5
+echo "# release build, supervisor pid $SLUICE_PID"
 test_memory
 it_cleanup
 

@@ -167,7 +167,7 @@ send_in_child(int id, const unsigned char *a, size_t alen,
 		if (sigaction(SIGALRM, &sa, NULL) == -1 ||
 		    setitimer(ITIMER_REAL, &it, NULL) == -1)
 			_exit(254);
-		rc = fcgi_out_send(fd, id, a, alen, b, blen);
+		rc = fcgi_out_send(fd, id, a, alen, b, blen, NULL);
 		memset(&it, 0, sizeof(it));
 		setitimer(ITIMER_REAL, &it, NULL);
 		_exit(rc == -1 ? (errno != 0 ? errno : 255) : 0);
@@ -304,7 +304,7 @@ test_send_nothing(void **state)
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(fcgi_out_send(sv[0], 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fcgi_out_send(sv[0], 1, NULL, 0, NULL, 0, NULL), 0);
 	close(sv[0]);
 	assert_int_equal(read(sv[1], &c, 1), 0);	/* EOF, no record */
 	close(sv[1]);
@@ -340,7 +340,7 @@ test_send_epipe(void **state)
 		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 		close(sv[1]);
 		errno = 0;
-		rc = fcgi_out_send(sv[0], 1, buf, tc->alen, buf, tc->blen);
+		rc = fcgi_out_send(sv[0], 1, buf, tc->alen, buf, tc->blen, NULL);
 		if (rc != -1)
 			case_fail(tc->name, "rc %d, want -1", rc);
 		else if (errno != EPIPE)
@@ -365,7 +365,7 @@ test_send_peer_closes_midway(void **state)
 	pid = fork_writer(&fd);
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_IGN);
-		if (fcgi_out_send(fd, 1, "x", 1, body, sizeof(body)) == -1)
+		if (fcgi_out_send(fd, 1, "x", 1, body, sizeof(body), NULL) == -1)
 			_exit(errno == EPIPE || errno == ECONNRESET ? 0 : 2);
 		_exit(1);
 	}
