@@ -69,7 +69,7 @@ main(int argc, char *argv[])
 	    "fd0"),
 	    (long long)cfg.workers, (long long)cfg.threads);
 	self = getpid();
-	rc = pool_run(&cfg, l.fd, rootfd);
+	rc = pool_run(&cfg, l.fd, cfg.listen[0] != '\0', rootfd);
 	if (getpid() == self)
 		listen_remove(&l);
 	close(rootfd);

@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ struct pool_thread {
 struct pool {
 	const struct config	*cfg;
 	int			 listen_fd;
+	int			 listen_owned;	/* bound by us: shut on drain */
 	int			 rootfd;
 	_Atomic int		 stop;		/* accept no more */
 	_Atomic int		 abort_now;	/* cut downloads in flight */
@@ -140,6 +142,11 @@ pool_thread_main(void *arg)
 				break;
 			if (rc == -EINTR)
 				continue;
+			if (rc == -EINVAL) {
+				/* The socket was shut for a drain. */
+				pool_sleep_ms(POOL_TICK_MS);
+				continue;
+			}
 			log_warnx("event=accept_error error=\"%s\"",
 			    strerror(-rc));
 			if (++fails >= POOL_ACCEPT_FAILS) {
@@ -163,12 +170,28 @@ done:
 	return (NULL);
 }
 
+/*
+ * Shut a listening socket we bound ourselves, so that new connections are
+ * refused at once (the web server answers 503) rather than wait in the
+ * backlog for a process that is leaving. An inherited socket is left
+ * alone: under systemd it outlives us, and its backlog is served by the
+ * next instance.
+ */
+static void
+pool_listen_shut(int fd, int owned)
+{
+	if (owned && shutdown(fd, SHUT_RDWR) == -1)
+		log_warn("event=listen_shutdown_failed");
+}
+
 /* Stop accepting; downloads in flight go on until the deadline. */
 static void
 pool_drain_begin(struct pool *p, const char *why, int64_t *deadline)
 {
 	if (atomic_exchange(&p->stop, 1))
 		return;
+	if (strcmp(why, "max_requests") != 0)
+		pool_listen_shut(p->listen_fd, p->listen_owned);
 	*deadline = pool_now_ms() + p->cfg->drain_timeout * 1000;
 	log_info("event=drain reason=%s timeout_s=%lld", why,
 	    (long long)p->cfg->drain_timeout);
@@ -180,7 +203,7 @@ pool_drain_begin(struct pool *p, const char *why, int64_t *deadline)
  * 1 if a thread could not run.
  */
 static int
-pool_worker(const struct config *cfg, int listen_fd, int rootfd)
+pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 {
 	struct pool		 p;
 	struct sigaction	 sa;
@@ -192,6 +215,7 @@ pool_worker(const struct config *cfg, int listen_fd, int rootfd)
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.listen_fd = listen_fd;
+	p.listen_owned = owned;
 	p.rootfd = rootfd;
 	atomic_init(&p.stop, 0);
 	atomic_init(&p.abort_now, 0);
@@ -298,8 +322,9 @@ pool_spawn(struct pool_slot *s, const struct config *cfg, int listen_fd,
 		s->next_spawn_ms = pool_now_ms() + POOL_BACKOFF_MAX_MS;
 		return;
 	}
+	/* Workers never shut the shared socket: the supervisor does. */
 	if (pid == 0)
-		_exit(pool_worker(cfg, listen_fd, rootfd));
+		_exit(pool_worker(cfg, listen_fd, 0, rootfd));
 	s->pid = pid;
 	s->started_ms = pool_now_ms();
 }
@@ -338,7 +363,8 @@ pool_reaped(struct pool_slot *s, int status, int draining)
  * no worker can be kept alive.
  */
 static int
-pool_supervise(const struct config *cfg, int listen_fd, int rootfd)
+pool_supervise(const struct config *cfg, int listen_fd, int owned,
+    int rootfd)
 {
 	struct pool_slot	*slots;
 	struct timespec		 tick = { 0, POOL_TICK_MS * 1000000L };
@@ -365,6 +391,7 @@ pool_supervise(const struct config *cfg, int listen_fd, int rootfd)
 			for (i = 0; i < n; i++)
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, SIGTERM);
+			pool_listen_shut(listen_fd, owned);
 		} else if (sig == SIGHUP) {
 			if (log_reopen() == -1)
 				log_warn("event=log_reopen_failed");
@@ -415,11 +442,12 @@ pool_supervise(const struct config *cfg, int listen_fd, int rootfd)
 }
 
 /*
- * Serve on listen_fd until told to stop. Startup only calls this once;
- * returns the process exit status.
+ * Serve on listen_fd until told to stop; owned says sluice bound it
+ * (--listen). Startup only calls this once; returns the process exit
+ * status.
  */
 int
-pool_run(const struct config *cfg, int listen_fd, int rootfd)
+pool_run(const struct config *cfg, int listen_fd, int owned, int rootfd)
 {
 	struct sigaction sa;
 
@@ -429,6 +457,6 @@ pool_run(const struct config *cfg, int listen_fd, int rootfd)
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		fatal("event=startup op=sigaction");
 	if (cfg->workers == 0)
-		return (pool_worker(cfg, listen_fd, rootfd));
-	return (pool_supervise(cfg, listen_fd, rootfd));
+		return (pool_worker(cfg, listen_fd, owned, rootfd));
+	return (pool_supervise(cfg, listen_fd, owned, rootfd));
 }

@@ -13,6 +13,6 @@ struct config;
 #define POOL_GIVE_UP		10	/* failed starts in a row, none alive */
 #define POOL_KILL_GRACE		5	/* s past --drain-timeout, then KILL */
 
-int	pool_run(const struct config *, int listen_fd, int rootfd);
+int	pool_run(const struct config *, int listen_fd, int owned, int rootfd);
 
 #endif

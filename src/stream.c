@@ -275,7 +275,7 @@ stream_pace_check(void *arg, size_t written)
 {
 	struct stream_pace *p = arg;
 	struct timespec	 now;
-	int64_t		 elapsed;
+	int64_t		 elapsed_ms;
 
 	if (*p->lim->abort_now) {
 		errno = ECANCELED;
@@ -285,8 +285,9 @@ stream_pace_check(void *arg, size_t written)
 	if (p->lim->min_rate == 0 ||
 	    clock_gettime(CLOCK_MONOTONIC, &now) == -1)
 		return (0);
-	elapsed = now.tv_sec - p->window_start.tv_sec;
-	if (elapsed < p->lim->rate_window)
+	elapsed_ms = (int64_t)(now.tv_sec - p->window_start.tv_sec) * 1000 +
+	    (now.tv_nsec - p->window_start.tv_nsec) / 1000000;
+	if (elapsed_ms < p->lim->rate_window * 1000)
 		return (0);
 	/* A whole window has passed: did the reader keep up? */
 	if (p->window_bytes < p->lim->min_rate * p->lim->rate_window) {

@@ -11,6 +11,7 @@ set -u
 IT_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$IT_TOP" || exit 1
 . tests/integration/lib.sh
+. tests/integration/pool.sh
 
 BIN=${SLUICE_BIN:-$IT_TOP/build/asan/sluice}
 BIN_RELEASE=${SLUICE_BIN_RELEASE:-$IT_TOP/build/sluice}
@@ -24,7 +25,7 @@ IT_ROOT=$IT_DIR/export
 IT_DOCROOT=$IT_DIR/htdocs
 SOCK=$IT_DIR/sluice.sock
 LOG=$IT_DIR/sluice.log
-trap 'it_cleanup; rm -rf "$IT_DIR"' EXIT
+trap 'it_cleanup; [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"' EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- fixtures
@@ -532,6 +533,25 @@ it_check "sanitizers: no report in the log" \
 it_sluice_stop
 it_check "SIGTERM: the supervisor logs a clean exit" \
     grep -q 'event=supervisor_exit status=clean' "$LOG"
+
+# The pool, with the release build: 2 workers x 8 threads.
+LOG=$IT_DIR/sluice-pool.log
+it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 2 --threads 8 ||
+    { echo "sluice did not start" >&2; exit 1; }
+it_wait_workers "$SLUICE_PID" 2 5
+echo "# pool: release build, 2 workers x 8 threads, supervisor $SLUICE_PID"
+test_pool_concurrency
+test_pool_respawn
+test_pool_sighup
+it_sluice_stop
+# A reader slower than 1 MB/s over 2 s is cut off.
+it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 1 --threads 2 \
+    --min-rate 1000000 --rate-window 2 ||
+    { echo "sluice did not start" >&2; exit 1; }
+test_pool_slow
+it_sluice_stop
+test_pool_listen_drain
+test_pool_tcp
 
 # Memory with the release build (ASan's shadow memory would swamp VmHWM).
 LOG=$IT_DIR/sluice-release.log

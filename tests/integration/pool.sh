@@ -1,0 +1,262 @@
+# The worker pool and its lifecycle, behind the same lighttpd. Sourced by
+# tests/integration/run.sh, which has the fixtures, lighttpd on $SOCK and
+# the helpers of lib.sh. Processes started here are recorded by pid and
+# stopped by pid.
+
+# Start sluice itself (not spawn-fcgi) in the background as a child of this
+# shell, so its exit status can be collected; pid in DIRECT_PID.
+pool_direct_start() {
+	"$@" &
+	DIRECT_PID=$!
+	IT_PIDS+=("$DIRECT_PID")
+}
+
+# Wait (max $2 s) for pid $1 to exit; its status in DIRECT_RC.
+pool_direct_wait() {
+	local pid=$1 secs=$2
+	for _ in $(seq 1 $((secs * 10))); do
+		it_alive "$pid" || break
+		sleep 0.1
+	done
+	if it_alive "$pid"; then
+		DIRECT_RC=timeout
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	DIRECT_RC=$?
+}
+
+# N background downloads of PATH into $IT_DIR/par.K; curl options follow.
+pool_fetch_bg() {
+	local n=$1 path=$2 k
+	shift 2
+	POOL_CURLS=()
+	for k in $(seq 1 "$n"); do
+		curl -sS --max-time 60 "$@" -o "$IT_DIR/par.$k" \
+		    -w '%{http_code}\n' "$BASE$path" >"$IT_DIR/par.$k.code" \
+		    2>/dev/null &
+		POOL_CURLS+=($!)
+	done
+}
+
+# ------------------------------------------------------------ concurrency
+test_pool_concurrency() {
+	local want k ok=0 t0 t1 rss=0 p
+	want=$(it_sha "$IT_ROOT/50m.bin")
+	t0=$(date +%s%N)
+	for k in $(seq 1 64); do
+		(curl -sS --max-time 120 "$BASE/download/m50" | sha256sum |
+		    cut -d' ' -f1 >"$IT_DIR/par.$k.sha") &
+		POOL_CURLS+=($!)
+	done
+	sleep 1
+	for p in $(it_workers "$SLUICE_PID"); do
+		rss=$((rss + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status")))
+	done
+	wait "${POOL_CURLS[@]}"
+	t1=$(date +%s%N)
+	for k in $(seq 1 64); do
+		[ "$(cat "$IT_DIR/par.$k.sha")" = "$want" ] && ok=$((ok + 1))
+	done
+	it_check "pool: 64 concurrent 50 MB downloads, $ok byte-exact" \
+	    [ "$ok" -eq 64 ]
+	it_log "     64 x 50 MB in $(( (t1 - t0) / 1000000 )) ms;" \
+	    "workers' total RSS mid-run ${rss} kB"
+}
+
+# ------------------------------------------------------- kill -9, respawn
+test_pool_respawn() {
+	local victim t0 t1 before after
+	before=$(it_workers "$SLUICE_PID" | tr '\n' ' ')
+	victim=$(it_workers "$SLUICE_PID" | head -n 1)
+	pool_fetch_bg 1 /download/m50 --limit-rate 10M
+	sleep 0.5
+	t0=$(date +%s%N)
+	kill -KILL "$victim"
+	it_check "respawn: the pool is back to 2 workers within 2 s" \
+	    bash -c "sleep 0.2; . tests/integration/lib.sh;
+	        it_wait_workers $SLUICE_PID 2 2 &&
+	        ! it_workers $SLUICE_PID | grep -qx $victim"
+	t1=$(date +%s%N)
+	after=$(it_workers "$SLUICE_PID" | tr '\n' ' ')
+	it_log "     workers before: $before; after: $after;" \
+	    "back to full strength $(( (t1 - t0) / 1000000 )) ms after kill -9"
+	it_check "respawn: the death is logged" \
+	    it_wait_grep "$LOG" 5 "event=worker_died pid=$victim signal=9"
+	wait "${POOL_CURLS[@]}"
+	it_get afterkill /download/hello
+	it_expect_status 200
+	it_expect_body_sha_of "$IT_ROOT/hello.txt"
+	it_get afterkill2 /download/m1
+	it_expect_status 200
+	it_expect_body_sha_of "$IT_ROOT/data/1m.bin"
+}
+
+# ------------------------------------------------------------------ SIGHUP
+test_pool_sighup() {
+	mv "$LOG" "$LOG.1"
+	kill -HUP "$SLUICE_PID"
+	sleep 0.5
+	it_get afterhup /download/hello/after-hup.txt
+	it_expect_status 200
+	it_check "SIGHUP: the workers reopened the log file" \
+	    it_wait_grep "$LOG" 5 'path="/download/hello/after-hup.txt"'
+	it_check "SIGHUP: nothing more went to the rotated file" \
+	    bash -c "! grep -q after-hup '$LOG.1'"
+}
+
+# ----------------------------------------------------------- slow readers
+# sluice cuts the reader; the client learns of it only once lighttpd has
+# sent what it had buffered, so what is checked is sluice's side: the
+# thread is freed and the log says why.
+test_pool_slow() {
+	local t0 t1
+	t0=$(date +%s%N)
+	pool_fetch_bg 1 /download/m50 --limit-rate 20k
+	it_check "slow reader: cut off and logged as aborted:slow" \
+	    it_wait_grep "$LOG" 15 'id=m50 status=200 .*outcome=aborted:slow'
+	t1=$(date +%s%N)
+	it_log "     cut $(( (t1 - t0) / 1000000 )) ms after it started" \
+	    "(window 2 s, lighttpd had buffered the first megabytes)"
+	kill "${POOL_CURLS[@]}" 2>/dev/null
+	wait "${POOL_CURLS[@]}" 2>/dev/null
+	it_get afterslow /download/hello
+	it_expect_status 200
+}
+
+# lighttpd disables a backend for a moment after a refused connection;
+# wait until requests reach sluice again (max 5 s).
+pool_wait_ready() {
+	for _ in $(seq 1 50); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' \
+		    "$BASE/download/hello")" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ------------------------------------------- --listen, drain, stale/live
+test_pool_listen_drain() {
+	local want k ok=0 code rc
+	want=$(it_sha "$IT_ROOT/50m.bin")
+
+	# --listen on the unix socket lighttpd uses, sluice started directly.
+	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
+	    --root "$IT_ROOT" --log-file "$LOG" --listen "unix:$SOCK" \
+	    --workers 2 --threads 4 --drain-timeout 30
+	it_wait_socket "$SOCK"
+	it_wait_workers "$DIRECT_PID" 2 5
+	pool_wait_ready
+	it_get listenunix /download/hello
+	it_expect_status 200
+	it_expect_body_sha_of "$IT_ROOT/hello.txt"
+
+	# A second instance must not take over a live socket.
+	out=$("$BIN_RELEASE" --db "$IT_DIR/jobs.db" --root "$IT_ROOT" \
+	    --listen "unix:$SOCK" 2>&1 </dev/null)
+	rc=$?
+	it_check "listen: a live socket is refused (exit $rc)" \
+	    bash -c "[ $rc -ne 0 ] && grep -q 'is live' <<<'$out'"
+
+	# SIGTERM with 3 downloads in flight: all 3 complete exactly, no
+	# new request is accepted, and the supervisor exits 0.
+	pool_fetch_bg 3 /download/m50 --limit-rate 15M
+	sleep 1
+	kill -TERM "$DIRECT_PID"
+	sleep 0.5
+	it_get duringdrain /download/hello/during-drain
+	it_check "drain: a new request is refused (status $R_STATUS)" \
+	    [ "$R_STATUS" = 503 ]
+	wait "${POOL_CURLS[@]}"
+	for k in 1 2 3; do
+		code=$(cat "$IT_DIR/par.$k.code")
+		[ "$code" = 200 ] && [ "$(it_sha "$IT_DIR/par.$k")" = "$want" ] &&
+		    ok=$((ok + 1))
+	done
+	it_check "drain: $ok of 3 downloads in flight completed exactly" \
+	    [ "$ok" -eq 3 ]
+	pool_direct_wait "$DIRECT_PID" 10
+	it_check "drain: the supervisor exits 0 (got $DIRECT_RC)" \
+	    [ "$DIRECT_RC" = 0 ]
+	it_check "drain: the refused request never reached a worker" \
+	    bash -c "! grep -q during-drain '$LOG'"
+	it_check "drain: its socket file is removed" [ ! -e "$SOCK" ]
+
+	# Past --drain-timeout, what is left is cut and logged.
+	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
+	    --root "$IT_ROOT" --log-file "$LOG" --listen "unix:$SOCK" \
+	    --workers 1 --threads 2 --drain-timeout 1
+	it_wait_socket "$SOCK"
+	it_wait_workers "$DIRECT_PID" 1 5
+	pool_wait_ready
+	pool_fetch_bg 1 /download/m50 --limit-rate 2M
+	sleep 1
+	kill -TERM "$DIRECT_PID"
+	wait "${POOL_CURLS[@]}"
+	pool_direct_wait "$DIRECT_PID" 10
+	it_check "drain timeout: the supervisor exits 0 (got $DIRECT_RC)" \
+	    [ "$DIRECT_RC" = 0 ]
+	it_check "drain timeout: the download is logged aborted:shutdown" \
+	    grep -q 'id=m50 status=200 .*outcome=aborted:shutdown' "$LOG"
+	it_check "drain timeout: the client saw a short body" \
+	    [ "$(stat -c %s "$IT_DIR/par.1")" -lt 52428800 ]
+
+	# A stale socket (its process died) is replaced.
+	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
+	    --root "$IT_ROOT" --log-file "$LOG" --listen "unix:$SOCK" \
+	    --workers 0 --threads 2
+	it_wait_socket "$SOCK"
+	sleep 0.3
+	kill -KILL "$DIRECT_PID"
+	pool_direct_wait "$DIRECT_PID" 5
+	it_check "stale: the dead process left its socket file" [ -S "$SOCK" ]
+	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
+	    --root "$IT_ROOT" --log-file "$LOG" --listen "unix:$SOCK" \
+	    --workers 0 --threads 2
+	it_check "stale: the socket is replaced" \
+	    it_wait_grep "$LOG" 5 'removing stale socket'
+	pool_wait_ready
+	it_get stale /download/hello
+	it_expect_status 200
+	kill -TERM "$DIRECT_PID"
+	pool_direct_wait "$DIRECT_PID" 10
+	it_check "--workers 0: exits 0 on SIGTERM (got $DIRECT_RC)" \
+	    [ "$DIRECT_RC" = 0 ]
+}
+
+# ------------------------------------------------------- --listen on TCP
+test_pool_tcp() {
+	local port out
+	port=$(it_free_port)
+	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
+	    --root "$IT_ROOT" --log-file "$LOG" \
+	    --listen "127.0.0.1:$port" --workers 1 --threads 1
+	it_wait_port "$port"
+	out=$(env -i REQUEST_METHOD=GET REQUEST_URI=/download/hello \
+	    REMOTE_ADDR=127.0.0.1 \
+	    cgi-fcgi -bind -connect "127.0.0.1:$port" 2>&1 | tr -d '\r')
+	it_check "listen tcp: Status line over FastCGI" \
+	    grep -qx 'Status: 200 OK' <<<"$out"
+	it_check "listen tcp: the body" grep -qx 'hello, world' <<<"$out"
+	kill -TERM "$DIRECT_PID"
+	pool_direct_wait "$DIRECT_PID" 10
+	it_check "listen tcp: exits 0 on SIGTERM (got $DIRECT_RC)" \
+	    [ "$DIRECT_RC" = 0 ]
+	# [::1]: cgi-fcgi speaks no IPv6, so check the kernel's listener.
+	if [ -e /proc/net/if_inet6 ]; then
+		port=$(it_free_port)
+		pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
+		    --root "$IT_ROOT" --log-file "$LOG" \
+		    --listen "[::1]:$port" --workers 0 --threads 1
+		sleep 0.5
+		it_check "listen [::1]:$port: listening" \
+		    grep -qi "^ *[0-9]*: 0*10*:$(printf '%04X' "$port") .* 0A " \
+		    /proc/net/tcp6
+		kill -TERM "$DIRECT_PID"
+		pool_direct_wait "$DIRECT_PID" 10
+	fi
+	out=$("$BIN_RELEASE" --db "$IT_DIR/jobs.db" --root "$IT_ROOT" \
+	    --listen "nowhere" 2>&1 </dev/null)
+	it_check "listen: a bad address is one clear line" \
+	    grep -q 'want unix:/path' <<<"$out"
+}
