@@ -50,6 +50,26 @@ fixtures_make() {
 	    sqlite3 "$IT_DIR/jobs.db"
 }
 
+# ------------------------------------------------------- deploy/ checks
+test_deploy_units() {
+	local d=$IT_DIR/units out rc
+	it_check "deploy: spawn-fcgi script parses" sh -n deploy/spawn-fcgi/sluice.sh
+	if ! command -v systemd-analyze >/dev/null; then
+		it_log "     (systemd-analyze not installed: units not verified)"
+		return 0
+	fi
+	mkdir -p "$d"
+	cp deploy/systemd/sluice.socket "$d/"
+	# Only the binary's path differs from the shipped unit.
+	sed "s|/usr/local/bin/sluice|$BIN_RELEASE|" deploy/systemd/sluice.service \
+	    >"$d/sluice.service"
+	out=$(cd "$d" && systemd-analyze verify ./sluice.socket ./sluice.service 2>&1)
+	rc=$?
+	it_check "deploy: systemd-analyze verify is clean (exit $rc)" \
+	    [ "$rc" -eq 0 -a -z "$out" ]
+	[ -z "$out" ] || printf '       %s\n' "$out"
+}
+
 # ------------------------------------------------------------- startup
 # Each startup failure is one clear line and a non-zero exit.
 startup_case() {
@@ -513,9 +533,31 @@ test_memory() {
 	    [ $((h5 * 100)) -le $((h1 * 105)) ]
 }
 
+# What a request thread costs: a worker's VmHWM after one 1 KiB download
+# with 1 thread and with 16.
+test_memory_per_thread() {
+	local t h w
+	for t in 1 16; do
+		it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 1 \
+		    --threads "$t" || return 1
+		it_wait_workers "$SLUICE_PID" 1 5
+		sleep 0.3
+		w=$(it_workers "$SLUICE_PID")
+		it_get "k1t$t" /download/k1
+		it_expect_status 200
+		h[$t]=$(it_vmhwm "$w")
+		it_sluice_stop
+	done
+	it_log "     worker VmHWM after 1 KiB: ${h[1]} kB with 1 thread," \
+	    "${h[16]} kB with 16: $(( (h[16] - h[1]) / 15 )) kB per thread"
+	it_check "memory: a request thread costs under 1 MiB" \
+	    [ $(( (h[16] - h[1]) / 15 )) -lt 1024 ]
+}
+
 # ------------------------------------------------------------------- main
 fixtures_make || { echo "fixtures failed" >&2; exit 1; }
 test_startup
+test_deploy_units
 
 it_sluice_start "$SOCK" "$BIN" "$LOG" || { echo "sluice did not start" >&2; exit 1; }
 it_lighttpd_start "$SOCK" || { echo "lighttpd did not start" >&2; exit 1; }
@@ -561,6 +603,8 @@ it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 1 \
 it_wait_workers "$SLUICE_PID" 1 5
 echo "# release build, supervisor pid $SLUICE_PID"
 test_memory
+it_sluice_stop
+test_memory_per_thread
 it_cleanup
 
 echo "integration: $IT_PASS passed, $IT_FAIL failed"
