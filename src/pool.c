@@ -412,7 +412,7 @@ pool_supervise(const struct config *cfg, int listen_fd, int owned,
 				pool_spawn(&slots[i], cfg, listen_fd, rootfd);
 			if (slots[i].pid > 0)
 				live++;
-			if (slots[i].fails < POOL_GIVE_UP)
+			if (slots[i].pid > 0 || slots[i].fails < POOL_GIVE_UP)
 				gave_up = 0;
 		}
 		if (draining && live == 0)

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -300,6 +301,40 @@ stream_pace_check(void *arg, size_t written)
 }
 
 /*
+ * After the last body byte: wait, judging the pace as during the body,
+ * until the socket has room again, then lift the send timeout. libfcgi then
+ * writes the end-of-stream and END_REQUEST records, and a timeout there
+ * would make it drop them, turning a complete download into a truncated
+ * one. Returns 0, or -1 with errno set by the pace check or poll.
+ */
+static int
+stream_drain_wait(int fd, const struct fcgi_out_pace *pace)
+{
+	static const struct timeval none = { 0, 0 };
+	struct pollfd	 pfd = { fd, POLLOUT, 0 };
+	int		 n;
+
+	for (;;) {
+		n = poll(&pfd, 1, STREAM_SEND_TIMEOUT * 1000);
+		if (n == -1 && errno != EINTR)
+			return (-1);
+		if (n > 0) {
+			if (pfd.revents & (POLLERR | POLLHUP)) {
+				errno = EPIPE;
+				return (-1);
+			}
+			break;
+		}
+		if (pace->check(pace->arg, 0) == -1)
+			return (-1);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none)) ==
+	    -1)
+		return (-1);
+	return (0);
+}
+
+/*
  * Send the header block with the first chunk (already in buf[0..first),
  * read by stream_read_first), then the rest of [off, off+len) chunk by
  * chunk through buf. It stops at once, and cuts the connection, when the
@@ -355,6 +390,8 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 		pos += n;
 		res->bytes += n;
 	}
+	if (stream_drain_wait(req->ipcFd, &pace) == -1)
+		goto send_failed;
 	return;
 send_failed:
 	res->outcome = errno == ETIMEDOUT ? STREAM_ABORTED_SLOW :

@@ -11,6 +11,13 @@ pool_direct_start() {
 	IT_PIDS+=("$DIRECT_PID")
 }
 
+# The release build started directly on this test's database, root and
+# log, with the options given; pid in DIRECT_PID.
+pool_sluice() {
+	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
+	    --root "$IT_ROOT" --log-file "$LOG" "$@"
+}
+
 # Wait (max $2 s) for pid $1 to exit; its status in DIRECT_RC.
 pool_direct_wait() {
 	local pid=$1 secs=$2
@@ -110,7 +117,18 @@ test_pool_sighup() {
 # sent what it had buffered, so what is checked is sluice's side: the
 # thread is freed and the log says why.
 test_pool_slow() {
-	local t0 t1
+	local t0 t1 rc
+	# A steady reader above the minimum gets every byte, and a clean
+	# end: sluice waits for room before libfcgi's END_REQUEST.
+	curl -sS --max-time 30 --limit-rate 10M -o "$IT_DIR/b.steady" \
+	    "$BASE/download/m50"
+	rc=$?
+	it_check "steady reader: complete (curl exit $rc)" [ "$rc" -eq 0 ]
+	R_NAME=steady
+	it_expect_body_sha_of "$IT_ROOT/50m.bin"
+	it_check "steady reader: logged complete" \
+	    it_wait_grep "$LOG" 5 'id=m50 status=200 .*bytes=52428800 .*outcome=complete'
+
 	t0=$(date +%s%N)
 	pool_fetch_bg 1 /download/m50 --limit-rate 20k
 	it_check "slow reader: cut off and logged as aborted:slow" \
@@ -141,8 +159,7 @@ test_pool_listen_drain() {
 	want=$(it_sha "$IT_ROOT/50m.bin")
 
 	# --listen on the unix socket lighttpd uses, sluice started directly.
-	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
-	    --root "$IT_ROOT" --log-file "$LOG" --listen "unix:$SOCK" \
+	pool_sluice --listen "unix:$SOCK" \
 	    --workers 2 --threads 4 --drain-timeout 30
 	it_wait_socket "$SOCK"
 	it_wait_workers "$DIRECT_PID" 2 5
@@ -183,8 +200,7 @@ test_pool_listen_drain() {
 	it_check "drain: its socket file is removed" [ ! -e "$SOCK" ]
 
 	# Past --drain-timeout, what is left is cut and logged.
-	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
-	    --root "$IT_ROOT" --log-file "$LOG" --listen "unix:$SOCK" \
+	pool_sluice --listen "unix:$SOCK" \
 	    --workers 1 --threads 2 --drain-timeout 1
 	it_wait_socket "$SOCK"
 	it_wait_workers "$DIRECT_PID" 1 5
@@ -202,16 +218,14 @@ test_pool_listen_drain() {
 	    [ "$(stat -c %s "$IT_DIR/par.1")" -lt 52428800 ]
 
 	# A stale socket (its process died) is replaced.
-	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
-	    --root "$IT_ROOT" --log-file "$LOG" --listen "unix:$SOCK" \
+	pool_sluice --listen "unix:$SOCK" \
 	    --workers 0 --threads 2
 	it_wait_socket "$SOCK"
 	sleep 0.3
 	kill -KILL "$DIRECT_PID"
 	pool_direct_wait "$DIRECT_PID" 5
 	it_check "stale: the dead process left its socket file" [ -S "$SOCK" ]
-	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
-	    --root "$IT_ROOT" --log-file "$LOG" --listen "unix:$SOCK" \
+	pool_sluice --listen "unix:$SOCK" \
 	    --workers 0 --threads 2
 	it_check "stale: the socket is replaced" \
 	    it_wait_grep "$LOG" 5 'removing stale socket'
@@ -228,8 +242,7 @@ test_pool_listen_drain() {
 test_pool_tcp() {
 	local port out
 	port=$(it_free_port)
-	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
-	    --root "$IT_ROOT" --log-file "$LOG" \
+	pool_sluice \
 	    --listen "127.0.0.1:$port" --workers 1 --threads 1
 	it_wait_port "$port"
 	out=$(env -i REQUEST_METHOD=GET REQUEST_URI=/download/hello \
@@ -245,8 +258,7 @@ test_pool_tcp() {
 	# [::1]: cgi-fcgi speaks no IPv6, so check the kernel's listener.
 	if [ -e /proc/net/if_inet6 ]; then
 		port=$(it_free_port)
-		pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
-		    --root "$IT_ROOT" --log-file "$LOG" \
+		pool_sluice \
 		    --listen "[::1]:$port" --workers 0 --threads 1
 		sleep 0.5
 		it_check "listen [::1]:$port: listening" \

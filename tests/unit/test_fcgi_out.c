@@ -2,7 +2,9 @@
  * test_fcgi_out: the FCGI_STDOUT framing (FastCGI spec §3.3) of
  * src/fcgi_out.c. fcgi_out_frame is checked byte for byte; fcgi_out_send
  * writes into a real AF_UNIX stream socketpair, a child process writes
- * while the test reads the other end and parses the records back.
+ * while the test reads the other end and parses the records back. The
+ * pace tests swap the roles: the test sends, with a pace callback, to a
+ * forked reader or to an end nobody reads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -377,6 +380,412 @@ test_send_peer_closes_midway(void **state)
 	assert_int_equal(wait_writer(pid), 0);
 }
 
+/*
+ * The pace callback: fcgi_out_send reports what each writev wrote.
+ */
+
+#define PACE_LOG_MAX	64
+
+/* What the callback saw, and when it is told to fail. */
+struct pace_log {
+	size_t	 written[PACE_LOG_MAX];	/* the first PACE_LOG_MAX calls */
+	size_t	 ncalls;
+	size_t	 nzero;		/* calls with written == 0 */
+	size_t	 sum;
+	size_t	 stop_call;	/* return -1 on this call; 0: never */
+	size_t	 stop_zero;	/* return -1 on this written == 0 call */
+	int	 stop_errno;
+	int	 stopped;	/* has returned -1 */
+	size_t	 after_stop;	/* calls after returning -1 */
+};
+
+static int
+pace_check(void *arg, size_t written)
+{
+	struct pace_log	*pl = arg;
+
+	if (pl->stopped)
+		pl->after_stop++;
+	if (pl->ncalls < PACE_LOG_MAX)
+		pl->written[pl->ncalls] = written;
+	pl->ncalls++;
+	pl->sum += written;
+	if (written == 0)
+		pl->nzero++;
+	if ((pl->stop_call != 0 && pl->ncalls == pl->stop_call) ||
+	    (pl->stop_zero != 0 && written == 0 &&
+	    pl->nzero == pl->stop_zero)) {
+		pl->stopped = 1;
+		errno = pl->stop_errno;
+		return (-1);
+	}
+	return (0);
+}
+
+/* The bytes on the wire for a and b: content and a header per record. */
+static size_t
+framed_len(size_t alen, size_t blen)
+{
+	return (alen + blen + FCGI_OUT_HEADER_LEN *
+	    (records_for(alen) + records_for(blen)));
+}
+
+/*
+ * What each writev of fcgi_out_send writes when none comes back short: up
+ * to FCGI_OUT_IOV_MAX / 2 records a call, a record being a header and up
+ * to FCGI_OUT_RECORD_MAX content bytes of a, then of b. want[] gets the
+ * first max sizes; returns the number of writevs.
+ */
+static size_t
+writev_sizes(size_t alen, size_t blen, size_t *want, size_t max)
+{
+	size_t	 plen[2] = { alen, blen };
+	size_t	 p, off, len, nrec = 0, nw = 0;
+
+	for (p = 0; p < 2; p++)
+		for (off = 0; off < plen[p]; off += len) {
+			len = plen[p] - off;
+			if (len > FCGI_OUT_RECORD_MAX)
+				len = FCGI_OUT_RECORD_MAX;
+			if (nrec++ % (FCGI_OUT_IOV_MAX / 2) == 0) {
+				if (nw < max)
+					want[nw] = 0;
+				nw++;
+			}
+			if (nw <= max)
+				want[nw - 1] += FCGI_OUT_HEADER_LEN + len;
+		}
+	return (nw);
+}
+
+/*
+ * The other end of the socket a test sends on. A drained peer is a forked
+ * reader (fork_writer's child, the roles swapped) that reads to EOF and
+ * then writes back how many bytes it got. A stalled peer is the other end
+ * left unread until the send is over, the sending end having a small send
+ * buffer and a 100 ms send timeout.
+ */
+struct peer {
+	int	 fd;		/* the end the test sends on */
+	int	 other;		/* stalled: the unread end */
+	pid_t	 pid;		/* drained: the reader */
+};
+
+/* The drained peer's child: count to EOF, report, exit. */
+static void
+drain_and_count(int fd)
+{
+	static char	 buf[65536];
+	uint64_t	 got = 0;
+	ssize_t		 n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			_exit(1);
+		if (n == 0)
+			break;
+		got += (uint64_t)n;
+	}
+	if (write(fd, &got, sizeof(got)) != (ssize_t)sizeof(got))
+		_exit(2);
+	_exit(0);
+}
+
+static void
+peer_open(struct peer *pr, int stalled)
+{
+	int		 sv[2], sndbuf = 4096;
+	struct timeval	 tmo = { 0, 100000 };
+
+	memset(pr, 0, sizeof(*pr));
+	if (!stalled) {
+		pr->pid = fork_writer(&pr->fd);
+		if (pr->pid == 0)
+			drain_and_count(pr->fd);
+		pr->other = -1;
+		return;
+	}
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)), 0);
+	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tmo,
+	    sizeof(tmo)), 0);
+	pr->fd = sv[0];
+	pr->other = sv[1];
+	pr->pid = -1;
+}
+
+/*
+ * Should pace not stop a send to a stalled peer, the watchdog shuts the
+ * peer down after 10 s, so the send fails with EPIPE instead of hanging.
+ */
+static volatile sig_atomic_t	 watchdog_fd = -1;
+
+static void
+on_watchdog(int sig)
+{
+	(void)sig;
+	if (watchdog_fd != -1)
+		shutdown(watchdog_fd, SHUT_RDWR);
+}
+
+/* End the send; returns how many bytes reached the peer. */
+static size_t
+peer_close(struct peer *pr)
+{
+	static char	 buf[65536];
+	uint64_t	 got = 0;
+	size_t		 off = 0;
+	ssize_t		 n;
+
+	if (pr->pid != -1) {
+		assert_int_equal(shutdown(pr->fd, SHUT_WR), 0);
+		while (off < sizeof(got)) {
+			n = read(pr->fd, (char *)&got + off,
+			    sizeof(got) - off);
+			if (n == -1 && errno == EINTR)
+				continue;
+			assert_true(n > 0);
+			off += (size_t)n;
+		}
+		close(pr->fd);
+		assert_int_equal(wait_writer(pr->pid), 0);
+		return ((size_t)got);
+	}
+	for (;;) {
+		n = recv(pr->other, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+			break;
+		}
+		if (n == 0)	/* the watchdog shut it down */
+			break;
+		got += (uint64_t)n;
+	}
+	close(pr->fd);
+	close(pr->other);
+	return ((size_t)got);
+}
+
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+/*
+ * Send alen bytes then blen bytes to the peer with pl as the pace. With
+ * short, a 4 KiB send buffer and a 1 ms interval timer without SA_RESTART
+ * make writev return short counts (and EINTR). Returns fcgi_out_send's
+ * result, its errno in *errp, the seconds it took in *secs and the bytes
+ * the peer got in *got.
+ */
+static int
+send_paced(size_t alen, size_t blen, int stalled, int short_writes,
+    struct pace_log *pl, int *errp, double *secs, size_t *got)
+{
+	static unsigned char	 buf[4 << 20];
+	struct fcgi_out_pace	 pace = { pace_check, pl };
+	struct itimerval	 it = { { 0, 1000 }, { 0, 1000 } };
+	struct sigaction	 sa, osa;
+	struct peer		 pr;
+	double			 t0;
+	int			 rc, sndbuf = 4096;
+
+	assert_true(alen <= sizeof(buf) && blen <= sizeof(buf));
+	assert_false(stalled && short_writes);
+	signal(SIGPIPE, SIG_IGN);
+	peer_open(&pr, stalled);
+	if (short_writes) {
+		assert_int_equal(setsockopt(pr.fd, SOL_SOCKET, SO_SNDBUF,
+		    &sndbuf, sizeof(sndbuf)), 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm;	/* no SA_RESTART */
+		sigemptyset(&sa.sa_mask);
+		assert_int_equal(sigaction(SIGALRM, &sa, &osa), 0);
+		assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	}
+	if (stalled) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_watchdog;
+		sigemptyset(&sa.sa_mask);
+		assert_int_equal(sigaction(SIGALRM, &sa, &osa), 0);
+		watchdog_fd = pr.other;
+		alarm(10);
+	}
+	t0 = now();
+	errno = 0;
+	rc = fcgi_out_send(pr.fd, 1, buf, alen, buf, blen, &pace);
+	*errp = errno;
+	*secs = now() - t0;
+	if (stalled) {
+		alarm(0);
+		watchdog_fd = -1;
+		assert_int_equal(sigaction(SIGALRM, &osa, NULL), 0);
+	}
+	if (short_writes) {
+		memset(&it, 0, sizeof(it));
+		assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+		assert_int_equal(sigaction(SIGALRM, &osa, NULL), 0);
+	}
+	*got = peer_close(&pr);
+	return (rc);
+}
+
+/*
+ * A complete send to a reading peer: pace hears of every byte framed,
+ * headers included, once, as the writevs wrote them.
+ */
+struct pace_case {
+	const char	*name;
+	size_t		 alen;
+	size_t		 blen;
+	int		 short_writes;
+};
+
+static const struct pace_case pace_cases[] = {
+	{ "header block and 300000-byte body", 10, 300000, 0 },
+	{ "header block and 300000-byte body, short writes", 10, 300000, 1 },
+	{ "headers only", 10, 0, 0 },
+	{ "body only", 0, 300000, 0 },
+	{ "nothing at all", 0, 0, 0 },
+	{ "17 records of body", 0, 16 * FCGI_OUT_RECORD_MAX + 1, 0 },
+	{ "header, then 40 records", 100, 40 * FCGI_OUT_RECORD_MAX - 7, 0 },
+	{ "header, then 40 records, short writes", 100,
+	    40 * FCGI_OUT_RECORD_MAX - 7, 1 },
+};
+
+static void
+test_pace_counts(void **state)
+{
+	size_t	 i, k;
+
+	(void)state;
+	for (i = 0; i < NITEMS(pace_cases); i++) {
+		const struct pace_case *tc = &pace_cases[i];
+		struct pace_log	 pl;
+		size_t		 want[PACE_LOG_MAX], nw, total, got;
+		double		 secs;
+		int		 rc, err;
+
+		memset(&pl, 0, sizeof(pl));
+		total = framed_len(tc->alen, tc->blen);
+		nw = writev_sizes(tc->alen, tc->blen, want, PACE_LOG_MAX);
+		rc = send_paced(tc->alen, tc->blen, 0, tc->short_writes, &pl,
+		    &err, &secs, &got);
+		if (rc != 0)
+			case_fail(tc->name, "send failed: %s", strerror(err));
+		expect_int(tc->name, "sum of written", (long long)pl.sum,
+		    (long long)total);
+		expect_int(tc->name, "bytes the peer got", (long long)got,
+		    (long long)total);
+		expect_int(tc->name, "calls with written == 0",
+		    (long long)pl.nzero, 0);
+		if (!tc->short_writes) {
+			/* Each writev wrote all it was given. */
+			expect_int(tc->name, "calls", (long long)pl.ncalls,
+			    (long long)nw);
+			for (k = 0; k < pl.ncalls && k < nw &&
+			    k < PACE_LOG_MAX; k++)
+				if (pl.written[k] != want[k])
+					case_fail(tc->name, "call %zu: written "
+					    "%zu, want %zu", k, pl.written[k],
+					    want[k]);
+		} else if (pl.ncalls < nw)
+			case_fail(tc->name, "%zu calls, want at least %zu",
+			    pl.ncalls, nw);
+	}
+	end_cases();
+}
+
+/*
+ * pace returns -1: the send stops there, with pace's errno. A stalled
+ * peer makes writev time out (SO_SNDTIMEO) with nothing written, which
+ * pace hears as 0; a drained peer takes every writev whole.
+ */
+struct stop_case {
+	const char	*name;
+	size_t		 alen;
+	size_t		 blen;
+	int		 stalled;
+	size_t		 stop_call;	/* see struct pace_log */
+	size_t		 stop_zero;
+	int		 stop_errno;
+};
+
+static const struct stop_case stop_cases[] = {
+	{ "stalled peer, third timeout", 10, 300000, 1, 0, 3, ETIMEDOUT },
+	{ "stalled peer, first timeout", 10, 300000, 1, 0, 1, ETIMEDOUT },
+	{ "stalled peer, stop on first call", 10, 300000, 1, 1, 0,
+	    ECANCELED },
+	{ "stop on first call, one writev", 10, 300000, 0, 1, 0, ECANCELED },
+	{ "stop on first call, small send", 10, 100, 0, 1, 0, ECANCELED },
+	{ "stop on first of 3 writevs", 100, 40 * FCGI_OUT_RECORD_MAX - 7, 0,
+	    1, 0, ECANCELED },
+	{ "stop on second of 3 writevs", 100, 40 * FCGI_OUT_RECORD_MAX - 7, 0,
+	    2, 0, ECANCELED },
+};
+
+static void
+test_pace_stop(void **state)
+{
+	size_t	 i, k;
+
+	(void)state;
+	for (i = 0; i < NITEMS(stop_cases); i++) {
+		const struct stop_case *tc = &stop_cases[i];
+		struct pace_log	 pl;
+		size_t		 want[PACE_LOG_MAX], got;
+		double		 secs;
+		int		 rc, err;
+
+		memset(&pl, 0, sizeof(pl));
+		pl.stop_call = tc->stop_call;
+		pl.stop_zero = tc->stop_zero;
+		pl.stop_errno = tc->stop_errno;
+		rc = send_paced(tc->alen, tc->blen, tc->stalled, 0, &pl, &err,
+		    &secs, &got);
+		expect_int(tc->name, "rc", rc, -1);
+		if (err != tc->stop_errno)
+			case_fail(tc->name, "errno %s, want %s", strerror(err),
+			    strerror(tc->stop_errno));
+		if (secs >= 5.0)
+			case_fail(tc->name, "took %.2f s", secs);
+		expect_int(tc->name, "stopped", pl.stopped, 1);
+		expect_int(tc->name, "calls after -1", (long long)pl.after_stop,
+		    0);
+		if (tc->stop_call != 0)
+			expect_int(tc->name, "calls", (long long)pl.ncalls,
+			    (long long)tc->stop_call);
+		if (tc->stop_zero != 0)
+			expect_int(tc->name, "calls with written == 0",
+			    (long long)pl.nzero, (long long)tc->stop_zero);
+		/* Nothing was written that pace did not hear of. */
+		expect_int(tc->name, "bytes the peer got", (long long)got,
+		    (long long)pl.sum);
+		if (tc->stalled) {
+			if (pl.sum >= framed_len(tc->alen, tc->blen))
+				case_fail(tc->name, "stalled peer took all "
+				    "%zu bytes", pl.sum);
+			continue;
+		}
+		writev_sizes(tc->alen, tc->blen, want, PACE_LOG_MAX);
+		for (k = 0; k < pl.ncalls && k < PACE_LOG_MAX; k++)
+			if (pl.written[k] != want[k])
+				case_fail(tc->name, "call %zu: written %zu, "
+				    "want %zu", k, pl.written[k], want[k]);
+	}
+	end_cases();
+}
+
 int
 main(void)
 {
@@ -386,6 +795,8 @@ main(void)
 		cmocka_unit_test(test_send_nothing),
 		cmocka_unit_test(test_send_epipe),
 		cmocka_unit_test(test_send_peer_closes_midway),
+		cmocka_unit_test(test_pace_counts),
+		cmocka_unit_test(test_pace_stop),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
