@@ -12,7 +12,8 @@ SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
 
-SRCS	 = src/config.c src/fcgi_out.c src/http.c src/jobstore.c src/listen.c \
+SRCS	 = src/audit.c src/config.c src/fcgi_out.c src/http.c src/jobstore.c \
+	   src/listen.c \
 	   src/log.c \
 	   src/main.c src/policy.c src/pool.c src/request.c src/server.c \
 	   src/stream.c
@@ -35,19 +36,41 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 
 all: build/sluice
 
-build/obj/%.o: src/%.c $(HDRS)
+# sql/*.sql as C strings, so that sluice and sluicectl can create their
+# databases without the source tree.
+GEN	 = build/gen/sql_schema.h build/gen/sql_state.h
+build/gen/sql_%.h: sql/%.sql
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -c -o $@ $<
+	{ echo '/* generated from $< by the Makefile: do not edit */'; \
+	  echo 'static const char sql_$*[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@
+
+build/obj/%.o: src/%.c $(HDRS) $(GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -Ibuild/gen -c -o $@ $<
 
 build/sluice: $(OBJS)
 	$(CC) $(OPT) $(CFLAGS) -o $@ $(OBJS) $(LIBS)
 
-build/asan/obj/%.o: src/%.c $(HDRS)
+build/asan/obj/%.o: src/%.c $(HDRS) $(GEN)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(CFLAGS) -Ibuild/gen -c -o $@ $<
 
 build/asan/sluice: $(SAN_OBJS)
 	$(CC) $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
+
+# The admin tool: its own files, plus the pure id check and header guard.
+build/sluicectl: build/obj/sluicectl.o build/obj/ctl_add.o \
+    build/obj/ctl_db.o build/obj/ctl_files.o build/obj/ctl_fs.o \
+    build/obj/ctl_out.o build/obj/request.o build/obj/http.o
+	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lsodium
+
+build/asan/sluicectl: build/asan/obj/sluicectl.o build/asan/obj/ctl_add.o \
+    build/asan/obj/ctl_db.o build/asan/obj/ctl_files.o \
+    build/asan/obj/ctl_fs.o build/asan/obj/ctl_out.o \
+    build/asan/obj/request.o build/asan/obj/http.o
+	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lsodium
 
 asan: build/asan/sluice
 

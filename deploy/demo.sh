@@ -39,6 +39,7 @@ stop() {
 trap stop EXIT INT TERM
 
 mkdir -p "$dir/export/2026" "$dir/htdocs"
+printf 'demo:demo\n' >"$dir/users"
 echo "demo: writing a ${size_mb} MB export into $dir/export"
 # The exporter's side, as README.md describes it: write under a temporary
 # name, fsync, rename into place, and only then commit the row as done.
@@ -56,10 +57,11 @@ sqlite3 "$dir/jobs.db" "INSERT INTO export_jobs
 
 spawn-fcgi -s "$dir/sluice.sock" -M 0660 -P "$dir/sluice.pid" -- "$bin" \
     --db "$dir/jobs.db" --root "$dir/export" --log-file "$dir/sluice.log" \
-    >/dev/null
+    --url-prefix /download/,/private/download/ >/dev/null
 sluice_pid=$(cat "$dir/sluice.pid")
 sed -e "s|@PORT@|$port|g" -e "s|@DOCROOT@|$dir/htdocs|g" \
     -e "s|@STATEDIR@|$dir|g" -e "s|@SOCKET@|$dir/sluice.sock|g" \
+    -e "s|@AUTHFILE@|$dir/users|g" \
     "$top/deploy/lighttpd/sluice.conf" >"$dir/lighttpd.conf"
 lighttpd -D -f "$dir/lighttpd.conf" &
 lighttpd_pid=$!

@@ -31,6 +31,8 @@ static const struct config_option config_options[] = {
 	CS("url-prefix", "SLUICE_URL_PREFIX", url_prefix),
 	CS("log-file", "SLUICE_LOG_FILE", log_file),
 	CS("listen", "SLUICE_LISTEN", listen),
+	CS("state-db", "SLUICE_STATE_DB", state_db),
+	CS("audit", "SLUICE_AUDIT", audit),
 	CN("workers", "SLUICE_WORKERS", workers, 0, 256),
 	CN("threads", "SLUICE_THREADS", threads, 1, 1024),
 	CN("max-requests", "SLUICE_MAX_REQUESTS", max_requests, 0,
@@ -54,10 +56,18 @@ config_usage(const char *progname)
 	    "[SLUICE_DB]\n"
 	    "  --root DIR          export root; job file paths are "
 	    "relative to it [SLUICE_ROOT]\n"
-	    "  --url-prefix P      URL prefix before the job id "
-	    "(default %s) [SLUICE_URL_PREFIX]\n"
+	    "  --url-prefix P      URL prefix before the job id, or a "
+	    "comma-separated list\n"
+	    "                      (default %s) [SLUICE_URL_PREFIX]\n"
 	    "  --log-file PATH     append log lines here instead of "
 	    "stderr [SLUICE_LOG_FILE]\n"
+	    "  --state-db PATH     sluice's own database: the audit trail and "
+	    "download counts\n"
+	    "                      (default: %s beside --db) "
+	    "[SLUICE_STATE_DB]\n"
+	    "  --audit on|off      record downloads (default on; off refuses "
+	    "jobs with max_downloads)\n"
+	    "                      [SLUICE_AUDIT]\n"
 	    "  --listen ADDR       unix:/path[,mode=0660], 127.0.0.1:9000 "
 	    "or [::1]:9000;\n"
 	    "                      default: the listening socket on fd 0 "
@@ -79,7 +89,8 @@ config_usage(const char *progname)
 	    "Each option can also be set by the environment variable in "
 	    "brackets;\nthe command line wins. Signals: TERM or INT drains "
 	    "and exits, HUP reopens the log.\n", progname,
-	    CONFIG_DEFAULT_PREFIX, CONFIG_WORKERS, CONFIG_THREADS,
+	    CONFIG_DEFAULT_PREFIX, CONFIG_STATE_DB_NAME, CONFIG_WORKERS,
+	    CONFIG_THREADS,
 	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW);
 }
 
@@ -113,6 +124,24 @@ config_set(struct config *c, const struct config_option *o, const char *v,
 	return (0);
 }
 
+/* Each comma-separated prefix: "/...", ending in '/', no '?' or '%'. */
+static int
+config_prefixes_ok(const char *list)
+{
+	const char	*p = list;
+	size_t		 len;
+
+	for (;;) {
+		len = strcspn(p, ",");
+		if (len < 1 || p[0] != '/' || p[len - 1] != '/' ||
+		    memchr(p, '?', len) != NULL || memchr(p, '%', len) != NULL)
+			return (-1);
+		if (p[len] == '\0')
+			return (0);
+		p += len + 1;
+	}
+}
+
 /*
  * Fill c from the environment, then argv. Returns CONFIG_OK, CONFIG_HELP
  * (the caller prints usage and exits 0), or CONFIG_ERROR with a sentence in
@@ -122,7 +151,7 @@ enum config_result
 config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 {
 	struct option	 longopts[NOPTIONS + 2];
-	size_t		 i, plen;
+	size_t		 i;
 	const char	*v;
 	int		 ch, idx;
 
@@ -175,12 +204,31 @@ config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 		    "SLUICE_ROOT");
 		return (CONFIG_ERROR);
 	}
-	plen = strlen(c->url_prefix);
-	if (c->url_prefix[0] != '/' || c->url_prefix[plen - 1] != '/' ||
-	    strchr(c->url_prefix, '?') != NULL ||
-	    strchr(c->url_prefix, '%') != NULL) {
-		snprintf(err, errsz, "--url-prefix must start and end with '/' "
-		    "and hold no '?' or '%%' (got %s)", c->url_prefix);
+	if (c->state_db[0] == '\0') {
+		const char *slash = strrchr(c->db, '/');
+		int	 n;
+
+		n = slash == NULL ? snprintf(c->state_db, sizeof(c->state_db),
+		    "%s", CONFIG_STATE_DB_NAME) :
+		    snprintf(c->state_db, sizeof(c->state_db), "%.*s/%s",
+		    (int)(slash - c->db), c->db, CONFIG_STATE_DB_NAME);
+		if (n < 0 || (size_t)n >= sizeof(c->state_db)) {
+			snprintf(err, errsz, "--db path too long to put the "
+			    "state database beside it: give --state-db");
+			return (CONFIG_ERROR);
+		}
+	}
+	if (c->audit[0] == '\0' || strcmp(c->audit, "on") == 0)
+		c->audit_on = 1;
+	else if (strcmp(c->audit, "off") != 0) {
+		snprintf(err, errsz, "--audit: want on or off, got \"%s\"",
+		    c->audit);
+		return (CONFIG_ERROR);
+	}
+	if (config_prefixes_ok(c->url_prefix) == -1) {
+		snprintf(err, errsz, "--url-prefix: want /path/ or a "
+		    "comma-separated list of them, each starting and ending "
+		    "with '/', with no '?' or '%%' (got %s)", c->url_prefix);
 		return (CONFIG_ERROR);
 	}
 	return (CONFIG_OK);

@@ -12,6 +12,7 @@
 #define CONFIG_PATH_MAX		4095
 #define CONFIG_PREFIX_MAX	255
 #define CONFIG_DEFAULT_PREFIX	"/download/"
+#define CONFIG_STATE_DB_NAME	"sluice-state.db"
 
 /* Defaults, documented in --help and README.md. */
 #define CONFIG_WORKERS		2
@@ -26,6 +27,9 @@ struct config {
 	char	 url_prefix[CONFIG_PREFIX_MAX + 1];
 	char	 log_file[CONFIG_PATH_MAX + 1];
 	char	 listen[CONFIG_PATH_MAX + 1];	/* "" = fd 0 */
+	char	 state_db[CONFIG_PATH_MAX + 1];	/* default: by the jobs DB */
+	char	 audit[8];			/* "on" or "off" */
+	int	 audit_on;
 	int64_t	 workers;		/* 0: serve in this process */
 	int64_t	 threads;
 	int64_t	 max_requests;		/* per worker; 0 = no limit */

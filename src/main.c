@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "config.h"
 #include "jobstore.h"
 #include "listen.h"
@@ -55,6 +56,9 @@ main(int argc, char *argv[])
 	if (jobstore_open(&js, cfg.db, err, sizeof(err)) == -1)
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	jobstore_close(&js);
+	if (cfg.audit_on && audit_prepare(cfg.state_db, err, sizeof(err)) ==
+	    -1)
+		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	if ((cfg.listen[0] != '\0' ? listen_open(&l, cfg.listen, err,
 	    sizeof(err)) : listen_inherited(&l, err, sizeof(err))) == -1)
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
@@ -62,12 +66,14 @@ main(int argc, char *argv[])
 		log_warnx("event=startup msg=\"running as root; use spawn-fcgi "
 		    "-u or systemd User= to drop privileges\"");
 	log_info("event=startup db=%s root=%s url_prefix=%s listen=%s "
-	    "workers=%lld threads=%lld", log_quote(q1, sizeof(q1), cfg.db),
+	    "workers=%lld threads=%lld audit=%s",
+	    log_quote(q1, sizeof(q1), cfg.db),
 	    log_quote(q2, sizeof(q2), cfg.root),
 	    log_quote(q3, sizeof(q3), cfg.url_prefix),
 	    log_quote(q4, sizeof(q4), cfg.listen[0] != '\0' ? cfg.listen :
 	    "fd0"),
-	    (long long)cfg.workers, (long long)cfg.threads);
+	    (long long)cfg.workers, (long long)cfg.threads,
+	    cfg.audit_on ? "on" : "off");
 	self = getpid();
 	rc = pool_run(&cfg, l.fd, cfg.listen[0] != '\0', rootfd);
 	if (getpid() == self)

@@ -237,6 +237,9 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		log_warn("event=worker_error op=sigaction");
 		return (1);
 	}
+	/* Rows of a worker killed mid-download are closed as lost. */
+	if (cfg->audit_on)
+		(void)audit_close_lost(cfg->state_db, getpid());
 	/* Our handlers are in place, so FCGX_Init installs none of its own. */
 	if (FCGX_Init() != 0) {
 		log_warnx("event=worker_error msg=\"FCGX_Init failed\"");

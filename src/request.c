@@ -245,24 +245,33 @@ request_token_read(struct request *r, const char *q)
 
 /*
  * Split r->uri into the job id and the token, checking the path against the
- * contract: <prefix><id> or <prefix><id>/<name>. prefix starts and ends with
- * '/'. Returns 0; 404 when the path is not under the prefix at all; 400 for
+ * contract: <prefix><id> or <prefix><id>/<name>. prefixes is one prefix or
+ * a comma-separated list (say a public one and one behind the web server's
+ * authentication); each starts and ends with '/', and the first that
+ * matches is used. Returns 0; 404 when the path is under no prefix; 400 for
  * anything else (more segments, an empty, "." or ".." segment, or a byte
  * outside the id syntax, percent-encoding included), with r->why set.
  */
 int
-request_parse_target(struct request *r, const char *prefix)
+request_parse_target(struct request *r, const char *prefixes)
 {
-	const char	*path = r->uri, *q, *end, *id, *slash;
-	size_t		 plen = strlen(prefix), idlen;
+	const char	*path = r->uri, *q, *end, *id = NULL, *slash, *p;
+	size_t		 plen, idlen;
 
 	q = strchr(path, '?');
 	end = q != NULL ? q : path + strlen(path);
-	if ((size_t)(end - path) < plen || strncmp(path, prefix, plen) != 0) {
+	for (p = prefixes; id == NULL && *p != '\0'; p += plen) {
+		if (*p == ',')
+			p++;
+		plen = strcspn(p, ",");
+		if (plen > 0 && (size_t)(end - path) >= plen &&
+		    strncmp(path, p, plen) == 0)
+			id = path + plen;
+	}
+	if (id == NULL) {
 		r->why = "outside_prefix";
 		return (404);
 	}
-	id = path + plen;
 	slash = memchr(id, '/', (size_t)(end - id));
 	idlen = (size_t)((slash != NULL ? slash : end) - id);
 	if (!request_id_valid(id, idlen)) {

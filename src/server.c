@@ -41,13 +41,69 @@ server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
 	 */
 	for (i = 0; i < sizeof(w->buf); i += 4096)
 		p[i] = 0;
-	return (jobstore_open(&w->js, cfg->db, err, errsz));
+	if (jobstore_open(&w->js, cfg->db, err, errsz) == -1)
+		return (-1);
+	w->audit_on = cfg->audit_on;
+	if (w->audit_on && audit_open(&w->au, cfg->state_db, err, errsz) ==
+	    -1) {
+		jobstore_close(&w->js);
+		return (-1);
+	}
+	return (0);
 }
 
 void
 server_worker_close(struct worker *w)
 {
 	jobstore_close(&w->js);
+	if (w->audit_on)
+		audit_close(&w->au);
+}
+
+/*
+ * Before the first body byte of a GET answered 200 or 206: record the
+ * download and, for a job with max_downloads, check and count it in one
+ * transaction. Returns 0 (go on; *row is the audit row or -1), 410 when the
+ * limit is reached, or 503 when the count cannot be made: a limited job is
+ * never served uncounted. For other jobs a failed insert is logged and the
+ * download goes ahead: the trail is for operators, the file for the user.
+ */
+static int
+server_audit_begin(struct worker *w, const struct http_decision *d,
+    int64_t *row, const char **why)
+{
+	struct audit_entry	 e;
+	int64_t			 max = -1;
+
+	*row = -1;
+	if (w->job.has_max_downloads)
+		max = w->job.max_downloads;
+	if (!w->audit_on) {
+		if (max < 0)
+			return (0);
+		*why = "audit_off";
+		return (503);
+	}
+	e.job_id = w->job.id;
+	e.remote_addr = w->req.remote_addr;
+	e.remote_user = w->req.remote_user;
+	e.started_at = (int64_t)time(NULL);
+	e.range_start = d->start;
+	e.range_end = d->start + d->length - 1;
+	e.status = d->status;
+	e.counts = http_starts_download(1, d->status, d->start);
+	switch (audit_begin(&w->au, &e, max, row)) {
+	case AUDIT_OK:
+		return (0);
+	case AUDIT_LIMIT:
+		*why = "download_limit";
+		return (410);
+	default:
+		if (max < 0)
+			return (0);
+		*why = "audit_failed";
+		return (503);
+	}
 }
 
 static double
@@ -298,6 +354,7 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 	struct stream_file	 f = { .fd = -1 };
 	struct stream_result	 res = { STREAM_COMPLETE, 0 };
 	struct http_decision	 d = { 0, 0, 0 };
+	int64_t			 row = -1;
 	struct timespec		 t0;
 	const char		*why = "ok";
 	char			 qpath[LOG_VALUE_MAX * 4 + 8];
@@ -318,11 +375,19 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 		if (first == -1) {
 			status = 500;
 			why = "read_failed";
-			server_error(w, fr, status, f.size, &res);
 		} else
+			status = server_audit_begin(w, &d, &row, &why);
+		if (status != 0)
+			server_error(w, fr, status, f.size, &res);
+		else {
+			status = d.status;
 			stream_send_file(fr, &w->hdr, &f, w->buf,
 			    sizeof(w->buf), (size_t)first, d.start, d.length,
 			    &w->limits, &res);
+			audit_end(&w->au, row,
+			    res.bytes, (int64_t)server_elapsed_ms(&t0),
+			    stream_outcome_name(res.outcome));
+		}
 	} else if (status == 200 || status == 206 || status == 304)
 		(void)stream_respond(fr, &w->hdr, NULL, 0, &res);
 	else

@@ -6,6 +6,7 @@
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H
 
+#include "audit.h"
 #include "http.h"
 #include "job.h"
 #include "jobstore.h"
@@ -19,6 +20,8 @@ struct worker {
 	const struct config	*cfg;
 	int			 rootfd;	/* shared, read-only use */
 	struct jobstore		 js;		/* this thread's connection */
+	struct audit		 au;		/* ... to the state DB */
+	int			 audit_on;
 	struct stream_limits	 limits;
 	struct request		 req;
 	struct job		 job;

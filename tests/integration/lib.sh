@@ -81,7 +81,8 @@ it_sluice_start() {
 	shift 3
 	rm -f "$sock" "$sock.pid"
 	spawn-fcgi -s "$sock" -M 0660 -P "$sock.pid" -- "$bin" \
-	    --db "$IT_DIR/jobs.db" --root "$IT_ROOT" --log-file "$log" "$@" \
+	    --db "$IT_DIR/jobs.db" --root "$IT_ROOT" --log-file "$log" \
+	    --url-prefix /download/,/private/download/ "$@" \
 	    >/dev/null || return 1
 	SLUICE_PID=$(cat "$sock.pid")
 	IT_PIDS+=("$SLUICE_PID")
@@ -98,8 +99,11 @@ it_sluice_stop() {
 it_lighttpd_start() {
 	local sock=$1 port
 	port=$(it_free_port) || return 1
+	[ -e "$IT_DIR/users" ] || printf 'alice:alice-pw\nbob:bob-pw\n' \
+	    >"$IT_DIR/users"
 	sed -e "s|@PORT@|$port|g" -e "s|@DOCROOT@|$IT_DOCROOT|g" \
 	    -e "s|@STATEDIR@|$IT_DIR|g" -e "s|@SOCKET@|$sock|g" \
+	    -e "s|@AUTHFILE@|$IT_DIR/users|g" \
 	    "$IT_TOP/deploy/lighttpd/sluice.conf" >"$IT_DIR/lighttpd.conf"
 	lighttpd -tt -f "$IT_DIR/lighttpd.conf" >/dev/null || return 1
 	lighttpd -D -f "$IT_DIR/lighttpd.conf" &

@@ -15,7 +15,8 @@ pool_direct_start() {
 # log, with the options given; pid in DIRECT_PID.
 pool_sluice() {
 	pool_direct_start "$BIN_RELEASE" --db "$IT_DIR/jobs.db" \
-	    --root "$IT_ROOT" --log-file "$LOG" "$@"
+	    --root "$IT_ROOT" --log-file "$LOG" \
+	    --url-prefix /download/,/private/download/ "$@"
 }
 
 # Wait (max $2 s) for pid $1 to exit; its status in DIRECT_RC.
@@ -73,11 +74,14 @@ test_pool_concurrency() {
 
 # ------------------------------------------------------- kill -9, respawn
 test_pool_respawn() {
-	local victim t0 t1 before after
+	local victim t0 t1 before after row
 	before=$(it_workers "$SLUICE_PID" | tr '\n' ' ')
-	victim=$(it_workers "$SLUICE_PID" | head -n 1)
 	pool_fetch_bg 1 /download/m50 --limit-rate 10M
 	sleep 0.5
+	# The worker serving it, from its audit row.
+	victim=$(access_sql "SELECT pid FROM downloads WHERE job_id = 'm50' AND outcome = 'started'")
+	it_check "respawn: the download in flight has a 'started' row (pid $victim)" \
+	    bash -c "pgrep -P $SLUICE_PID | grep -qx '$victim'"
 	t0=$(date +%s%N)
 	kill -KILL "$victim"
 	it_check "respawn: the pool is back to 2 workers within 2 s" \
@@ -91,6 +95,9 @@ test_pool_respawn() {
 	it_check "respawn: the death is logged" \
 	    it_wait_grep "$LOG" 5 "event=worker_died pid=$victim signal=9"
 	wait "${POOL_CURLS[@]}"
+	row=$(access_sql "SELECT outcome FROM downloads WHERE job_id = 'm50' AND pid = $victim ORDER BY id DESC LIMIT 1")
+	it_check "respawn: the killed download's row is closed as lost ($row)" \
+	    [ "$row" = aborted:lost ]
 	it_get afterkill /download/hello
 	it_expect_status 200
 	it_expect_body_sha_of "$IT_ROOT/hello.txt"
@@ -155,7 +162,7 @@ pool_wait_ready() {
 
 # ------------------------------------------- --listen, drain, stale/live
 test_pool_listen_drain() {
-	local want k ok=0 code rc
+	local want k ok=0 code rc row logbytes
 	want=$(it_sha "$IT_ROOT/50m.bin")
 
 	# --listen on the unix socket lighttpd uses, sluice started directly.
@@ -214,6 +221,11 @@ test_pool_listen_drain() {
 	    [ "$DIRECT_RC" = 0 ]
 	it_check "drain timeout: the download is logged aborted:shutdown" \
 	    grep -q 'id=m50 status=200 .*outcome=aborted:shutdown' "$LOG"
+	logbytes=$(grep 'id=m50 status=200 .*outcome=aborted:shutdown' "$LOG" |
+	    tail -n 1 | sed 's/.* bytes=\([0-9]*\) .*/\1/')
+	row=$(access_sql "SELECT bytes_sent, outcome FROM downloads WHERE job_id = 'm50' ORDER BY id DESC LIMIT 1")
+	it_check "drain timeout: the audit row agrees ($row, log $logbytes)" \
+	    [ "$row" = "$logbytes|aborted:shutdown" ]
 	it_check "drain timeout: the client saw a short body" \
 	    [ "$(stat -c %s "$IT_DIR/par.1")" -lt 52428800 ]
 

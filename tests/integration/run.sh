@@ -12,6 +12,7 @@ IT_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$IT_TOP" || exit 1
 . tests/integration/lib.sh
 . tests/integration/pool.sh
+. tests/integration/access.sh
 
 BIN=${SLUICE_BIN:-$IT_TOP/build/asan/sluice}
 BIN_RELEASE=${SLUICE_BIN_RELEASE:-$IT_TOP/build/sluice}
@@ -570,6 +571,12 @@ test_file_errors
 test_logging
 test_abort
 test_busy
+STATE_DB=$IT_DIR/sluice-state.db
+test_tokens
+test_owner
+test_limits
+test_audit
+test_audit_locked
 it_check "sanitizers: no report in the log" \
     bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
 it_sluice_stop

@@ -64,3 +64,14 @@ INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
     ('linkout', 'done', 'link-out.txt', 7),
     ('linkin', 'done', 'link-in.txt', 13),
     ('dirlink', 'done', 'linkdir/1m.bin', 1048576);
+
+-- Download limits (max_downloads) and the audit trail.
+INSERT INTO export_jobs (id, status, file_path, file_size, max_downloads)
+    VALUES
+    ('limit1', 'done', 'hello.txt', 13, 1),
+    ('limit0', 'done', 'hello.txt', 13, 0),
+    ('race1', 'done', 'hello.txt', 13, 1),
+    ('limitlock', 'done', 'hello.txt', 13, 5);
+INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
+    ('audited', 'done', 'data/1m.bin', 1048576),
+    ('audited50', 'done', '50m.bin', 52428800);

@@ -447,6 +447,23 @@ static const struct target_case target_cases[] = {
 	{ "deep prefix", "/dl/files/abc?token=t", 0, "abc", "t",
 	    "/dl/files/" },
 	{ "deep prefix, outside", "/dl/abc", 404, NULL, NULL, "/dl/files/" },
+	/* A list of prefixes: public links and authenticated ones. */
+#define PL "/download/,/private/download/"
+	{ "list, first prefix", "/download/abc", 0, "abc", NULL, PL },
+	{ "list, second prefix", "/private/download/abc/x.csv", 0, "abc",
+	    NULL, PL },
+	{ "list, second, token", "/private/download/abc?token=t", 0, "abc",
+	    "t", PL },
+	{ "list, second, empty id", "/private/download/", 400, NULL, NULL,
+	    PL },
+	{ "list, second, dot segment", "/private/download/abc/..", 400, NULL,
+	    NULL, PL },
+	{ "list, second, as an id of the first", "/download/private/download/"
+	    "abc", 400, NULL, NULL, PL },
+	{ "list, neither", "/private/abc", 404, NULL, NULL, PL },
+	{ "list, prefix of a prefix", "/private/download", 404, NULL, NULL,
+	    PL },
+#undef PL
 };
 
 static void

@@ -1,0 +1,268 @@
+/*
+ * audit: sluice's own state database. Workload: per download, one short
+ * write transaction before the first body byte (BEGIN IMMEDIATE; count the
+ * job's counted downloads if it has a limit; insert) and one update at the
+ * end. WAL with synchronous=NORMAL: no fsync per download, and readers
+ * (sluicectl) never block writers.
+ *
+ * The check and the count are one transaction, so two simultaneous first
+ * downloads of a job limited to one cannot both pass.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "log.h"
+#include "sql_state.h"
+
+static const char audit_sql_count[] =
+    "SELECT count(*) FROM downloads WHERE job_id = ?1 AND counts = 1";
+static const char audit_sql_insert[] =
+    "INSERT INTO downloads (job_id, started_at, remote_addr, remote_user, "
+    "range_start, range_end, status, counts, pid) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char audit_sql_finish[] =
+    "UPDATE downloads SET bytes_sent = ?2, duration_ms = ?3, outcome = ?4 "
+    "WHERE id = ?1";
+
+static int
+audit_connect(sqlite3 **db, const char *path, int flags, char *err,
+    size_t errsz)
+{
+	int	 rc;
+
+	*db = NULL;
+	rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "state database %s: %s", path,
+		    *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		sqlite3_close(*db);
+		*db = NULL;
+		return (-1);
+	}
+	sqlite3_extended_result_codes(*db, 1);
+	if (sqlite3_busy_timeout(*db, AUDIT_BUSY_MS) != SQLITE_OK ||
+	    sqlite3_exec(*db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "state database %s: %s", path,
+		    sqlite3_errmsg(*db));
+		sqlite3_close(*db);
+		*db = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Startup, before any worker: create the state database if it is missing,
+ * and close as aborted:lost every row left 'started' (no worker runs yet,
+ * so none of them can finish). Returns 0, or -1 with a sentence in err.
+ */
+int
+audit_prepare(const char *path, char *err, size_t errsz)
+{
+	sqlite3	*db;
+	char	*msg = NULL;
+	int	 rc;
+
+	if (audit_connect(&db, path, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, err, errsz) == -1)
+		return (-1);
+	rc = sqlite3_exec(db, sql_state, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "UPDATE downloads SET outcome = "
+		    "'aborted:lost' WHERE outcome = 'started'", NULL, NULL,
+		    &msg);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "state database %s: %s", path,
+		    msg != NULL ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		return (-1);
+	}
+	if (sqlite3_changes(db) > 0)
+		log_warnx("event=audit_lost rows=%d msg=\"downloads left "
+		    "started by a previous run\"", sqlite3_changes(db));
+	sqlite3_close(db);
+	return (0);
+}
+
+/*
+ * A new worker: close rows left 'started' by workers that no longer exist
+ * (a worker killed mid-download). Returns the rows closed, or -1 (logged).
+ */
+int
+audit_close_lost(const char *path, pid_t self)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*sel = NULL, *upd = NULL;
+	char		 err[512];
+	int		 closed = 0, rc;
+
+	if (audit_connect(&db, path, SQLITE_OPEN_READWRITE, err,
+	    sizeof(err)) == -1) {
+		log_warnx("event=audit_error op=close_lost msg=\"%s\"", err);
+		return (-1);
+	}
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT pid FROM downloads "
+	    "WHERE outcome = 'started'", -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "UPDATE downloads SET outcome = "
+	    "'aborted:lost' WHERE outcome = 'started' AND pid = ?1", -1, &upd,
+	    NULL) != SQLITE_OK) {
+		log_warnx("event=audit_error op=close_lost error=\"%s\"",
+		    sqlite3_errmsg(db));
+		closed = -1;
+		goto done;
+	}
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		pid_t pid = (pid_t)sqlite3_column_int64(sel, 0);
+
+		/* Still running (a sibling worker): its rows are live. */
+		if (pid == self || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		sqlite3_bind_int64(upd, 1, pid);
+		if (sqlite3_step(upd) == SQLITE_DONE)
+			closed += sqlite3_changes(db);
+		sqlite3_reset(upd);
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("event=audit_error op=close_lost error=\"%s\"",
+		    sqlite3_errmsg(db));
+	if (closed > 0)
+		log_warnx("event=audit_lost rows=%d msg=\"downloads of a worker "
+		    "that died\"", closed);
+done:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	sqlite3_close(db);
+	return (closed);
+}
+
+/* Per thread: the connection and its statements. */
+int
+audit_open(struct audit *a, const char *path, char *err, size_t errsz)
+{
+	memset(a, 0, sizeof(*a));
+	if (audit_connect(&a->db, path, SQLITE_OPEN_READWRITE, err,
+	    errsz) == -1)
+		return (-1);
+	if (sqlite3_prepare_v3(a->db, audit_sql_count, -1,
+	    SQLITE_PREPARE_PERSISTENT, &a->count, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(a->db, audit_sql_insert, -1,
+	    SQLITE_PREPARE_PERSISTENT, &a->insert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(a->db, audit_sql_finish, -1,
+	    SQLITE_PREPARE_PERSISTENT, &a->finish, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "state database %s: %s (create it with "
+		    "sluicectl init)", path, sqlite3_errmsg(a->db));
+		audit_close(a);
+		return (-1);
+	}
+	return (0);
+}
+
+void
+audit_close(struct audit *a)
+{
+	sqlite3_finalize(a->count);
+	sqlite3_finalize(a->insert);
+	sqlite3_finalize(a->finish);
+	sqlite3_close(a->db);
+	memset(a, 0, sizeof(*a));
+}
+
+static void
+audit_bind_text(sqlite3_stmt *st, int col, const char *v)
+{
+	if (v == NULL || v[0] == '\0')
+		sqlite3_bind_null(st, col);
+	else
+		sqlite3_bind_text(st, col, v, -1, SQLITE_STATIC);
+}
+
+/*
+ * Record the start of a download. With max_downloads >= 0 and a counting
+ * response, first check, in the same transaction, that the job has not
+ * reached its limit. Returns AUDIT_OK with *row set, AUDIT_LIMIT, or
+ * AUDIT_FAILED (logged; the transaction is rolled back).
+ */
+enum audit_result
+audit_begin(struct audit *a, const struct audit_entry *e,
+    int64_t max_downloads, int64_t *row)
+{
+	enum audit_result res = AUDIT_FAILED;
+	const char	*op = "begin";
+	int		 rc;
+
+	*row = -1;
+	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		goto fail;
+	if (e->counts && max_downloads >= 0) {
+		op = "count";
+		sqlite3_bind_text(a->count, 1, e->job_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(a->count);
+		if (rc == SQLITE_ROW &&
+		    sqlite3_column_int64(a->count, 0) >= max_downloads) {
+			sqlite3_reset(a->count);
+			sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+			return (AUDIT_LIMIT);
+		}
+		sqlite3_reset(a->count);
+		if (rc != SQLITE_ROW)
+			goto rollback;
+	}
+	op = "insert";
+	sqlite3_bind_text(a->insert, 1, e->job_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(a->insert, 2, e->started_at);
+	audit_bind_text(a->insert, 3, e->remote_addr);
+	audit_bind_text(a->insert, 4, e->remote_user);
+	sqlite3_bind_int64(a->insert, 5, e->range_start);
+	sqlite3_bind_int64(a->insert, 6, e->range_end);
+	sqlite3_bind_int(a->insert, 7, e->status);
+	sqlite3_bind_int(a->insert, 8, e->counts);
+	sqlite3_bind_int64(a->insert, 9, (int64_t)getpid());
+	rc = sqlite3_step(a->insert);
+	sqlite3_reset(a->insert);
+	sqlite3_clear_bindings(a->insert);
+	if (rc != SQLITE_DONE)
+		goto rollback;
+	*row = sqlite3_last_insert_rowid(a->db);
+	op = "commit";
+	if ((rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		goto rollback;
+	return (AUDIT_OK);
+rollback:
+	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	log_warnx("event=audit_error op=%s id=%s error=\"%s\"", op, e->job_id,
+	    sqlite3_errstr(rc));
+	*row = -1;
+	return (res);
+}
+
+/* Record how a download ended. Failures are logged, never fatal. */
+void
+audit_end(struct audit *a, int64_t row, int64_t bytes, int64_t duration_ms,
+    const char *outcome)
+{
+	int	 rc;
+
+	if (row < 0)
+		return;
+	sqlite3_bind_int64(a->finish, 1, row);
+	sqlite3_bind_int64(a->finish, 2, bytes);
+	sqlite3_bind_int64(a->finish, 3, duration_ms);
+	sqlite3_bind_text(a->finish, 4, outcome, -1, SQLITE_STATIC);
+	rc = sqlite3_step(a->finish);
+	sqlite3_reset(a->finish);
+	sqlite3_clear_bindings(a->finish);
+	if (rc != SQLITE_DONE)
+		log_warnx("event=audit_error op=finish row=%lld error=\"%s\"",
+		    (long long)row, sqlite3_errstr(rc));
+}
