@@ -34,7 +34,7 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 
 .PHONY: all deps test unit integration demo clean asan fuzz fuzz-quick
 
-all: build/sluice
+all: build/sluice build/sluicectl
 
 # sql/*.sql as C strings, so that sluice and sluicectl can create their
 # databases without the source tree.
@@ -93,8 +93,9 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
 
-integration: build/sluice build/asan/sluice
+integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/run.sh
+	bash tests/integration/sluicectl.sh
 
 test: deps
 	$(MAKE) all asan

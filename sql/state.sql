@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS downloads (
 	pid		INTEGER NOT NULL	-- the worker that served it
 );
 
+-- The one index: counting a job's downloads is on the request path. Every
+-- index is another page written per download, so recent rows are found by
+-- id (rowids grow with time) rather than by an index on started_at.
 CREATE INDEX IF NOT EXISTS downloads_job ON downloads (job_id, counts);
-CREATE INDEX IF NOT EXISTS downloads_started ON downloads (started_at);
-CREATE INDEX IF NOT EXISTS downloads_open ON downloads (outcome)
-    WHERE outcome = 'started';

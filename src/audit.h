@@ -16,7 +16,8 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-#define AUDIT_BUSY_MS	1000	/* then the insert fails: see server.c */
+#define AUDIT_BUSY_MS		1000	/* then the insert fails: server.c */
+#define AUDIT_BUSY_STEP_US	50	/* between tries for the write lock */
 
 struct audit {
 	struct sqlite3		*db;
@@ -46,6 +47,7 @@ enum audit_result {
 int	audit_prepare(const char *path, char *err, size_t errsz);
 int	audit_open(struct audit *, const char *path, char *err, size_t errsz);
 void	audit_close(struct audit *);
+void	audit_checkpoint(struct audit *);
 int	audit_close_lost(const char *path, pid_t self);
 enum audit_result audit_begin(struct audit *, const struct audit_entry *,
 	    int64_t max_downloads, int64_t *row);

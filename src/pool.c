@@ -208,9 +208,12 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	struct pool		 p;
 	struct sigaction	 sa;
 	struct timespec		 tick = { 0, POOL_TICK_MS * 1000000L };
+	struct audit		 ckpt;
 	sigset_t		 set, all;
-	int64_t			 deadline = 0;
+	int64_t			 deadline = 0, next_ckpt = 0;
 	int			 i, nthreads = (int)cfg->threads, live, sig;
+	int			 have_ckpt = 0;
+	char			 err[512];
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
@@ -237,9 +240,18 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		log_warn("event=worker_error op=sigaction");
 		return (1);
 	}
-	/* Rows of a worker killed mid-download are closed as lost. */
-	if (cfg->audit_on)
+	/*
+	 * Rows of a worker killed mid-download are closed as lost; this
+	 * thread's own connection runs the state DB's checkpoints.
+	 */
+	if (cfg->audit_on) {
 		(void)audit_close_lost(cfg->state_db, getpid());
+		if (audit_open(&ckpt, cfg->state_db, err, sizeof(err)) == 0)
+			have_ckpt = 1;
+		else
+			log_warnx("event=audit_error op=checkpointer msg=\"%s\"",
+			    err);
+	}
 	/* Our handlers are in place, so FCGX_Init installs none of its own. */
 	if (FCGX_Init() != 0) {
 		log_warnx("event=worker_error msg=\"FCGX_Init failed\"");
@@ -288,6 +300,10 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		}
 		if (live == 0)
 			break;
+		if (have_ckpt && pool_now_ms() >= next_ckpt) {
+			audit_checkpoint(&ckpt);
+			next_ckpt = pool_now_ms() + POOL_CHECKPOINT_MS;
+		}
 		if (atomic_load(&p.stop) && !atomic_load(&p.abort_now) &&
 		    pool_now_ms() >= deadline) {
 			log_warnx("event=drain_deadline msg=\"cutting %d "
@@ -301,6 +317,10 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		free(p.threads[i].w);
 	}
 	free(p.threads);
+	if (have_ckpt) {
+		audit_checkpoint(&ckpt);
+		audit_close(&ckpt);
+	}
 	log_info("event=worker_exit served=%lld",
 	    (long long)atomic_load(&p.served));
 	return (atomic_load(&p.failed) ? 1 : 0);

@@ -150,10 +150,15 @@ test_audit() {
 # ------------------------------------------------- a locked state database
 test_audit_locked() {
 	local holder
-	(printf 'BEGIN EXCLUSIVE;\n'; sleep 3; printf 'COMMIT;\n') |
-	    sqlite3 "$STATE_DB" &
+	(printf '.timeout 5000\nBEGIN EXCLUSIVE;\nSELECT 1;\n'; sleep 6;
+	    printf 'COMMIT;\n') | sqlite3 "$STATE_DB" >/dev/null &
 	holder=$!
-	sleep 0.5
+	# Until another writer is refused, the lock is not held yet.
+	for _ in $(seq 1 50); do
+		sqlite3 "$STATE_DB" 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null ||
+		    break
+		sleep 0.05
+	done
 	# A limited job is never served uncounted: 503.
 	it_get lock:limited /download/limitlock
 	it_expect_status 503

@@ -1,0 +1,620 @@
+/*
+ * ctl_files: `sluicectl purge` and `sluicectl check`, the commands that
+ * walk the jobs and their files beneath the export root.
+ *
+ * Both first copy the jobs they will work on out of the database and
+ * finalize the SELECT, so no read transaction stays open while files are
+ * hashed or removed (a long one would stall the exporter's commits).
+ * Every file is reached through ctl_fs: relative to a descriptor of the
+ * root, with no "..", no absolute path, and no symlink followed.
+ *
+ * purge removes a job's file before its row, inside a savepoint: when the
+ * file cannot be removed the row stays, so nothing is forgotten while its
+ * bytes remain. A file that another job still names is kept. The audit
+ * trail (the state database) is history and is never touched.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "ctl_db.h"
+#include "ctl_files.h"
+#include "ctl_fs.h"
+#include "ctl_out.h"
+#include "sluicectl.h"
+
+#define CTL_FILES_BATCH		256	/* rows per transaction */
+#define CTL_FILES_TTY_MIN	100	/* progress on a tty above this */
+#define CTL_FILES_LOG_EVERY	1000	/* a line every N, not a tty */
+#define CTL_FILES_DAY		86400
+
+/*
+ * Eligible for purge: failed or revoked, or done and expired (sluice
+ * answers 410 from expires_at on, so expired means expires_at <= now),
+ * and older than the cut-off by finished_at, else created_at. Pending and
+ * running jobs are never purged: an exporter may still be writing them.
+ * ?1 = now, ?2 = cut-off.
+ */
+#define CTL_FILES_PURGE_WHERE \
+	"(status IN ('failed', 'revoked') OR (status = 'done' AND " \
+	"expires_at IS NOT NULL AND expires_at <= ?1)) AND " \
+	"COALESCE(finished_at, created_at) < ?2"
+
+/* Both SELECTs give: id, reason, file_path, file_size, sha256, age. */
+static const char ctl_files_purge_sql[] =
+    "SELECT id, CASE WHEN status = 'done' THEN 'expired' ELSE status END, "
+    "file_path, file_size, sha256, COALESCE(finished_at, created_at) "
+    "FROM export_jobs WHERE " CTL_FILES_PURGE_WHERE
+    " ORDER BY COALESCE(finished_at, created_at), id";
+static const char ctl_files_delete_sql[] =
+    "DELETE FROM export_jobs WHERE id = ?3 AND " CTL_FILES_PURGE_WHERE;
+static const char ctl_files_shared_sql[] =
+    "SELECT 1 FROM export_jobs WHERE file_path = ?1 AND id <> ?2 LIMIT 1";
+static const char ctl_files_check_sql[] =
+    "SELECT id, status, file_path, file_size, sha256, "
+    "COALESCE(finished_at, created_at) FROM export_jobs "
+    "WHERE status = 'done' ORDER BY id";
+
+/* One job copied out of the database. NULL strings are SQL NULLs. */
+struct ctl_files_job {
+	char		*id;
+	char		*reason;
+	char		*path;
+	char		*sha;
+	int64_t		 size;
+	int64_t		 age;
+	int		 has_size;
+	int		 has_age;
+};
+
+struct ctl_files_list {
+	struct ctl_files_job	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+/* Progress on stderr for long runs; see ctl_files_progress. */
+struct ctl_files_progress {
+	const char	*what;
+	size_t		 total;
+	int		 tty;
+	int		 shown;
+};
+
+static void
+ctl_files_list_free(struct ctl_files_list *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].id);
+		free(l->v[i].reason);
+		free(l->v[i].path);
+		free(l->v[i].sha);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* A copy of a column's text, NULL for SQL NULL; *oom set on failure. */
+static char *
+ctl_files_dup(sqlite3_stmt *st, int col, int *oom)
+{
+	const char *s = ctl_db_text(st, col);
+	char	*d;
+
+	if (s == NULL)
+		return (NULL);
+	if ((d = strdup(s)) == NULL)
+		*oom = 1;
+	return (d);
+}
+
+/*
+ * Run st (the SELECT layout above) to the end, copying every row into l,
+ * then finalize it. Returns 0, or -1 after reporting.
+ */
+static int
+ctl_files_collect(sqlite3 *db, sqlite3_stmt *st, struct ctl_files_list *l)
+{
+	struct ctl_files_job *j;
+	int	 rc, oom = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (l->n == l->cap) {
+			size_t	 cap = l->cap == 0 ? 256 : l->cap * 2;
+			struct ctl_files_job *v;
+
+			if (cap > SIZE_MAX / sizeof(*v) ||
+			    (v = realloc(l->v, cap * sizeof(*v))) == NULL) {
+				oom = 1;
+				break;
+			}
+			l->v = v;
+			l->cap = cap;
+		}
+		j = &l->v[l->n++];
+		memset(j, 0, sizeof(*j));
+		j->id = ctl_files_dup(st, 0, &oom);
+		j->reason = ctl_files_dup(st, 1, &oom);
+		j->path = ctl_files_dup(st, 2, &oom);
+		j->sha = ctl_files_dup(st, 4, &oom);
+		j->has_size = ctl_db_int(st, 3, &j->size);
+		j->has_age = ctl_db_int(st, 5, &j->age);
+		if (oom || j->id == NULL)
+			break;
+	}
+	if (oom) {
+		errno = ENOMEM;
+		ctl_err("reading the jobs");
+		ctl_db_finalize(st);
+		return (-1);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ctl_db_errx(db, "select");
+		ctl_db_finalize(st);
+		return (-1);
+	}
+	ctl_db_finalize(st);
+	return (0);
+}
+
+/*
+ * Show "<what>: i/total" on stderr: rewritten in place on a terminal when
+ * there are more than CTL_FILES_TTY_MIN jobs, else one line every
+ * CTL_FILES_LOG_EVERY jobs. i == total ends the line.
+ */
+static void
+ctl_files_progress(struct ctl_files_progress *p, size_t i)
+{
+	if (p->tty) {
+		if (p->total <= CTL_FILES_TTY_MIN)
+			return;
+		if (i % 50 != 0 && i != p->total)
+			return;
+		fprintf(stderr, "\r%s: %zu/%zu jobs%s", p->what, i, p->total,
+		    i == p->total ? "\n" : "");
+		p->shown = 1;
+	} else if (i % CTL_FILES_LOG_EVERY == 0 && i > 0 && i != p->total) {
+		fprintf(stderr, "%s: %zu/%zu jobs\n", p->what, i, p->total);
+		p->shown = 1;
+	}
+}
+
+/* A SQL date cell: "YYYY-MM-DD HH:MM:SS", or "-". */
+static const char *
+ctl_files_date(char *buf, size_t sz, int has, int64_t t)
+{
+	if (!has || ctl_out_date(buf, sz, t) == -1)
+		return ("-");
+	return (buf);
+}
+
+/*
+ * Remove one job inside a savepoint: the row (if still eligible), then
+ * its file unless another job names it. *result says what happened; on a
+ * file error the row is restored and -1 returned after reporting. *gone
+ * is set when the file was removed. Returns 0, 1 when the row was no
+ * longer eligible, or -1.
+ */
+static int
+ctl_files_purge_one(sqlite3 *db, sqlite3_stmt *del, sqlite3_stmt *shared,
+    int rootfd, const struct ctl *c, const struct ctl_files_job *j,
+    int64_t cutoff, const char **result, int *gone)
+{
+	int	 rc;
+
+	*gone = 0;
+	*result = "kept: error";
+	if (ctl_db_exec(db, "SAVEPOINT purge_job") == -1)
+		return (-1);
+	if (sqlite3_bind_int64(del, 1, c->now) != SQLITE_OK ||
+	    sqlite3_bind_int64(del, 2, cutoff) != SQLITE_OK ||
+	    sqlite3_bind_text(del, 3, j->id, -1, SQLITE_STATIC) !=
+	    SQLITE_OK) {
+		ctl_db_errx(db, "purge: bind");
+		goto undo;
+	}
+	rc = sqlite3_step(del);
+	if (sqlite3_reset(del) != SQLITE_OK || rc != SQLITE_DONE) {
+		ctl_db_errx(db, "purge: delete");
+		goto undo;
+	}
+	if (sqlite3_changes(db) == 0) {
+		*result = "skipped: changed meanwhile";
+		return (ctl_db_exec(db, "RELEASE purge_job") == -1 ? -1 : 1);
+	}
+	if (j->path == NULL) {
+		*result = "deleted (no file)";
+		return (ctl_db_exec(db, "RELEASE purge_job"));
+	}
+	if (!ctl_fs_path_ok(j->path)) {
+		/* Never follow it; the row goes, the file is left alone. */
+		ctl_errx("purge: %s: file_path is not beneath the root "
+		    "(absolute, empty or '..'): row deleted, file left alone",
+		    j->id);
+		*result = "deleted; file left: bad path";
+		return (ctl_db_exec(db, "RELEASE purge_job") == -1 ? -1 : 2);
+	}
+	if (sqlite3_bind_text(shared, 1, j->path, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(shared, 2, j->id, -1, SQLITE_STATIC) !=
+	    SQLITE_OK) {
+		ctl_db_errx(db, "purge: bind");
+		goto undo;
+	}
+	rc = sqlite3_step(shared);
+	if (sqlite3_reset(shared) != SQLITE_OK ||
+	    (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
+		ctl_db_errx(db, "purge: select");
+		goto undo;
+	}
+	if (rc == SQLITE_ROW) {
+		*result = "deleted; file kept: another job names it";
+		return (ctl_db_exec(db, "RELEASE purge_job"));
+	}
+	if (ctl_fs_unlink_beneath(rootfd, j->path) == -1) {
+		if (errno != ENOENT) {
+			ctl_err("purge: %s: remove %s/%s (row kept)", j->id,
+			    c->root, j->path);
+			goto undo;
+		}
+		*result = "deleted (file was missing)";
+	} else {
+		*result = "deleted, file removed";
+		*gone = 1;
+	}
+	return (ctl_db_exec(db, "RELEASE purge_job"));
+undo:
+	if (ctl_db_exec(db, "ROLLBACK TO purge_job") == 0)
+		(void)ctl_db_exec(db, "RELEASE purge_job");
+	*result = "kept: error";
+	return (-1);
+}
+
+/*
+ * sluicectl purge [--older-than N] [--dry-run]. Returns an exit code: 1
+ * when some job could not be purged (the others still are).
+ */
+int
+ctl_files_purge(struct ctl *c)
+{
+	static const char *const head[] = { "ID", "REASON", "FINISHED",
+	    "SIZE", "FILE", "RESULT" };
+	struct ctl_files_list	 l = { NULL, 0, 0 };
+	struct ctl_files_progress p;
+	struct ctl_table	 t;
+	sqlite3			*db = NULL;
+	sqlite3_stmt		*sel = NULL, *del = NULL, *shared = NULL;
+	char			 date[CTL_OUT_DATE_SIZE];
+	char			 hsize[CTL_OUT_SIZE_SIZE];
+	const char		**results = NULL;
+	int64_t			 cutoff, bytes = 0, deleted = 0;
+	int64_t			 removed = 0;
+	int64_t			 errors = 0;
+	size_t			 i;
+	int			 rootfd = -1, rc = CTL_EXIT_FAIL, r, gone;
+	int			 in_batch = 0;
+
+	ctl_table_init(&t, 6, head, 1u << 3);
+	if (c->older_than > INT64_MAX / CTL_FILES_DAY) {
+		ctl_errx("purge: --older-than is too large");
+		return (CTL_EXIT_USAGE);
+	}
+	cutoff = c->now - c->older_than * CTL_FILES_DAY;
+	if (!c->dry_run && (rootfd = ctl_fs_open_root(c->root)) == -1) {
+		ctl_err("purge: export root %s", c->root);
+		goto done;
+	}
+	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1)
+		goto done;
+	if (ctl_db_prepare(db, ctl_files_purge_sql, &sel) == -1)
+		goto done;
+	if (sqlite3_bind_int64(sel, 1, c->now) != SQLITE_OK ||
+	    sqlite3_bind_int64(sel, 2, cutoff) != SQLITE_OK) {
+		ctl_db_errx(db, "purge: bind");
+		goto done;
+	}
+	r = ctl_files_collect(db, sel, &l);
+	sel = NULL;
+	if (r == -1)
+		goto done;
+	if (l.n > 0 && (results = calloc(l.n, sizeof(*results))) == NULL) {
+		ctl_err("purge");
+		goto done;
+	}
+	if (!c->dry_run) {
+		if (ctl_db_prepare(db, ctl_files_delete_sql, &del) == -1 ||
+		    ctl_db_prepare(db, ctl_files_shared_sql, &shared) == -1)
+			goto done;
+	}
+
+	p.what = c->dry_run ? "purge (dry run)" : "purge";
+	p.total = l.n;
+	p.tty = isatty(STDERR_FILENO);
+	p.shown = 0;
+	for (i = 0; i < l.n; i++) {
+		const struct ctl_files_job *j = &l.v[i];
+
+		ctl_files_progress(&p, i);
+		if (c->dry_run) {
+			results[i] = "would delete";
+			deleted++;
+			if (j->has_size)
+				bytes += j->size;
+			continue;
+		}
+		/* Short write transactions, so the exporter is not held. */
+		if (!in_batch) {
+			if (ctl_db_exec(db, "BEGIN IMMEDIATE") == -1)
+				goto done;
+			in_batch = 1;
+		}
+		r = ctl_files_purge_one(db, del, shared, rootfd, c, j, cutoff,
+		    &results[i], &gone);
+		if (r == -1 || r == 2)
+			errors++;
+		if (r != -1 && r != 1)
+			deleted++;
+		if (gone) {
+			removed++;
+			if (j->has_size)
+				bytes += j->size;
+		}
+		if ((i + 1) % CTL_FILES_BATCH == 0 || i + 1 == l.n) {
+			if (ctl_db_exec(db, "COMMIT") == -1)
+				goto done;
+			in_batch = 0;
+		}
+	}
+	ctl_files_progress(&p, l.n);
+
+	if (c->json) {
+		printf("{\"dry_run\":%s,\"older_than_days\":%" PRId64
+		    ",\"jobs\":[", c->dry_run ? "true" : "false",
+		    c->older_than);
+		for (i = 0; i < l.n; i++) {
+			const struct ctl_files_job *j = &l.v[i];
+			int	 f = 1;
+
+			fputs(i > 0 ? ",{" : "{", stdout);
+			ctl_json_key(stdout, "id", &f);
+			ctl_json_string(stdout, j->id);
+			ctl_json_key(stdout, "reason", &f);
+			ctl_json_string(stdout, j->reason != NULL ?
+			    j->reason : "");
+			ctl_json_key(stdout, "file_path", &f);
+			if (j->path != NULL)
+				ctl_json_string(stdout, j->path);
+			else
+				fputs("null", stdout);
+			ctl_json_key(stdout, "file_size", &f);
+			if (j->has_size)
+				printf("%" PRId64, j->size);
+			else
+				fputs("null", stdout);
+			ctl_json_key(stdout, "result", &f);
+			ctl_json_string(stdout, results[i]);
+			fputc('}', stdout);
+		}
+		printf("],\"deleted\":%" PRId64 ",\"files_removed\":%" PRId64
+		    ",\"bytes\":%" PRId64 ",\"errors\":%" PRId64 "}\n",
+		    deleted, removed, bytes, errors);
+	} else {
+		for (i = 0; i < l.n; i++) {
+			const struct ctl_files_job *j = &l.v[i];
+			const char *row[6];
+
+			row[0] = j->id;
+			row[1] = j->reason;
+			row[2] = ctl_files_date(date, sizeof(date),
+			    j->has_age, j->age);
+			if (!j->has_size ||
+			    ctl_out_size(hsize, sizeof(hsize), j->size) == -1)
+				row[3] = NULL;
+			else
+				row[3] = hsize;
+			row[4] = j->path;
+			row[5] = results[i];
+			ctl_table_add(&t, row);
+		}
+		if (l.n > 0 && ctl_table_print(&t, stdout) == -1) {
+			ctl_err("purge: table");
+			goto done;
+		}
+		if (ctl_out_size(hsize, sizeof(hsize), bytes) == -1)
+			hsize[0] = '\0';
+		if (c->dry_run)
+			printf("purge: dry run: %" PRId64 " jobs older than "
+			    "%" PRId64 " days would be deleted (%s of "
+			    "files); nothing changed\n", deleted,
+			    c->older_than, hsize);
+		else
+			printf("purge: %" PRId64 " jobs deleted, %" PRId64
+			    " files removed (%s), %" PRId64 " errors\n",
+			    deleted, removed, hsize, errors);
+	}
+	rc = errors > 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+done:
+	if (in_batch && ctl_db_exec(db, "COMMIT") == -1)
+		(void)ctl_db_rollback(db);
+	free(results);
+	ctl_table_free(&t);
+	ctl_files_list_free(&l);
+	ctl_db_finalize(sel);
+	ctl_db_finalize(del);
+	ctl_db_finalize(shared);
+	ctl_db_close(db);
+	if (rootfd != -1)
+		close(rootfd);
+	return (rc);
+}
+
+/*
+ * Check one done job's file. Returns NULL when it is fine, else a problem
+ * written into buf (sz bytes).
+ */
+static const char *
+ctl_files_check_one(int rootfd, const struct ctl *c,
+    const struct ctl_files_job *j, char *buf, size_t sz)
+{
+	struct stat	 st;
+	char		 hex[CTL_FS_HEX_SIZE];
+	const char	*problem = NULL;
+	int64_t		 n;
+	int		 fd = -1, len;
+
+	if (j->path == NULL)
+		return ("no file_path recorded");
+	if (!ctl_fs_path_ok(j->path))
+		return ("file_path is not beneath the root (absolute, empty "
+		    "or '..')");
+	if ((fd = ctl_fs_open_beneath(rootfd, j->path)) == -1) {
+		if (errno == ENOENT)
+			return ("missing");
+		if (errno == ELOOP || errno == ENOTDIR)
+			return ("a symlink (or a non-directory) on the path");
+		len = snprintf(buf, sz, "cannot open: %s", strerror(errno));
+		return (len < 0 || (size_t)len >= sz ? "cannot open" : buf);
+	}
+	if (fstat(fd, &st) == -1) {
+		len = snprintf(buf, sz, "fstat: %s", strerror(errno));
+		problem = len < 0 || (size_t)len >= sz ? "fstat failed" : buf;
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		problem = "not a regular file";
+		goto done;
+	}
+	if (!j->has_size) {
+		problem = "no file_size recorded (sluice will not serve it)";
+		goto done;
+	}
+	if (st.st_size != j->size) {
+		len = snprintf(buf, sz, "size differs: the file has %" PRId64
+		    " bytes, the job says %" PRId64, (int64_t)st.st_size,
+		    j->size);
+		problem = len < 0 || (size_t)len >= sz ? "size differs" : buf;
+		goto done;
+	}
+	if (c->hash && j->sha != NULL) {
+		if (ctl_fs_hash(fd, hex, &n) == -1) {
+			len = snprintf(buf, sz, "read: %s", strerror(errno));
+			problem = len < 0 || (size_t)len >= sz ? "read failed" :
+			    buf;
+			goto done;
+		}
+		if (n != j->size)
+			problem = "size changed while hashing";
+		else if (strcasecmp(hex, j->sha) != 0) {
+			len = snprintf(buf, sz, "sha256 differs: the file has "
+			    "%s", hex);
+			problem = len < 0 || (size_t)len >= sz ?
+			    "sha256 differs" : buf;
+		}
+	}
+done:
+	close(fd);
+	return (problem);
+}
+
+/*
+ * sluicectl check [--hash]. Returns CTL_EXIT_FAIL when any done job's
+ * file has a problem.
+ */
+int
+ctl_files_check(struct ctl *c)
+{
+	static const char *const head[] = { "ID", "FILE", "PROBLEM" };
+	struct ctl_files_list	 l = { NULL, 0, 0 };
+	struct ctl_files_progress p;
+	struct ctl_table	 t;
+	sqlite3			*db = NULL;
+	sqlite3_stmt		*sel = NULL;
+	char			 buf[256];
+	const char		*problem;
+	size_t			 i, problems = 0, hashed = 0;
+	int			 rootfd = -1, rc = CTL_EXIT_FAIL, r;
+	int			 first = 1;
+
+	ctl_table_init(&t, 3, head, 0);
+	if ((rootfd = ctl_fs_open_root(c->root)) == -1) {
+		ctl_err("check: export root %s", c->root);
+		goto done;
+	}
+	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1)
+		goto done;
+	if (ctl_db_prepare(db, ctl_files_check_sql, &sel) == -1)
+		goto done;
+	r = ctl_files_collect(db, sel, &l);
+	sel = NULL;
+	if (r == -1)
+		goto done;
+
+	p.what = "check";
+	p.total = l.n;
+	p.tty = isatty(STDERR_FILENO);
+	p.shown = 0;
+	if (c->json)
+		fputs("{\"problems\":[", stdout);
+	for (i = 0; i < l.n; i++) {
+		const struct ctl_files_job *j = &l.v[i];
+
+		ctl_files_progress(&p, i);
+		if (c->hash && j->sha != NULL)
+			hashed++;
+		if ((problem = ctl_files_check_one(rootfd, c, j, buf,
+		    sizeof(buf))) == NULL)
+			continue;
+		problems++;
+		if (c->json) {
+			int	 f = 1;
+
+			fputs(first ? "{" : ",{", stdout);
+			first = 0;
+			ctl_json_key(stdout, "id", &f);
+			ctl_json_string(stdout, j->id);
+			ctl_json_key(stdout, "file_path", &f);
+			if (j->path != NULL)
+				ctl_json_string(stdout, j->path);
+			else
+				fputs("null", stdout);
+			ctl_json_key(stdout, "problem", &f);
+			ctl_json_string(stdout, problem);
+			fputc('}', stdout);
+		} else {
+			const char *row[3] = { j->id, j->path, problem };
+
+			ctl_table_add(&t, row);
+		}
+	}
+	ctl_files_progress(&p, l.n);
+	if (c->json)
+		printf("],\"checked\":%zu,\"hashed\":%zu,\"ok\":%zu}\n", l.n,
+		    hashed, l.n - problems);
+	else {
+		if (problems > 0 && ctl_table_print(&t, stdout) == -1) {
+			ctl_err("check: table");
+			goto done;
+		}
+		printf("check: %zu done jobs, %zu with problems%s\n", l.n,
+		    problems, c->hash ? "; SHA-256 compared where recorded" :
+		    "");
+	}
+	rc = problems > 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+done:
+	ctl_table_free(&t);
+	ctl_files_list_free(&l);
+	ctl_db_finalize(sel);
+	ctl_db_close(db);
+	if (rootfd != -1)
+		close(rootfd);
+	return (rc);
+}

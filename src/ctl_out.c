@@ -1,0 +1,403 @@
+/*
+ * ctl_out: sluicectl's output. Error lines on stderr, aligned tables and
+ * JSON strings on stdout, and the human forms of sizes and dates.
+ *
+ * Database strings are untrusted bytes: the terminal form replaces control
+ * characters, bidi controls and invalid UTF-8 with '?', so a file name can
+ * neither move the cursor nor disguise itself; the JSON form escapes
+ * controls and turns invalid UTF-8 into U+FFFD, so the document stays
+ * valid. Tables hold copies (the caller's strings can go at once); their
+ * memory grows with the rows, which is fine for an operator's tool.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl_out.h"
+
+/* One line on stderr: "sluicectl: <message>". */
+void
+ctl_errx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("sluicectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* As ctl_errx, followed by ": " and the text of the current errno. */
+void
+ctl_err(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+
+	fputs("sluicectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(saved));
+}
+
+/*
+ * Decode one UTF-8 character from s[0..len), len >= 1. Returns its length
+ * with *cp set, or 1 with *cp = -1 for an invalid byte (overlong forms,
+ * surrogates and values past U+10FFFF included).
+ */
+static size_t
+ctl_out_utf8_next(const unsigned char *s, size_t len, long *cp)
+{
+	size_t	 n, i;
+	long	 v, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return (1);
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2; v = s[0] & 0x1f; min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3; v = s[0] & 0x0f; min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4; v = s[0] & 0x07; min = 0x10000;
+	} else {
+		*cp = -1;
+		return (1);
+	}
+	if (n > len) {
+		*cp = -1;
+		return (1);
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*cp = -1;
+			return (1);
+		}
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+		*cp = -1;
+		return (1);
+	}
+	*cp = v;
+	return (n);
+}
+
+/* Returns 1 when s is valid UTF-8, else 0. */
+int
+ctl_out_utf8_valid(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t	 i = 0, len = strlen(s);
+	long	 cp;
+
+	while (i < len) {
+		i += ctl_out_utf8_next(u + i, len - i, &cp);
+		if (cp == -1)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Characters that must not reach a terminal as they are: C0 and C1
+ * controls, DEL, bidi controls and the Unicode line separators.
+ */
+static int
+ctl_out_char_unsafe(long cp)
+{
+	return (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+	    cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029);
+}
+
+/*
+ * A copy of s that is safe to print on a terminal: valid UTF-8 with every
+ * invalid byte and unsafe character replaced by '?'. The caller frees it.
+ * Returns NULL when out of memory.
+ */
+char *
+ctl_out_clean(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t	 i = 0, o = 0, n, len = strlen(s);
+	char	*dst;
+	long	 cp;
+
+	/* Never longer than the input: each replacement is 1 byte. */
+	if ((dst = malloc(len + 1)) == NULL)
+		return (NULL);
+	while (i < len) {
+		n = ctl_out_utf8_next(u + i, len - i, &cp);
+		if (cp == -1 || ctl_out_char_unsafe(cp))
+			dst[o++] = '?';
+		else {
+			memcpy(dst + o, u + i, n);
+			o += n;
+		}
+		i += n;
+	}
+	dst[o] = '\0';
+	return (dst);
+}
+
+/* Display width of a cleaned string: one column per character. */
+static size_t
+ctl_out_width(const char *s)
+{
+	size_t	 w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return (w);
+}
+
+/*
+ * The cosmetic last URL segment for a file name, percent-encoded (RFC 3986
+ * §2.3: only unreserved characters stay). sluice refuses a segment that
+ * decodes to "." or "..", or holds '/' or '\\', so those two characters
+ * become '_' and a dot-only name gets no segment. On success *out is a
+ * string the caller frees, or NULL for no segment. Returns 0, or -1 when
+ * out of memory.
+ */
+int
+ctl_out_pct_segment(const char *name, char **out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t	 i, o = 0, len = strlen(name);
+	char	*dst;
+
+	*out = NULL;
+	if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return (0);
+	if (len > (SIZE_MAX - 1) / 3 || (dst = malloc(len * 3 + 1)) == NULL)
+		return (-1);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/' || c == '\\')
+			c = '_';
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
+			dst[o++] = (char)c;
+		else {
+			dst[o++] = '%';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 0x0f];
+		}
+	}
+	dst[o] = '\0';
+	*out = dst;
+	return (0);
+}
+
+/*
+ * A JSON string literal (RFC 8259 §7) for s: quotes, backslashes and
+ * controls escaped, U+2028/U+2029 escaped for JavaScript's sake, and each
+ * invalid UTF-8 byte replaced by U+FFFD so the output stays valid JSON.
+ */
+void
+ctl_json_string(FILE *fp, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t	 i = 0, n, len = strlen(s);
+	long	 cp;
+
+	fputc('"', fp);
+	while (i < len) {
+		n = ctl_out_utf8_next(u + i, len - i, &cp);
+		if (cp == -1)
+			fputs("\\ufffd", fp);
+		else if (cp == '"')
+			fputs("\\\"", fp);
+		else if (cp == '\\')
+			fputs("\\\\", fp);
+		else if (cp == '\n')
+			fputs("\\n", fp);
+		else if (cp == '\r')
+			fputs("\\r", fp);
+		else if (cp == '\t')
+			fputs("\\t", fp);
+		else if (cp < 0x20 || cp == 0x2028 || cp == 0x2029)
+			fprintf(fp, "\\u%04lx", cp);
+		else
+			fwrite(u + i, 1, n, fp);
+		i += n;
+	}
+	fputc('"', fp);
+}
+
+/* `"key":` for an object member, preceded by a comma unless *first. */
+void
+ctl_json_key(FILE *fp, const char *key, int *first)
+{
+	if (!*first)
+		fputc(',', fp);
+	*first = 0;
+	ctl_json_string(fp, key);
+	fputc(':', fp);
+}
+
+/*
+ * An empty table with ncols columns named by head (kept, not copied); a
+ * NULL head prints no header line.
+ */
+void
+ctl_table_init(struct ctl_table *t, size_t ncols, const char *const *head,
+    unsigned right)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	t->head = head;
+	t->right = right;
+}
+
+/*
+ * Append a row of ncols cells; a NULL cell prints as "-". The cells are
+ * cleaned copies, so the caller keeps its strings. On failure the table
+ * is marked and ctl_table_print will fail.
+ */
+void
+ctl_table_add(struct ctl_table *t, const char *const *row)
+{
+	size_t	 i, base;
+
+	if (t->error)
+		return;
+	if (t->nrows == t->cap) {
+		size_t	 cap = t->cap == 0 ? 64 : t->cap * 2;
+		char	**cells;
+
+		if (cap > SIZE_MAX / sizeof(char *) / t->ncols ||
+		    (cells = realloc(t->cells,
+		    cap * t->ncols * sizeof(char *))) == NULL) {
+			t->error = 1;
+			return;
+		}
+		t->cells = cells;
+		t->cap = cap;
+	}
+	base = t->nrows * t->ncols;
+	for (i = 0; i < t->ncols; i++) {
+		t->cells[base + i] = ctl_out_clean(row[i] != NULL ?
+		    row[i] : "-");
+		if (t->cells[base + i] == NULL) {
+			while (i-- > 0)
+				free(t->cells[base + i]);
+			t->error = 1;
+			return;
+		}
+	}
+	t->nrows++;
+}
+
+static void
+ctl_table_cell(FILE *fp, const char *s, size_t width, int right, int last)
+{
+	size_t	 w = ctl_out_width(s), pad = width > w ? width - w : 0;
+
+	if (right)
+		fprintf(fp, "%*s", (int)pad, "");
+	fputs(s, fp);
+	if (!right && !last)
+		fprintf(fp, "%*s", (int)pad, "");
+	fputs(last ? "\n" : "  ", fp);
+}
+
+/*
+ * Print the header (if any) and the rows with aligned columns, two apart,
+ * and no trailing blanks. Returns 0, or -1 when a row could not be stored.
+ */
+int
+ctl_table_print(const struct ctl_table *t, FILE *fp)
+{
+	size_t	*width, r, c;
+
+	if (t->error) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	if ((width = calloc(t->ncols, sizeof(*width))) == NULL)
+		return (-1);
+	for (c = 0; c < t->ncols && t->head != NULL; c++)
+		width[c] = ctl_out_width(t->head[c]);
+	for (r = 0; r < t->nrows; r++)
+		for (c = 0; c < t->ncols; c++) {
+			size_t w = ctl_out_width(t->cells[r * t->ncols + c]);
+
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (c = 0; c < t->ncols && t->head != NULL; c++)
+		ctl_table_cell(fp, t->head[c], width[c],
+		    (t->right >> c) & 1, c + 1 == t->ncols);
+	for (r = 0; r < t->nrows; r++)
+		for (c = 0; c < t->ncols; c++)
+			ctl_table_cell(fp, t->cells[r * t->ncols + c],
+			    width[c], (t->right >> c) & 1, c + 1 == t->ncols);
+	free(width);
+	return (0);
+}
+
+void
+ctl_table_free(struct ctl_table *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = t->cap = 0;
+}
+
+/*
+ * Unix seconds t as "YYYY-MM-DD HH:MM:SS" in UTC. Returns 0, or -1 when
+ * the time cannot be shown or does not fit.
+ */
+int
+ctl_out_date(char *dst, size_t sz, int64_t t)
+{
+	struct tm	 tm;
+	time_t		 tt = (time_t)t;
+
+	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL)
+		return (-1);
+	if (strftime(dst, sz, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return (-1);
+	return (0);
+}
+
+/* A byte count as "13 B", "1.5 KiB", ... "2.0 TiB". Returns 0 or -1. */
+int
+ctl_out_size(char *dst, size_t sz, int64_t n)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB",
+	    "PiB", "EiB" };
+	double	 v;
+	size_t	 u = 0;
+	int	 len;
+
+	if (n < 1024)
+		len = snprintf(dst, sz, "%" PRId64 " B", n);
+	else {
+		v = (double)n / 1024.0;
+		while (v >= 1024.0 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+			v /= 1024.0;
+			u++;
+		}
+		len = snprintf(dst, sz, "%.1f %s", v, unit[u]);
+	}
+	if (len < 0 || (size_t)len >= sz)
+		return (-1);
+	return (0);
+}

@@ -1,0 +1,54 @@
+/*
+ * ctl_out: what sluicectl prints. Error lines, aligned tables for a
+ * terminal, JSON strings, and the human forms of sizes, dates and names.
+ *
+ * Every string from a database goes through here before it reaches a
+ * terminal or a JSON document, because an exporter may store any bytes:
+ * control and bidi characters are replaced for the terminal, and invalid
+ * UTF-8 becomes U+FFFD in JSON.
+ */
+#ifndef SLUICE_CTL_OUT_H
+#define SLUICE_CTL_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CTL_OUT_DATE_SIZE	24	/* "2026-11-26 08:15:03" + NUL */
+#define CTL_OUT_SIZE_SIZE	32	/* "1023.9 KiB", "1023 B" */
+
+/*
+ * A table: a header row and rows of cells, all copied in and cleaned for
+ * the terminal, printed with aligned columns. Columns whose bit is set in
+ * right are right-aligned (numbers). A failed allocation sets error, and
+ * ctl_table_print then fails.
+ */
+struct ctl_table {
+	size_t		 ncols;
+	const char	*const *head;
+	unsigned	 right;
+	char		**cells;	/* nrows * ncols, owned */
+	size_t		 nrows;
+	size_t		 cap;		/* rows allocated */
+	int		 error;
+};
+
+void	 ctl_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 ctl_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+void	 ctl_table_init(struct ctl_table *, size_t ncols,
+	    const char *const *head, unsigned right);
+void	 ctl_table_add(struct ctl_table *, const char *const *row);
+int	 ctl_table_print(const struct ctl_table *, FILE *);
+void	 ctl_table_free(struct ctl_table *);
+
+void	 ctl_json_string(FILE *, const char *);
+void	 ctl_json_key(FILE *, const char *key, int *first);
+
+char	*ctl_out_clean(const char *);
+int	 ctl_out_pct_segment(const char *, char **);
+int	 ctl_out_utf8_valid(const char *);
+int	 ctl_out_date(char *, size_t, int64_t);
+int	 ctl_out_size(char *, size_t, int64_t);
+
+#endif

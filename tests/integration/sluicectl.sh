@@ -1,0 +1,877 @@
+#!/usr/bin/env bash
+# Integration tests of sluicectl, the admin tool: every subcommand against
+# real SQLite databases and a real export root, and the URLs that `add`
+# prints downloaded through lighttpd + sluice (spawn-fcgi).
+#
+# Usage: bash tests/integration/sluicectl.sh   (from the top, after make)
+# Environment: SLUICECTL_BIN (default build/sluicectl), SLUICE_BIN (default
+# build/sluice); IT_KEEP=1 keeps the scratch directory.
+set -u
+
+IT_TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$IT_TOP" || exit 1
+. tests/integration/lib.sh
+
+CTL=${SLUICECTL_BIN:-$IT_TOP/build/sluicectl}
+BIN=${SLUICE_BIN:-$IT_TOP/build/sluice}
+for b in "$CTL" "$BIN"; do
+	[ -x "$b" ] || { echo "missing $b: run make first" >&2; exit 2; }
+done
+
+IT_DIR=$(mktemp -d /tmp/sluice-ctl.XXXXXX)
+IT_ROOT=$IT_DIR/export
+IT_DOCROOT=$IT_DIR/htdocs
+SOCK=$IT_DIR/sluice.sock
+LOG=$IT_DIR/sluice.log
+trap 'it_cleanup; [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"' EXIT
+trap 'exit 130' INT TERM
+
+# sluicectl's settings come from the environment, as in production; the
+# state database defaults to sluice-state.db beside the jobs database.
+export SLUICE_DB=$IT_DIR/jobs.db
+export SLUICE_ROOT=$IT_ROOT
+unset SLUICE_STATE_DB SLUICE_PUBLIC_URL
+STATE=$IT_DIR/sluice-state.db
+DAY=86400
+
+# ------------------------------------------------------------- helpers
+# ctl NAME ARGS...: run sluicectl; stdout in $IT_DIR/o.NAME, stderr in
+# $IT_DIR/e.NAME, the exit status in C_RC.
+ctl() {
+	C_NAME=$1
+	shift
+	"$CTL" "$@" >"$IT_DIR/o.$C_NAME" 2>"$IT_DIR/e.$C_NAME" </dev/null
+	C_RC=$?
+}
+
+out() { cat "$IT_DIR/o.$C_NAME"; }
+
+expect_rc() {
+	if [ "$C_RC" = "$1" ]; then
+		it_ok "$C_NAME: exit $1"
+	else
+		it_not_ok "$C_NAME: exit $1" "got: $C_RC" \
+		    "stderr: $(head -c 400 "$IT_DIR/e.$C_NAME")" \
+		    "stdout: $(head -c 400 "$IT_DIR/o.$C_NAME")"
+	fi
+}
+
+# An exact line of stdout.
+expect_line() {
+	if grep -Fxq -- "$1" "$IT_DIR/o.$C_NAME"; then
+		it_ok "$C_NAME: line '$1'"
+	else
+		it_not_ok "$C_NAME: line '$1'" "stdout: $(head -c 600 \
+		    "$IT_DIR/o.$C_NAME")"
+	fi
+}
+
+# stderr is exactly one line, matching an extended regex.
+expect_err() {
+	local n got
+	n=$(wc -l <"$IT_DIR/e.$C_NAME")
+	got=$(cat "$IT_DIR/e.$C_NAME")
+	if [ "$n" -eq 1 ] && printf '%s' "$got" | grep -Eq -- "^$1\$"; then
+		it_ok "$C_NAME: one error line ~ $1"
+	else
+		it_not_ok "$C_NAME: one error line ~ $1" "got ($n lines): $got"
+	fi
+}
+
+expect_json() {
+	if python3 -m json.tool "$IT_DIR/o.$C_NAME" >/dev/null 2>&1; then
+		it_ok "$C_NAME: valid JSON"
+	else
+		it_not_ok "$C_NAME: valid JSON" "$(head -c 400 \
+		    "$IT_DIR/o.$C_NAME")"
+	fi
+}
+
+# py EXPR: evaluate a Python expression over the JSON in stdout (as d).
+py() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2])
+print(v if not isinstance(v, list) else " ".join(map(str, v)))' \
+	    "$IT_DIR/o.$C_NAME" "$1" 2>&1
+}
+
+# expect_eq DESCRIPTION WANT GOT
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		it_ok "$1"
+	else
+		it_not_ok "$1" "want: $2" "got:  $3"
+	fi
+}
+
+sql() { sqlite3 -batch -noheader "$SLUICE_DB" "$1"; }
+state_sql() { sqlite3 -batch -noheader "$STATE" "$1"; }
+now() { date +%s; }
+
+# Words (arguments, or lines of stdin) sorted bytewise, on one line.
+words() {
+	if [ $# -gt 0 ]; then printf '%s\n' "$@"; else cat; fi |
+	    LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# The value after "KEY" on add's key/value output.
+field() { awk -v k="$1" '$1 == k { print $2; exit }' "$IT_DIR/o.$C_NAME"; }
+
+# The path part of a URL printed for $BASE.
+url_path() { printf '%s' "${1#"$BASE"}"; }
+
+# ----------------------------------------------------------- --help, usage
+test_help() {
+	local cmd
+	ctl help --help
+	expect_rc 0
+	it_check "help: names every command" bash -c "for c in init add \
+	    list show revoke purge audit check; do grep -Eq \"^  \$c\" \
+	    '$IT_DIR/o.help' || exit 1; done"
+	expect_line "3 not found (show or revoke of an unknown id)."
+	ctl help-h -h
+	expect_rc 0
+	for cmd in init add list show revoke purge audit check; do
+		ctl "help-$cmd" "$cmd" --help
+		expect_rc 0
+		it_check "help-$cmd: usage line" \
+		    grep -q "^usage: sluicectl $cmd" "$IT_DIR/o.help-$cmd"
+		it_check "help-$cmd: exit codes documented" \
+		    grep -q "2 usage error" "$IT_DIR/o.help-$cmd"
+	done
+	# Help before the command, and with otherwise bad arguments.
+	ctl help-before --help add
+	expect_rc 0
+	it_check "help-before: add's help" \
+	    grep -q '^usage: sluicectl add' "$IT_DIR/o.help-before"
+	ctl help-add-opts add --token --help
+	expect_rc 0
+	it_check "help: add documents --expires units" \
+	    grep -q 'unit s, m, h, d or w' "$IT_DIR/o.help-add"
+}
+
+test_usage() {
+	ctl u-none
+	expect_rc 2
+	expect_err 'sluicectl: no command given \(see sluicectl --help\)'
+	ctl u-cmd frobnicate
+	expect_rc 2
+	expect_err "sluicectl: unknown command 'frobnicate' .*"
+	ctl u-opt list --bogus
+	expect_rc 2
+	expect_err "sluicectl: list: unknown option '--bogus' .*"
+	ctl u-optcmd list --move
+	expect_rc 2
+	expect_err "sluicectl: list: unknown option '--move' .*"
+	ctl u-nofile add
+	expect_rc 2
+	expect_err 'sluicectl: add: missing FILE .*'
+	ctl u-noid show
+	expect_rc 2
+	ctl u-extra revoke a b
+	expect_rc 2
+	expect_err "sluicectl: revoke: unexpected argument 'b' .*"
+	ctl u-expires add --expires 7x /etc/hostname
+	expect_rc 2
+	expect_err "sluicectl: add: --expires: .*got '7x'"
+	ctl u-expires2 add --expires 7 /etc/hostname
+	expect_rc 2
+	ctl u-max add --max-downloads -1 /etc/hostname
+	expect_rc 2
+	ctl u-status list --status finished
+	expect_rc 2
+	ctl u-novalue list --status
+	expect_rc 2
+	expect_err 'sluicectl: list: --status needs a value'
+	ctl u-flagvalue purge --dry-run=yes
+	expect_rc 2
+	ctl u-older purge --older-than 3d
+	expect_rc 2
+	ctl u-since audit --since yesterday
+	expect_rc 2
+	ctl u-limit audit --limit ten
+	expect_rc 2
+	C_NAME=u-nodb
+	env -u SLUICE_DB "$CTL" list >"$IT_DIR/o.u-nodb" 2>"$IT_DIR/e.u-nodb"
+	C_RC=$?
+	expect_rc 2
+	expect_err 'sluicectl: list: no jobs database: give --db or SLUICE_DB'
+	C_NAME=u-noroot
+	env -u SLUICE_ROOT "$CTL" check >"$IT_DIR/o.u-noroot" \
+	    2>"$IT_DIR/e.u-noroot"
+	C_RC=$?
+	expect_rc 2
+	# Before init: a clear error, and no empty database created.
+	ctl u-nodbfile list
+	expect_rc 1
+	expect_err "sluicectl: $SLUICE_DB: no such database \(run \`sluicectl init\`\)"
+	it_check "u-nodbfile: no database file created" [ ! -e "$SLUICE_DB" ]
+}
+
+# ------------------------------------------------------------------ init
+test_init() {
+	ctl init1 init
+	expect_rc 0
+	expect_line "jobs database   $SLUICE_DB (created)"
+	expect_line "state database  $STATE (created)"
+	expect_line "export root     $IT_ROOT (created)"
+	it_check "init: export root is a directory" [ -d "$IT_ROOT" ]
+	expect_eq "init: export_jobs table" export_jobs \
+	    "$(sql "SELECT name FROM sqlite_master WHERE name = 'export_jobs'")"
+	expect_eq "init: downloads table in the state database" downloads \
+	    "$(state_sql "SELECT name FROM sqlite_master WHERE name = 'downloads'")"
+	expect_eq "init: state database in WAL mode" wal \
+	    "$(state_sql 'PRAGMA journal_mode')"
+	sql "INSERT INTO export_jobs (id, status) VALUES ('sentinel', 'pending')"
+	state_sql "INSERT INTO downloads (job_id, started_at, range_start,
+	    range_end, status, counts, pid) VALUES ('sentinel', 1, 0, 0, 200, 1, 1)"
+	# Again, with --json, and global options after the command.
+	ctl init2 init --json --db "$SLUICE_DB" --root "$IT_ROOT"
+	expect_rc 0
+	expect_json
+	expect_eq "init2: nothing created" "False False False" \
+	    "$(py '[d["db"]["created"], d["state_db"]["created"], d["root"]["created"]]')"
+	expect_eq "init2: state db beside --db" "$STATE" "$(py 'd["state_db"]["path"]')"
+	expect_eq "init2: jobs kept (idempotent)" 1 \
+	    "$(sql "SELECT count(*) FROM export_jobs WHERE id = 'sentinel'")"
+	expect_eq "init2: downloads kept" 1 \
+	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = 'sentinel'")"
+	sql "DELETE FROM export_jobs WHERE id = 'sentinel'"
+	state_sql "DELETE FROM downloads"
+	# --state-db and nested roots.
+	ctl init3 init --db "$IT_DIR/other.db" --state-db "$IT_DIR/other-state.db" \
+	    --root "$IT_DIR/a/b/c"
+	expect_rc 0
+	it_check "init3: --state-db used" [ -f "$IT_DIR/other-state.db" ]
+	it_check "init3: nested root made" [ -d "$IT_DIR/a/b/c" ]
+	ctl init4 init --root /proc/nope/x
+	expect_rc 1
+	expect_err 'sluicectl: init: export root /proc/nope/x: .*'
+}
+
+# ------------------------------------------------------------------- add
+J1= J1TOK= J1URL= J2= J3=
+SRC1=$IT_DIR/src/'Q3 report €.csv'
+
+test_add_copy() {
+	local path size sha now_s created tmpfiles
+	mkdir -p "$IT_DIR/src"
+	head -c 3000000 /dev/urandom >"$SRC1"
+	ctl add1 add "$SRC1" --token --expires 7d --max-downloads 5 \
+	    --content-type 'text/csv; charset=utf-8' --url "$BASE/download/"
+	expect_rc 0
+	J1=$(field id)
+	J1TOK=$(field token)
+	J1URL=$(field url)
+	it_check "add1: id is 22 base64url characters" \
+	    bash -c "[[ '$J1' =~ ^[A-Za-z0-9_][A-Za-z0-9_-]{21}\$ ]]"
+	it_check "add1: token is 43 base64url characters" \
+	    bash -c "[[ '$J1TOK' =~ ^[A-Za-z0-9_-]{43}\$ ]]"
+	expect_eq "add1: URL" \
+	    "$BASE/download/$J1/Q3%20report%20%E2%82%AC.csv?token=$J1TOK" "$J1URL"
+	it_check "add1: copy keeps the source" [ -f "$SRC1" ]
+	path=$(sql "SELECT file_path FROM export_jobs WHERE id = '$J1'")
+	it_check "add1: file_path is YYYY/MM/<id>-<sanitised name>" \
+	    bash -c "[[ '$path' =~ ^[0-9]{4}/[0-9]{2}/$J1-Q3_report_\\.csv\$ ]]"
+	expect_eq "add1: file_path's month is now (UTC)" \
+	    "$(date -u +%Y/%m)" "${path%/*}"
+	it_check "add1: the file is in place, byte-exact" \
+	    cmp -s "$SRC1" "$IT_ROOT/$path"
+	tmpfiles=$(find "$IT_ROOT" -name '*.tmp' | wc -l)
+	expect_eq "add1: no temporary file left" 0 "$tmpfiles"
+	size=$(stat -c %s "$SRC1")
+	sha=$(it_sha "$SRC1")
+	expect_eq "add1: row" \
+	    "done|$size|$sha|Q3 report €.csv|text/csv; charset=utf-8|5|604800|1" \
+	    "$(sql "SELECT status, file_size, sha256, file_name, content_type,
+	        max_downloads, expires_at - created_at, finished_at = created_at
+	        FROM export_jobs WHERE id = '$J1'")"
+	now_s=$(now)
+	created=$(sql "SELECT created_at FROM export_jobs WHERE id = '$J1'")
+	it_check "add1: created_at is now" [ $((now_s - created)) -ge 0 -a \
+	    $((now_s - created)) -le 60 ]
+	expect_eq "add1: token_sha256 is the SHA-256 of the printed token" \
+	    "$(printf '%s' "$J1TOK" | sha256sum | cut -d' ' -f1)" \
+	    "$(sql "SELECT token_sha256 FROM export_jobs WHERE id = '$J1'")"
+	it_check "add1: the token itself is nowhere in the jobs database" \
+	    bash -c "! sqlite3 '$SLUICE_DB' .dump | grep -qF -- '$J1TOK' &&
+	        ! grep -qaF -- '$J1TOK' '$SLUICE_DB'"
+	it_check "add1: the token line says it is shown once" \
+	    grep -q "^token    $J1TOK  (shown only now" "$IT_DIR/o.add1"
+
+	# The printed URL, through lighttpd and sluice.
+	it_get dl1 "$(url_path "$J1URL")"
+	it_expect_status 200
+	it_expect_body_sha_of "$SRC1"
+	it_expect_header "Content-Length: $size"
+	it_expect_header 'Content-Type: text/csv; charset=utf-8'
+	it_expect_header_re Content-Disposition \
+	    "Content-Disposition: attachment; filename=\"[^\"]*\"; filename\\*=UTF-8''Q3%20report%20%E2%82%AC\\.csv"
+	it_expect_header "Repr-Digest: sha-256=:$(xxd -r -p <<<"$sha" | base64 -w0):"
+	it_get dl1-notoken "/download/$J1/x.csv"
+	it_expect_status 404
+	# The same token with its last character changed.
+	local bad=${J1TOK%?}A
+	[ "$bad" != "$J1TOK" ] || bad=${J1TOK%?}B
+	it_get dl1-badtoken "/download/$J1?token=$bad"
+	it_expect_status 404
+}
+
+test_add_move() {
+	local src=$IT_DIR/src/moved.bin sha path
+	head -c 400000 /dev/urandom >"$src"
+	sha=$(it_sha "$src")
+	ctl add2 add --move --owner alice --name 'Résumé 2024/v2.bin' \
+	    --url "$BASE/private/download" "$src"
+	expect_rc 0
+	J2=$(field id)
+	it_check "add2: --move removed the source" [ ! -e "$src" ]
+	path=$(sql "SELECT file_path FROM export_jobs WHERE id = '$J2'")
+	expect_eq "add2: moved file's sha256" "$sha" "$(it_sha "$IT_ROOT/$path")"
+	it_check "add2: file_path from the source's basename" \
+	    bash -c "[[ '$path' =~ ^[0-9]{4}/[0-9]{2}/$J2-moved\\.bin\$ ]]"
+	expect_eq "add2: row" "alice|Résumé 2024/v2.bin|$sha|400000|||" \
+	    "$(sql "SELECT owner, file_name, sha256, file_size, expires_at,
+	        max_downloads, token_sha256 FROM export_jobs WHERE id = '$J2'")"
+	# '/' cannot be in the cosmetic segment: it becomes '_'.
+	expect_eq "add2: URL" \
+	    "$BASE/private/download/$J2/R%C3%A9sum%C3%A9%202024_v2.bin" \
+	    "$(field url)"
+	it_get dl2-public "/download/$J2"
+	it_expect_status 403
+	if grep -q '/private/download/' deploy/lighttpd/sluice.conf; then
+		it_get dl2-alice "$(url_path "$(field url)")" -u alice:alice-pw
+		it_expect_status 200
+		it_expect_header 'Content-Length: 400000'
+		it_check "dl2-alice: body sha256 = moved file" \
+		    [ "$(it_sha "$IT_DIR/b.dl2-alice")" = "$sha" ]
+		it_get dl2-bob "$(url_path "$(field url)")" -u bob:bob-pw
+		it_expect_status 403
+	fi
+}
+
+# Defaults: name from the basename, no expiry, no limit, no owner or token,
+# octet-stream; the base URL from SLUICE_PUBLIC_URL (a '/' is added).
+test_add_defaults() {
+	local src=$IT_DIR/src/plain.txt
+	printf 'plain text\n' >"$src"
+	C_NAME=add3
+	SLUICE_PUBLIC_URL="$BASE/download" "$CTL" add "$src" \
+	    >"$IT_DIR/o.add3" 2>"$IT_DIR/e.add3"
+	C_RC=$?
+	expect_rc 0
+	J3=$(field id)
+	expect_eq "add3: URL from SLUICE_PUBLIC_URL" \
+	    "$BASE/download/$J3/plain.txt" "$(field url)"
+	it_check "add3: no token line" bash -c "! grep -q '^token' '$IT_DIR/o.add3'"
+	expect_line "expires  never"
+	expect_eq "add3: row defaults" \
+	    "plain.txt|application/octet-stream|11||||" \
+	    "$(sql "SELECT file_name, content_type, file_size, expires_at,
+	        max_downloads, owner, token_sha256 FROM export_jobs
+	        WHERE id = '$J3'")"
+	it_get dl3 "$(url_path "$(field url)")"
+	it_expect_status 200
+	it_expect_body 'plain text'
+	# Default base URL, --expires never, and --json.
+	ctl add4 add --json --expires never "$src"
+	expect_rc 0
+	expect_json
+	expect_eq "add4: default URL" \
+	    "http://localhost/download/$(py 'd["id"]')/plain.txt" "$(py 'd["url"]')"
+	expect_eq "add4: JSON fields" "done 11 None None" \
+	    "$(py '" ".join(str(x) for x in [d["status"], d["file_size"], d["expires_at"], d["token"]])')"
+	# Each unit of --expires.
+	local u s
+	for u in 90s:90 30m:1800 2h:7200 3d:259200 2w:1209600; do
+		ctl "add-exp-${u%%:*}" add --json --expires "${u%%:*}" "$src"
+		s=$(py 'd["id"]')
+		expect_eq "add --expires ${u%%:*}: expires_at - created_at" "${u#*:}" \
+		    "$(sql "SELECT expires_at - created_at FROM export_jobs WHERE id = '$s'")"
+	done
+}
+
+# --move across file systems: copy, commit, then remove the source.
+test_add_move_xdev() {
+	local d src sha id
+	for d in /dev/shm /run /var/tmp "$HOME"; do
+		[ -d "$d" ] && [ -w "$d" ] || continue
+		[ "$(stat -c %d "$d")" != "$(stat -c %d "$IT_DIR")" ] || continue
+		src=$(mktemp "$d/sluice-ctl-xdev.XXXXXX") || continue
+		head -c 300000 /dev/urandom >"$src"
+		sha=$(it_sha "$src")
+		ctl add-xdev add --json --move "$src"
+		expect_rc 0
+		id=$(py 'd["id"]')
+		it_check "add-xdev: source removed" [ ! -e "$src" ]
+		expect_eq "add-xdev: copied file sha256" "$sha" \
+		    "$(it_sha "$IT_ROOT/$(py 'd["file_path"]')")"
+		expect_eq "add-xdev: row sha256" "$sha" \
+		    "$(sql "SELECT sha256 FROM export_jobs WHERE id = '$id'")"
+		rm -f "$src"
+		return
+	done
+	it_log "     (no second file system: --move across file systems not tested)"
+}
+
+test_add_refused() {
+	local before files_before
+	before=$(sql 'SELECT count(*) FROM export_jobs')
+	files_before=$(find "$IT_ROOT" | sort | sha256sum)
+	mkdir -p "$IT_DIR/src/adir"
+	mkfifo "$IT_DIR/src/fifo"
+	ln -s plain.txt "$IT_DIR/src/link.txt"
+	ctl add-dir add "$IT_DIR/src/adir"
+	expect_rc 1
+	expect_err "sluicectl: add: .*/adir: a directory: only regular files can be added"
+	ctl add-fifo add "$IT_DIR/src/fifo"
+	expect_rc 1
+	expect_err "sluicectl: add: .*/fifo: a FIFO: only regular files can be added"
+	ctl add-dev add /dev/null
+	expect_rc 1
+	expect_err "sluicectl: add: /dev/null: a device: .*"
+	ctl add-missing add "$IT_DIR/src/nope"
+	expect_rc 1
+	expect_err "sluicectl: add: .*/nope: No such file or directory"
+	ctl add-movelink add --move "$IT_DIR/src/link.txt"
+	expect_rc 1
+	expect_err "sluicectl: add: .*/link.txt: a symlink: .*"
+	it_check "add-movelink: the symlink is still there" [ -L "$IT_DIR/src/link.txt" ]
+	ctl add-badtype add --content-type "$(printf 'text/plain\r\nX-Evil: 1')" \
+	    "$IT_DIR/src/plain.txt"
+	expect_rc 2
+	ctl add-nodb add --db "$IT_DIR/nope.db" "$IT_DIR/src/plain.txt"
+	expect_rc 1
+	expect_err "sluicectl: $IT_DIR/nope.db: no such database .*"
+	ctl add-noroot add --root "$IT_DIR/noroot" "$IT_DIR/src/plain.txt"
+	expect_rc 1
+	expect_eq "add refused: no row added" "$before" \
+	    "$(sql 'SELECT count(*) FROM export_jobs')"
+	expect_eq "add refused: nothing new in the root" "$files_before" \
+	    "$(find "$IT_ROOT" | sort | sha256sum)"
+}
+
+# ------------------------------------------------------------------ list
+test_list() {
+	local n t
+	n=$(sql 'SELECT count(*) FROM export_jobs')
+	ctl list list
+	expect_rc 0
+	it_check "list: header" grep -Eq '^ID +STATUS +SIZE +CREATED +EXPIRES +OWNER +TOKEN +NAME$' \
+	    "$IT_DIR/o.list"
+	expect_eq "list: one line per job" "$((n + 1))" "$(wc -l <"$IT_DIR/o.list")"
+	it_check "list: J1's row (UTF-8 name, token, size)" \
+	    grep -Eq "^$J1 +done +2\\.9 MiB .* yes +Q3 report €\\.csv$" "$IT_DIR/o.list"
+	ctl list-json list --json
+	expect_rc 0
+	expect_json
+	expect_eq "list-json: every job" "$n" "$(py 'len(d)')"
+	expect_eq "list-json: J1's name" 'Q3 report €.csv' \
+	    "$(py "[j['file_name'] for j in d if j['id'] == '$J1'][0]")"
+	it_check "list-json: never the token" \
+	    bash -c "! grep -qF -- '$J1TOK' '$IT_DIR/o.list-json'"
+
+	sql "UPDATE export_jobs SET status = 'failed', error = 'disk full' WHERE id = '$J3'"
+	ctl list-failed list --status failed --json
+	expect_rc 0
+	expect_eq "list --status failed" "$J3" "$(py '[j["id"] for j in d]')"
+	ctl list-done list --status done --json
+	expect_eq "list --status done: count" \
+	    "$(sql "SELECT count(*) FROM export_jobs WHERE status = 'done'")" \
+	    "$(py 'len(d)')"
+	expect_eq "list --status done: all done" True \
+	    "$(py 'all(j["status"] == "done" for j in d)')"
+	ctl list-owner list --owner alice --json
+	expect_rc 0
+	expect_eq "list --owner alice" "$J2" "$(py '[j["id"] for j in d]')"
+	ctl list-owner-none list --owner mallory --json
+	expect_eq "list --owner mallory: empty array" "[]" "$(out | tr -d '\n ')"
+
+	t=$(now)
+	sql "UPDATE export_jobs SET expires_at = $t - 10 WHERE id = '$J3'"
+	ctl list-expired list --expired --json
+	expect_rc 0
+	expect_json
+	expect_eq "list --expired" "$(sql "SELECT id FROM export_jobs
+	    WHERE expires_at <= $t ORDER BY id" | tr '\n' ' ' | sed 's/ $//')" \
+	    "$(py '" ".join(sorted(j["id"] for j in d))')"
+	expect_eq "list --expired: J1 (7d) not in it" False \
+	    "$(py "any(j['id'] == '$J1' for j in d)")"
+	ctl list-expired-tbl list --expired --status failed
+	it_check "list --expired table: '(expired)' shown" \
+	    grep -Eq "^$J3 +failed .*\\(expired\\)" "$IT_DIR/o.list-expired-tbl"
+	sql "UPDATE export_jobs SET status = 'done', error = NULL,
+	    expires_at = NULL WHERE id = '$J3'"
+}
+
+# ------------------------------------------------------------------ show
+test_show() {
+	local t n c
+	t=$(now)
+	state_sql "INSERT INTO downloads (job_id, started_at, remote_addr,
+	    remote_user, range_start, range_end, status, counts, bytes_sent,
+	    duration_ms, outcome, pid) VALUES
+	    ('$J2', $t - 7200, '192.0.2.7', 'alice', 0, 399999, 200, 1, 400000, 81, 'complete', 4242),
+	    ('$J2', $t - 60, '192.0.2.8', 'alice', 1000, 399999, 206, 0, 5000, 12, 'aborted:client', 4243),
+	    ('$J3', $t - 30, '192.0.2.9', NULL, 0, 10, 200, 1, 11, 1, 'complete', 4244)"
+	ctl show show "$J2"
+	expect_rc 0
+	expect_line "id             $J2"
+	expect_line "status         done"
+	expect_line "file_name      Résumé 2024/v2.bin"
+	expect_line "owner          alice"
+	expect_line "file_size      400000 (390.6 KiB)"
+	expect_line "expires_at     never"
+	expect_line "max_downloads  unlimited"
+	expect_line "token_sha256   - (no token needed)"
+	it_check "show: a download row (address, range, outcome)" grep -Eq \
+	    '^[0-9-]+ [0-9:]+ +192\.0\.2\.8 +alice +206 +1000-399999 +5000 +12 +aborted:client$' \
+	    "$IT_DIR/o.show"
+	n=$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J2'")
+	c=$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J2' AND counts = 1")
+	expect_line "$n responses, $c counted"
+	ctl show-json show "$J2" --json
+	expect_rc 0
+	expect_json
+	expect_eq "show-json: the job" "$J2 alice 400000" \
+	    "$(py '" ".join(str(d["job"][k]) for k in ("id", "owner", "file_size"))')"
+	expect_eq "show-json: its downloads" "$n" "$(py 'len(d["downloads"])')"
+	expect_eq "show-json: only its own" True \
+	    "$(py "all(x['job_id'] == '$J2' for x in d['downloads'])")"
+	ctl show-tok show "$J1"
+	it_check "show: never the token" \
+	    bash -c "! grep -qF -- '$J1TOK' '$IT_DIR/o.show-tok'"
+	ctl show-unknown show nosuchjob
+	expect_rc 3
+	expect_err "sluicectl: show: no job 'nosuchjob'"
+	it_check "show-unknown: nothing on stdout" [ ! -s "$IT_DIR/o.show-unknown" ]
+	# Columns the exporter added are shown too.
+	sql "ALTER TABLE export_jobs ADD COLUMN exporter_note TEXT"
+	sql "UPDATE export_jobs SET exporter_note = 'hi' || char(27) || '[31m' WHERE id = '$J2'"
+	ctl show-extra show "$J2"
+	expect_line "exporter_note  hi?[31m"
+	ctl show-extra-json show --json "$J2"
+	expect_json
+	expect_eq "show-extra-json: escape kept, escaped" 'hi\u001b[31m' \
+	    "$(grep -o '"exporter_note":"[^"]*"' "$IT_DIR/o.show-extra-json" | cut -d'"' -f4)"
+}
+
+# ----------------------------------------------------------------- audit
+test_audit() {
+	local t n
+	t=$(now)
+	ctl audit audit
+	expect_rc 0
+	it_check "audit: header" grep -Eq '^STARTED +JOB +ADDR +USER +STATUS +RANGE +BYTES +MS +OUTCOME$' \
+	    "$IT_DIR/o.audit"
+	ctl audit-json audit --json
+	expect_rc 0
+	expect_json
+	n=$(state_sql 'SELECT count(*) FROM downloads')
+	expect_eq "audit: every row (fewer than 50)" "$n" "$(py 'len(d)')"
+	expect_eq "audit: newest (last recorded) first" True \
+	    "$(py 'all(d[i]["id"] > d[i+1]["id"] for i in range(len(d)-1))')"
+	ctl audit-job audit --job "$J2" --json
+	expect_rc 0
+	expect_json
+	expect_eq "audit --job: its rows" \
+	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J2'")" \
+	    "$(py 'len(d)')"
+	expect_eq "audit --job: only its rows" True \
+	    "$(py "all(x['job_id'] == '$J2' for x in d)")"
+	ctl audit-since audit --since 1h --json
+	expect_rc 0
+	expect_json
+	expect_eq "audit --since 1h" \
+	    "$(state_sql "SELECT count(*) FROM downloads WHERE started_at >= $t - 3600")" \
+	    "$(py 'len(d)')"
+	expect_eq "audit --since 1h: not the 2h-old row" False \
+	    "$(py 'any(x["remote_addr"] == "192.0.2.7" for x in d)')"
+	ctl audit-since-unix audit --since "$((t - 100))" --job "$J2" --json
+	expect_eq "audit --since UNIX --job" \
+	    "$(state_sql "SELECT id FROM downloads WHERE job_id = '$J2'
+	        AND started_at >= $t - 100" | words)" \
+	    "$(py '"\n".join(str(x["id"]) for x in d)' | words)"
+	expect_eq "audit --since UNIX --job: the simulated row in, the old out" \
+	    "True False" \
+	    "$(py '" ".join(str(any(x["remote_addr"] == a for x in d)) for a in ("192.0.2.8", "192.0.2.7"))')"
+	ctl audit-limit audit --limit 1 --json
+	expect_rc 0
+	expect_eq "audit --limit 1: the newest" \
+	    "$(state_sql 'SELECT max(id) FROM downloads')" \
+	    "$(py '[x["id"] for x in d]')"
+	ctl audit-nostate audit --state-db "$IT_DIR/nostate.db"
+	expect_rc 1
+	expect_err "sluicectl: $IT_DIR/nostate.db: no such database .*"
+	# The real download of J1 above, if sluice records it.
+	if [ "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J1'")" -gt 0 ]; then
+		ctl audit-real audit --job "$J1" --json
+		expect_eq "audit: sluice's own row for J1's download" "200 3000000" \
+		    "$(py '" ".join(str(x) for x in [d[-1]["status"], d[-1]["bytes_sent"]])')"
+	fi
+}
+
+# ---------------------------------------------------------------- revoke
+test_revoke() {
+	ctl revoke revoke "$J1"
+	expect_rc 0
+	expect_line "revoked $J1 (was done)"
+	expect_eq "revoke: status" revoked \
+	    "$(sql "SELECT status FROM export_jobs WHERE id = '$J1'")"
+	it_get dl1-revoked "$(url_path "$J1URL")"
+	it_expect_status 410
+	ctl revoke-again revoke --json "$J1"
+	expect_rc 0
+	expect_json
+	expect_eq "revoke again: was revoked" "revoked revoked" \
+	    "$(py 'd["status"] + " " + d["previous"]')"
+	ctl revoke-unknown revoke nosuchjob
+	expect_rc 3
+	expect_err "sluicectl: revoke: no job 'nosuchjob'"
+	ctl revoke-unknown-json revoke --json nosuchjob
+	expect_rc 3
+}
+
+# ----------------------------------------------------------------- check
+K1= K2= K3=
+test_check() {
+	local src=$IT_DIR/src/k.bin p
+	head -c 100000 /dev/urandom >"$src"
+	ctl check-ok check
+	expect_rc 0
+	expect_line "check: $(sql "SELECT count(*) FROM export_jobs WHERE status = 'done'") done jobs, 0 with problems"
+	ctl check-ok-hash check --hash --json
+	expect_rc 0
+	expect_json
+	expect_eq "check --hash: no problems" "0 0" \
+	    "$(py '" ".join(str(x) for x in [len(d["problems"]), d["checked"] - d["ok"]])')"
+
+	ctl k1 add --json "$src"; K1=$(py 'd["id"]')
+	ctl k2 add --json "$src"; K2=$(py 'd["id"]')
+	ctl k3 add --json "$src"; K3=$(py 'd["id"]')
+	p=$(sql "SELECT file_path FROM export_jobs WHERE id = '$K1'")
+	truncate -s 50000 "$IT_ROOT/$p"
+	p=$(sql "SELECT file_path FROM export_jobs WHERE id = '$K2'")
+	rm "$IT_ROOT/$p"
+	ctl check-bad check
+	expect_rc 1
+	it_check "check: the truncated file" grep -Eq \
+	    "^$K1 +[0-9/]+/$K1-k\\.bin +size differs: the file has 50000 bytes, the job says 100000$" \
+	    "$IT_DIR/o.check-bad"
+	it_check "check: the missing file" grep -Eq "^$K2 +.* +missing$" "$IT_DIR/o.check-bad"
+	expect_line "check: $(sql "SELECT count(*) FROM export_jobs WHERE status = 'done'") done jobs, 2 with problems"
+	ctl check-bad-json check --json
+	expect_rc 1
+	expect_json
+	expect_eq "check --json: the two problems" "$(words "$K1" "$K2")" \
+	    "$(py '"\n".join(x["id"] for x in d["problems"])' | words)"
+
+	# Same size, one byte changed: only --hash sees it.
+	p=$(sql "SELECT file_path FROM export_jobs WHERE id = '$K3'")
+	python3 -c 'import sys
+f = open(sys.argv[1], "r+b"); f.seek(5000); b = f.read(1)
+f.seek(5000); f.write(bytes([b[0] ^ 0xff])); f.close()' "$IT_ROOT/$p"
+	sql "UPDATE export_jobs SET status = 'revoked' WHERE id IN ('$K1', '$K2')"
+	ctl check-size check
+	expect_rc 0
+	ctl check-hash check --hash
+	expect_rc 1
+	it_check "check --hash: the changed file" grep -Eq \
+	    "^$K3 +.* +sha256 differs: the file has $(it_sha "$IT_ROOT/$p")$" \
+	    "$IT_DIR/o.check-hash"
+
+	# Paths that leave the root, a symlink, a directory: reported, not read.
+	mkdir -p "$IT_DIR/outside" "$IT_ROOT/adir"
+	printf 'secret\n' >"$IT_DIR/outside/secret.txt"
+	ln -s ../outside "$IT_ROOT/evil"
+	ln -s ../outside/secret.txt "$IT_ROOT/evil.txt"
+	sql "INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
+	    ('esc-dotdot', 'done', '../outside/secret.txt', 7),
+	    ('esc-abs', 'done', '$IT_DIR/outside/secret.txt', 7),
+	    ('esc-linkdir', 'done', 'evil/secret.txt', 7),
+	    ('esc-link', 'done', 'evil.txt', 7),
+	    ('esc-dir', 'done', 'adir', 0)"
+	ctl check-esc check --json
+	expect_rc 1
+	expect_eq "check: escapes reported" \
+	    "esc-abs:file_path is not beneath the root (absolute, empty or '..') esc-dir:not a regular file esc-dotdot:file_path is not beneath the root (absolute, empty or '..') esc-link:a symlink (or a non-directory) on the path esc-linkdir:a symlink (or a non-directory) on the path" \
+	    "$(py '" ".join(sorted(x["id"] + ":" + x["problem"] for x in d["problems"] if x["id"].startswith("esc-")))')"
+	sql "UPDATE export_jobs SET status = 'revoked' WHERE id = '$K3' OR id LIKE 'esc-%'"
+	sql "UPDATE export_jobs SET finished_at = NULL, created_at = 0 WHERE id LIKE 'esc-%'"
+}
+
+# ----------------------------------------------------------------- purge
+test_purge() {
+	local t src=$IT_DIR/src/p.bin id before after
+	t=$(now)
+	# The escape rows from test_check are purged in test_purge_escapes.
+	sql "UPDATE export_jobs SET created_at = $t + $DAY WHERE id LIKE 'esc-%'"
+	sql "UPDATE export_jobs SET finished_at = $t WHERE id IN ('$K1', '$K2', '$K3')"
+	head -c 5000 /dev/urandom >"$src"
+	for id in P_REV P_EXP P_NEWREV P_DONE P_EXPNEW P_SHARE; do
+		ctl "p-$id" add --json "$src"
+		eval "$id=\$(py 'd[\"id\"]')"
+	done
+	# Old revoked, old expired, young revoked, old but valid, expired but
+	# young, and a revoked job sharing P_DONE's file (its own file goes).
+	rm "$IT_ROOT/$(sql "SELECT file_path FROM export_jobs WHERE id = '$P_SHARE'")"
+	sql "UPDATE export_jobs SET status = 'revoked', finished_at = $t - 40 * $DAY WHERE id = '$P_REV';
+	    UPDATE export_jobs SET expires_at = $t - 35 * $DAY, finished_at = $t - 40 * $DAY WHERE id = '$P_EXP';
+	    UPDATE export_jobs SET status = 'revoked', finished_at = $t - 5 * $DAY WHERE id = '$P_NEWREV';
+	    UPDATE export_jobs SET finished_at = $t - 400 * $DAY, expires_at = $t + $DAY WHERE id = '$P_DONE';
+	    UPDATE export_jobs SET expires_at = $t - 1, finished_at = $t - 2 * $DAY WHERE id = '$P_EXPNEW';
+	    UPDATE export_jobs SET status = 'revoked', finished_at = $t - 40 * $DAY,
+	        file_path = (SELECT file_path FROM export_jobs WHERE id = '$P_DONE') WHERE id = '$P_SHARE';
+	    INSERT INTO export_jobs (id, status, created_at, error) VALUES
+	        ('p-failed-old', 'failed', $t - 50 * $DAY, 'boom'),
+	        ('p-failed-new', 'failed', $t - 2 * $DAY, 'boom');
+	    INSERT INTO export_jobs (id, status, created_at, expires_at) VALUES
+	        ('p-pending-old', 'pending', $t - 90 * $DAY, $t - 60 * $DAY),
+	        ('p-running-old', 'running', $t - 90 * $DAY, $t - 60 * $DAY);"
+	state_sql "INSERT INTO downloads (job_id, started_at, range_start,
+	    range_end, status, counts, pid) VALUES ('$P_REV', $t - 41 * $DAY, 0, 4999, 200, 1, 1)"
+	P_REV_FILE=$IT_ROOT/$(sql "SELECT file_path FROM export_jobs WHERE id = '$P_REV'")
+	P_EXP_FILE=$IT_ROOT/$(sql "SELECT file_path FROM export_jobs WHERE id = '$P_EXP'")
+	P_DONE_FILE=$IT_ROOT/$(sql "SELECT file_path FROM export_jobs WHERE id = '$P_DONE'")
+	P_NEWREV_FILE=$IT_ROOT/$(sql "SELECT file_path FROM export_jobs WHERE id = '$P_NEWREV'")
+	it_check "purge: fixtures in place" \
+	    test -f "$P_REV_FILE" -a -f "$P_EXP_FILE" -a -f "$P_DONE_FILE"
+
+	# --dry-run: the list, and nothing changes.
+	before=$( (sqlite3 "$SLUICE_DB" .dump; find "$IT_ROOT" | sort) | sha256sum)
+	ctl purge-dry purge --dry-run
+	expect_rc 0
+	after=$( (sqlite3 "$SLUICE_DB" .dump; find "$IT_ROOT" | sort) | sha256sum)
+	expect_eq "purge --dry-run: database and root unchanged" "$before" "$after"
+	it_check "purge --dry-run: lists the old revoked job" \
+	    grep -Eq "^$P_REV +revoked +.* would delete$" "$IT_DIR/o.purge-dry"
+	it_check "purge --dry-run: lists the old expired job" \
+	    grep -Eq "^$P_EXP +expired +.* would delete$" "$IT_DIR/o.purge-dry"
+	it_check "purge --dry-run: lists the old failed job" \
+	    grep -Eq "^p-failed-old +failed +.* would delete$" "$IT_DIR/o.purge-dry"
+	expect_line "purge: dry run: 4 jobs older than 30 days would be deleted (14.6 KiB of files); nothing changed"
+	ctl purge-dry-json purge --dry-run --json
+	expect_json
+	expect_eq "purge --dry-run --json: the eligible jobs" \
+	    "$(words "$P_REV" "$P_EXP" "$P_SHARE" p-failed-old)" \
+	    "$(py '"\n".join(j["id"] for j in d["jobs"])' | words)"
+
+	ctl purge purge --json
+	expect_rc 0
+	expect_json
+	expect_eq "purge: counts" "4 2 0" \
+	    "$(py '" ".join(str(d[k]) for k in ("deleted", "files_removed", "errors"))')"
+	expect_eq "purge: rows gone" 0 "$(sql "SELECT count(*) FROM export_jobs
+	    WHERE id IN ('$P_REV', '$P_EXP', '$P_SHARE', 'p-failed-old')")"
+	it_check "purge: old revoked job's file removed" [ ! -e "$P_REV_FILE" ]
+	it_check "purge: old expired job's file removed" [ ! -e "$P_EXP_FILE" ]
+	it_check "purge: the shared file kept for P_DONE" [ -f "$P_DONE_FILE" ]
+	expect_eq "purge: P_SHARE's result" "deleted; file kept: another job names it" \
+	    "$(py "[j['result'] for j in d['jobs'] if j['id'] == '$P_SHARE'][0]")"
+	expect_eq "purge: the others stay" \
+	    "$(words "$P_DONE" "$P_EXPNEW" "$P_NEWREV" p-failed-new p-pending-old p-running-old)" \
+	    "$(sql "SELECT id FROM export_jobs WHERE id IN ('$P_NEWREV', '$P_DONE',
+	        '$P_EXPNEW', 'p-failed-new', 'p-pending-old', 'p-running-old')" | words)"
+	it_check "purge: the young revoked job's file stays" [ -f "$P_NEWREV_FILE" ]
+	expect_eq "purge: audit rows stay (history)" 1 \
+	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$P_REV'")"
+	ctl purge-again purge
+	expect_rc 0
+	expect_line "purge: 0 jobs deleted, 0 files removed (0 B), 0 errors"
+
+	# --older-than 3: now the 5-day-old revoked job goes too.
+	ctl purge-3 purge --older-than 3
+	expect_rc 0
+	it_check "purge --older-than 3: the 5-day-old revoked job" \
+	    grep -Eq "^$P_NEWREV +revoked +.* deleted, file removed$" "$IT_DIR/o.purge-3"
+	it_check "purge --older-than 3: its file" [ ! -e "$P_NEWREV_FILE" ]
+	expect_eq "purge --older-than 3: p-failed-new (2 days) still there" 1 \
+	    "$(sql "SELECT count(*) FROM export_jobs WHERE id = 'p-failed-new'")"
+	ctl purge-0 purge --older-than 0
+	expect_rc 0
+	expect_eq "purge --older-than 0: expired and failed, never pending or running" \
+	    "p-pending-old p-running-old" \
+	    "$(sql "SELECT id FROM export_jobs WHERE id IN ('$P_EXPNEW',
+	        'p-failed-new', 'p-pending-old', 'p-running-old') ORDER BY id" |
+	        tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "purge: P_DONE still there" 1 \
+	    "$(sql "SELECT count(*) FROM export_jobs WHERE id = '$P_DONE'")"
+}
+
+# Rows whose file_path leaves the root: the file outside is never touched.
+test_purge_escapes() {
+	local n
+	sql "UPDATE export_jobs SET created_at = 0 WHERE id LIKE 'esc-%'"
+	ctl purge-esc purge --older-than 0
+	expect_rc 1
+	it_check "purge-esc: the outside file survives" \
+	    [ "$(cat "$IT_DIR/outside/secret.txt")" = secret ]
+	it_check "purge-esc: the symlink itself was removed, not its target" \
+	    [ ! -L "$IT_ROOT/evil.txt" ]
+	it_check "purge-esc: the symlinked directory is still a symlink" \
+	    [ -L "$IT_ROOT/evil" ]
+	it_check "purge-esc: the directory is still there" [ -d "$IT_ROOT/adir" ]
+	expect_eq "purge-esc: rows kept where the file could not be removed" \
+	    "esc-dir esc-linkdir" \
+	    "$(sql "SELECT id FROM export_jobs WHERE id LIKE 'esc-%' ORDER BY id" |
+	        tr '\n' ' ' | sed 's/ $//')"
+	n=$(grep -c '^sluicectl: purge: esc-' "$IT_DIR/e.purge-esc")
+	expect_eq "purge-esc: one error line per refused job" 4 "$n"
+	sql "DELETE FROM export_jobs WHERE id LIKE 'esc-%'"
+}
+
+# A long run: progress lines on stderr (not a terminal: every 1000 jobs).
+test_purge_progress() {
+	local t
+	t=$(now)
+	sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+	    WHERE i < 1200) INSERT INTO export_jobs (id, status, created_at)
+	    SELECT 'bulk-' || i, 'failed', $t - 60 * $DAY FROM n"
+	ctl purge-bulk purge
+	expect_rc 0
+	expect_eq "purge-bulk: progress line on stderr" "purge: 1000/1200 jobs" \
+	    "$(cat "$IT_DIR/e.purge-bulk")"
+	expect_line "purge: 1200 jobs deleted, 0 files removed (0 B), 0 errors"
+	expect_eq "purge-bulk: all gone" 0 \
+	    "$(sql "SELECT count(*) FROM export_jobs WHERE id LIKE 'bulk-%'")"
+}
+
+# ------------------------------------------------------------------ run
+mkdir -p "$IT_DOCROOT"
+test_help
+test_usage
+test_init
+it_sluice_start "$SOCK" "$BIN" "$LOG" || { echo "sluice did not start" >&2; cat "$LOG" >&2; exit 1; }
+# A free port can be taken by another test run between the probe and the
+# bind: then lighttpd exits at once, and another port is tried.
+lighttpd_up() {
+	local try
+	for try in 1 2 3 4 5; do
+		if it_lighttpd_start "$SOCK" && sleep 0.3 &&
+		    it_alive "$LIGHTTPD_PID"; then
+			return 0
+		fi
+		it_kill_pid "$LIGHTTPD_PID"
+	done
+	return 1
+}
+lighttpd_up || { echo "lighttpd did not start" >&2; exit 1; }
+test_add_copy
+test_add_move
+test_add_defaults
+test_add_move_xdev
+test_add_refused
+test_list
+test_show
+test_audit
+test_revoke
+test_check
+test_purge
+test_purge_escapes
+test_purge_progress
+it_check "sluice: no sanitizer report in its log" \
+    bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
+
+echo "sluicectl: $IT_PASS passed, $IT_FAIL failed"
+[ "$IT_FAIL" -eq 0 ]
