@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "ctl_out.h"
+#include "http.h"
 
 /* One line on stderr: "sluicectl: <message>". */
 void
@@ -46,50 +47,6 @@ ctl_err(const char *fmt, ...)
 	fprintf(stderr, ": %s\n", strerror(saved));
 }
 
-/*
- * Decode one UTF-8 character from s[0..len), len >= 1. Returns its length
- * with *cp set, or 1 with *cp = -1 for an invalid byte (overlong forms,
- * surrogates and values past U+10FFFF included).
- */
-static size_t
-ctl_out_utf8_next(const unsigned char *s, size_t len, long *cp)
-{
-	size_t	 n, i;
-	long	 v, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return (1);
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2; v = s[0] & 0x1f; min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3; v = s[0] & 0x0f; min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4; v = s[0] & 0x07; min = 0x10000;
-	} else {
-		*cp = -1;
-		return (1);
-	}
-	if (n > len) {
-		*cp = -1;
-		return (1);
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = -1;
-			return (1);
-		}
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
-		*cp = -1;
-		return (1);
-	}
-	*cp = v;
-	return (n);
-}
-
 /* Returns 1 when s is valid UTF-8, else 0. */
 int
 ctl_out_utf8_valid(const char *s)
@@ -99,7 +56,7 @@ ctl_out_utf8_valid(const char *s)
 	long	 cp;
 
 	while (i < len) {
-		i += ctl_out_utf8_next(u + i, len - i, &cp);
+		i += http_utf8_next(u + i, len - i, &cp);
 		if (cp == -1)
 			return (0);
 	}
@@ -135,7 +92,7 @@ ctl_out_clean(const char *s)
 	if ((dst = malloc(len + 1)) == NULL)
 		return (NULL);
 	while (i < len) {
-		n = ctl_out_utf8_next(u + i, len - i, &cp);
+		n = http_utf8_next(u + i, len - i, &cp);
 		if (cp == -1 || ctl_out_char_unsafe(cp))
 			dst[o++] = '?';
 		else {
@@ -214,7 +171,7 @@ ctl_json_string(FILE *fp, const char *s)
 
 	fputc('"', fp);
 	while (i < len) {
-		n = ctl_out_utf8_next(u + i, len - i, &cp);
+		n = http_utf8_next(u + i, len - i, &cp);
 		if (cp == -1)
 			fputs("\\ufffd", fp);
 		else if (cp == '"')

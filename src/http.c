@@ -225,7 +225,7 @@ http_digest_format(char *dst, size_t sz, const char *hex)
  * or returns 1 with *cp = -1 for an invalid byte (overlong forms,
  * surrogates and values past U+10FFFF included).
  */
-static size_t
+size_t
 http_utf8_next(const unsigned char *s, size_t len, long *cp)
 {
 	size_t	 n, i;

@@ -66,6 +66,7 @@ int		 http_disposition_format(char *, size_t, const char *name,
 		    const char *fallback);
 int		 http_hex_valid(const char *, size_t);
 int		 http_hexval(unsigned char);
+size_t		 http_utf8_next(const unsigned char *, size_t, long *);
 
 int		 http_date_parse(const char *, int64_t now, int64_t *);
 int		 http_etag_match(const char *list, const char *etag, int weak);
