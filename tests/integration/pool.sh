@@ -255,6 +255,31 @@ test_pool_listen_drain() {
 	    [ "$DIRECT_RC" = 0 ]
 }
 
+# ---------------------------------------------------------- --max-requests
+test_pool_max_requests() {
+	local first second k ok=0
+	pool_sluice --listen "unix:$SOCK" --workers 1 --threads 2 \
+	    --max-requests 3
+	it_wait_socket "$SOCK"
+	it_wait_workers "$DIRECT_PID" 1 5
+	pool_wait_ready
+	first=$(it_workers "$DIRECT_PID")
+	for k in 1 2 3 4 5 6; do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' \
+		    "$BASE/download/hello")" = 200 ] && ok=$((ok + 1))
+		sleep 0.2
+	done
+	it_check "max-requests: every request answered ($ok of 6)" \
+	    [ "$ok" -eq 6 ]
+	second=$(it_workers "$DIRECT_PID")
+	it_check "max-requests: the worker was recycled ($first -> $second)" \
+	    [ -n "$second" -a "$first" != "$second" ]
+	it_check "max-requests: logged as a drain" \
+	    grep -q 'event=drain reason=max_requests' "$LOG"
+	kill -TERM "$DIRECT_PID"
+	pool_direct_wait "$DIRECT_PID" 10
+}
+
 # ------------------------------------------------------- --listen on TCP
 test_pool_tcp() {
 	local port out

@@ -600,6 +600,7 @@ it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 1 --threads 2 \
 test_pool_slow
 it_sluice_stop
 test_pool_listen_drain
+test_pool_max_requests
 test_pool_tcp
 
 # Memory with the release build (ASan's shadow memory would swamp VmHWM).
