@@ -30,7 +30,8 @@ UNIT_BINS = $(UNIT:%=build/asan/test_%)
 DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libfcgi-dev libfcgi-bin \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
-	    lighttpd nginx-light curl procps coreutils
+	    lighttpd nginx-light apache2-bin apache2-utils \
+	    libapache2-mod-fcgid curl procps coreutils
 
 .PHONY: all deps test unit integration demo clean asan fuzz fuzz-quick
 
@@ -96,6 +97,7 @@ unit: $(UNIT_BINS)
 integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/run.sh
 	bash tests/integration/nginx.sh
+	bash tests/integration/apache.sh
 	bash tests/integration/sluicectl.sh
 
 test: deps
