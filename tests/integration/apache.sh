@@ -111,6 +111,9 @@ fixtures_make() {
 # Not root: Apache ignores User/Group and everything runs as us already.
 grant_www_data() {
 	chmod 0711 "$IT_DIR"
+	# The build tree may be unreadable to www-data (a clone in a 0700
+	# directory): mod_fcgid runs a copy from the test directory.
+	install -m 0755 "$BIN" "$IT_DIR/sluice-fcgid-bin" || return 1
 	chmod 0640 "$AUTHFILE"
 	mkdir -p "$FC_DIR/sluice" && chmod 0711 "$FC_DIR" || return 1
 	[ "$(id -u)" -eq 0 ] || return 0
@@ -122,7 +125,8 @@ grant_www_data() {
 apache_conf() {
 	sed -e "s|@PORT@|$3|g" -e "s|@DOCROOT@|$IT_DOCROOT|g" \
 	    -e "s|@STATEDIR@|$4|g" -e "s|@SOCKET@|$SOCK|g" \
-	    -e "s|@AUTHFILE@|$AUTHFILE|g" -e "s|@SLUICE@|$BIN|g" \
+	    -e "s|@AUTHFILE@|$AUTHFILE|g" \
+	    -e "s|@SLUICE@|$IT_DIR/sluice-fcgid-bin|g" \
 	    -e "s|@DB@|$IT_DIR/jobs.db|g" -e "s|@ROOT@|$IT_ROOT|g" \
 	    "$1" >"$2"
 }
