@@ -34,15 +34,19 @@ fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
 }
 
 /*
- * Write all of iov[0..n), advancing it across partial writes. With a send
+ * Write all of iov[0..n), advancing it across partial writes, and add to
+ * *sent the bytes written from the iovecs marked in counted[]. With a send
  * timeout on fd (SO_SNDTIMEO), a stalled peer makes writev return EAGAIN
- * now and then, so pace can judge the progress.
+ * now and then, so pace can judge the progress. Returns 0, -1 with errno
+ * set, or 1 when pace asked to stop just as everything was written (the
+ * caller decides: a complete response must keep its END_REQUEST).
  */
 static int
-fcgi_out_writev_all(int fd, struct iovec *iov, int n,
-    const struct fcgi_out_pace *pace)
+fcgi_out_writev_all(int fd, struct iovec *iov, const unsigned char *counted,
+    int n, const struct fcgi_out_pace *pace, size_t *sent)
 {
 	ssize_t	 w;
+	int	 stop;
 
 	while (n > 0) {
 		w = writev(fd, iov, n);
@@ -53,17 +57,24 @@ fcgi_out_writev_all(int fd, struct iovec *iov, int n,
 				return (-1);
 			w = 0;
 		}
-		if (pace != NULL && pace->check(pace->arg, (size_t)w) == -1)
-			return (-1);
+		stop = pace != NULL && pace->check(pace->arg, (size_t)w) == -1;
 		while (n > 0 && (size_t)w >= iov->iov_len) {
+			if (*counted)
+				*sent += iov->iov_len;
 			w -= (ssize_t)iov->iov_len;
 			iov++;
+			counted++;
 			n--;
 		}
 		if (n > 0) {
+			if (*counted)
+				*sent += (size_t)w;
 			iov->iov_base = (char *)iov->iov_base + w;
 			iov->iov_len -= (size_t)w;
-		}
+			if (stop)
+				return (-1);
+		} else if (stop)
+			return (1);
 	}
 	return (0);
 }
@@ -72,20 +83,24 @@ fcgi_out_writev_all(int fd, struct iovec *iov, int n,
  * Send a[0..alen) then b[0..blen) on fd as FCGI_STDOUT records of request
  * request_id. Either may be empty (an empty record would mean end of
  * stream, so none is written for it). pace, if not NULL, is consulted
- * after each write. Returns 0, or -1 with errno set (EPIPE or ECONNRESET
+ * after each write. *b_sent, if not NULL, gets the bytes of b written, also
+ * when the send fails. Returns 0, or -1 with errno set (EPIPE or ECONNRESET
  * when the web server or its client went away, or what pace set).
  */
 int
 fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
-    const void *b, size_t blen, const struct fcgi_out_pace *pace)
+    const void *b, size_t blen, const struct fcgi_out_pace *pace,
+    size_t *b_sent)
 {
 	unsigned char	 hdrs[FCGI_OUT_IOV_MAX / 2][FCGI_OUT_HEADER_LEN];
+	unsigned char	 counted[FCGI_OUT_IOV_MAX];
 	struct iovec	 iov[FCGI_OUT_IOV_MAX];
+	size_t		 sent = 0;
 	const unsigned char *part[2] = { a, b };
 	size_t		 plen[2] = { alen, blen };
-	int		 n = 0, p;
+	int		 n = 0, p, rc = 0;
 
-	for (p = 0; p < 2; p++) {
+	for (p = 0; p < 2 && rc == 0; p++) {
 		size_t	 off = 0;
 
 		while (off < plen[p]) {
@@ -94,8 +109,12 @@ fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
 			if (len > FCGI_OUT_RECORD_MAX)
 				len = FCGI_OUT_RECORD_MAX;
 			if (n + 2 > FCGI_OUT_IOV_MAX) {
-				if (fcgi_out_writev_all(fd, iov, n, pace) == -1)
-					return (-1);
+				/* More to come: a stop request stops it. */
+				if ((rc = fcgi_out_writev_all(fd, iov, counted,
+				    n, pace, &sent)) != 0) {
+					rc = -1;
+					break;
+				}
 				n = 0;
 			}
 			fcgi_out_frame(hdrs[n / 2], request_id, len);
@@ -103,11 +122,17 @@ fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
 			iov[n].iov_len = FCGI_OUT_HEADER_LEN;
 			iov[n + 1].iov_base = (void *)(uintptr_t)(part[p] + off);
 			iov[n + 1].iov_len = len;
+			counted[n] = 0;
+			counted[n + 1] = p == 1;
 			n += 2;
 			off += len;
 		}
 	}
-	if (n > 0 && fcgi_out_writev_all(fd, iov, n, pace) == -1)
-		return (-1);
-	return (0);
+	/* The last batch: once all of it is written, the send is done. */
+	if (rc == 0 && n > 0 &&
+	    fcgi_out_writev_all(fd, iov, counted, n, pace, &sent) == -1)
+		rc = -1;
+	if (b_sent != NULL)
+		*b_sent = sent;
+	return (rc);
 }

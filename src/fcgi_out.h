@@ -28,6 +28,7 @@ struct fcgi_out_pace {
 void	fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
 	    size_t len);
 int	fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
-	    const void *b, size_t blen, const struct fcgi_out_pace *);
+	    const void *b, size_t blen, const struct fcgi_out_pace *,
+	    size_t *b_sent);
 
 #endif

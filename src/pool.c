@@ -116,8 +116,8 @@ pool_thread_main(void *arg)
 
 	sigemptyset(&wake);
 	sigaddset(&wake, SIGUSR2);
-	if (server_worker_init(pt->w, p->cfg, p->rootfd, &p->abort_now, err,
-	    sizeof(err)) == -1) {
+	if (server_worker_init(pt->w, p->cfg, p->rootfd, &p->stop,
+	    &p->abort_now, err, sizeof(err)) == -1) {
 		log_warnx("event=worker_error msg=%s",
 		    log_quote(q, sizeof(q), err));
 		atomic_store(&p->failed, 1);
@@ -158,6 +158,12 @@ pool_thread_main(void *arg)
 		}
 		fails = 0;
 		server_handle(pt->w, &req, req.envp);
+		/*
+		 * End the request now, with signals blocked: the accept would
+		 * do it with SIGUSR2 unblocked, and a wakeup landing in the
+		 * write of END_REQUEST would drop it.
+		 */
+		FCGX_Finish_r(&req);
 		n = atomic_fetch_add(&p->served, 1) + 1;
 		if (p->cfg->max_requests > 0 && n == p->cfg->max_requests)
 			kill(getpid(), SIGUSR1);	/* recycle this worker */
@@ -184,17 +190,31 @@ pool_listen_shut(int fd, int owned)
 		log_warn("event=listen_shutdown_failed");
 }
 
-/* Stop accepting; downloads in flight go on until the deadline. */
+/*
+ * Stop accepting. A shutdown lets downloads in flight go on until the
+ * deadline; a recycle (--max-requests) lets them finish whenever they do,
+ * and tells the supervisor, which starts a replacement at once.
+ */
 static void
 pool_drain_begin(struct pool *p, const char *why, int64_t *deadline)
 {
+	int	 recycle = strcmp(why, "max_requests") == 0;
+	int64_t	 d;
+
+	if (!recycle) {
+		d = pool_now_ms() + p->cfg->drain_timeout * 1000;
+		if (d < *deadline)
+			*deadline = d;
+	}
 	if (atomic_exchange(&p->stop, 1))
 		return;
-	if (strcmp(why, "max_requests") != 0)
+	if (recycle) {
+		if (p->cfg->workers > 0)
+			kill(getppid(), SIGUSR1);
+	} else
 		pool_listen_shut(p->listen_fd, p->listen_owned);
-	*deadline = pool_now_ms() + p->cfg->drain_timeout * 1000;
 	log_info("event=drain reason=%s timeout_s=%lld", why,
-	    (long long)p->cfg->drain_timeout);
+	    recycle ? -1LL : (long long)p->cfg->drain_timeout);
 }
 
 /*
@@ -210,7 +230,7 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	struct timespec		 tick = { 0, POOL_TICK_MS * 1000000L };
 	struct audit		 ckpt;
 	sigset_t		 set, all;
-	int64_t			 deadline = 0, next_ckpt = 0;
+	int64_t			 deadline = INT64_MAX, next_ckpt = 0;
 	int			 i, nthreads = (int)cfg->threads, live, sig;
 	int			 have_ckpt = 0;
 	char			 err[512];
@@ -390,30 +410,53 @@ pool_supervise(const struct config *cfg, int listen_fd, int owned,
     int rootfd)
 {
 	struct pool_slot	*slots;
+	pid_t			*retiring;	/* recycled, still finishing */
+	siginfo_t		 info;
 	struct timespec		 tick = { 0, POOL_TICK_MS * 1000000L };
 	sigset_t		 set;
 	int64_t			 deadline = 0;
 	pid_t			 pid;
-	int			 i, n = (int)cfg->workers, status, sig;
+	int			 i, j, n = (int)cfg->workers, status, sig;
 	int			 draining = 0, killed = 0, live, gave_up;
 
 	pool_main_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL)
+	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL ||
+	    (retiring = calloc((size_t)n, sizeof(*retiring))) == NULL)
 		fatal("event=startup op=calloc");
 	log_info("event=supervisor_start workers=%d threads=%lld", n,
 	    (long long)cfg->threads);
 	for (;;) {
-		sig = sigtimedwait(&set, NULL, &tick);
+		sig = sigtimedwait(&set, &info, &tick);
+		if (sig == SIGUSR1 && !draining) {
+			/*
+			 * A worker reached --max-requests: it accepts no more
+			 * and finishes its downloads; its slot is refilled now.
+			 */
+			for (i = 0; i < n; i++)
+				if (slots[i].pid == info.si_pid)
+					break;
+			for (j = 0; i < n && j < n; j++)
+				if (retiring[j] == 0) {
+					retiring[j] = slots[i].pid;
+					slots[i].pid = 0;
+					slots[i].fails = 0;
+					slots[i].next_spawn_ms = 0;
+					break;
+				}
+		}
 		if ((sig == SIGTERM || sig == SIGINT) && !draining) {
 			draining = 1;
 			deadline = pool_now_ms() +
 			    (cfg->drain_timeout + POOL_KILL_GRACE) * 1000;
 			log_info("event=drain reason=shutdown timeout_s=%lld",
 			    (long long)cfg->drain_timeout);
-			for (i = 0; i < n; i++)
+			for (i = 0; i < n; i++) {
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, SIGTERM);
+				if (retiring[i] > 0)
+					kill(retiring[i], SIGTERM);
+			}
 			pool_listen_shut(listen_fd, owned);
 		} else if (sig == SIGHUP) {
 			if (log_reopen() == -1)
@@ -423,10 +466,16 @@ pool_supervise(const struct config *cfg, int listen_fd, int owned,
 					kill(slots[i].pid, SIGHUP);
 		}
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			for (i = 0; i < n; i++)
+			for (i = 0; i < n; i++) {
 				if (slots[i].pid == pid)
 					pool_reaped(&slots[i], status,
 					    draining);
+				if (retiring[i] == pid) {
+					log_info("event=worker_retired pid=%ld",
+					    (long)pid);
+					retiring[i] = 0;
+				}
+			}
 		live = 0;
 		gave_up = 1;
 		for (i = 0; i < n; i++) {
@@ -434,6 +483,8 @@ pool_supervise(const struct config *cfg, int listen_fd, int owned,
 			    pool_now_ms() >= slots[i].next_spawn_ms)
 				pool_spawn(&slots[i], cfg, listen_fd, rootfd);
 			if (slots[i].pid > 0)
+				live++;
+			if (retiring[i] > 0)
 				live++;
 			if (slots[i].pid > 0 || slots[i].fails < POOL_GIVE_UP)
 				gave_up = 0;
@@ -449,17 +500,22 @@ pool_supervise(const struct config *cfg, int listen_fd, int owned,
 			    "dying at start; giving up\" fails=%d",
 			    POOL_GIVE_UP);
 			free(slots);
+			free(retiring);
 			return (1);
 		}
 		if (draining && !killed && pool_now_ms() >= deadline) {
 			log_warnx("event=drain_kill live=%d", live);
-			for (i = 0; i < n; i++)
+			for (i = 0; i < n; i++) {
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, SIGKILL);
+				if (retiring[i] > 0)
+					kill(retiring[i], SIGKILL);
+			}
 			killed = 1;
 		}
 	}
 	free(slots);
+	free(retiring);
 	log_info("event=supervisor_exit status=clean");
 	return (0);
 }

@@ -6,6 +6,7 @@
  *
  * Owns no memory of its own: everything lives in the thread's struct worker.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,12 +20,13 @@
 
 /*
  * Per-thread setup: this thread's own read-only connection to the jobs
- * database; downloads stop early once *abort_now is set (the drain
- * deadline). Returns 0, or -1 with a sentence in err.
+ * database; a request that arrives once *draining is set gets 503, and
+ * downloads stop early once *abort_now is set (the drain deadline). Returns 0, or -1 with a sentence in err.
  */
 int
 server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
-    const _Atomic int *abort_now, char *err, size_t errsz)
+    const _Atomic int *draining, const _Atomic int *abort_now, char *err,
+    size_t errsz)
 {
 	volatile unsigned char *p = w->buf;
 	size_t	 i;
@@ -34,6 +36,7 @@ server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
 	w->limits.min_rate = cfg->min_rate;
 	w->limits.rate_window = cfg->rate_window;
 	w->limits.abort_now = abort_now;
+	w->draining = draining;
 	/*
 	 * Touch every page of the stream buffer now: its memory is fixed per
 	 * thread, and it should show as such from the start rather than grow
@@ -292,6 +295,11 @@ server_decide(struct worker *w, int read_rc, struct stream_file *f,
 	int64_t			 now = (int64_t)time(NULL);
 	int			 status;
 
+	/* Accepted just as the pool began to drain (contract: 503). */
+	if (atomic_load(w->draining)) {
+		*why = "draining";
+		return (503);
+	}
 	if (r->method == REQUEST_OTHER) {
 		*why = "method";
 		return (405);

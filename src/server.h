@@ -23,6 +23,7 @@ struct worker {
 	struct audit		 au;		/* ... to the state DB */
 	int			 audit_on;
 	struct stream_limits	 limits;
+	const _Atomic int	*draining;	/* set: answer 503 */
 	struct request		 req;
 	struct job		 job;
 	struct http_headers	 hdr;
@@ -30,7 +31,8 @@ struct worker {
 };
 
 int	server_worker_init(struct worker *, const struct config *, int rootfd,
-	    const _Atomic int *abort_now, char *err, size_t errsz);
+	    const _Atomic int *draining, const _Atomic int *abort_now,
+	    char *err, size_t errsz);
 void	server_worker_close(struct worker *);
 void	server_handle(struct worker *, struct FCGX_Request *, char **envp);
 

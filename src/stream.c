@@ -254,7 +254,7 @@ stream_respond(FCGX_Request *req, const struct http_headers *h,
 {
 	res->bytes = 0;
 	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, body,
-	    bodylen, NULL) == -1) {
+	    bodylen, NULL, NULL) == -1) {
 		res->outcome = STREAM_ABORTED_CLIENT;
 		stream_abort(req);
 		return (-1);
@@ -352,18 +352,28 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 	struct fcgi_out_pace	 pace = { stream_pace_check, &p };
 	struct timeval		 tv = { STREAM_SEND_TIMEOUT, 0 };
 	int64_t			 pos = off + (int64_t)first, end = off + len;
+	size_t			 sent;
 	long			 n;
 
 	res->bytes = 0;
 	res->outcome = STREAM_COMPLETE;
-	/* Wake a stalled send now and then, to judge the reader's pace. */
+	/*
+	 * Wake a stalled send now and then, to judge the reader's pace.
+	 * Without it a stalled reader could hold the thread for ever, past
+	 * any drain: then send nothing (the web server answers 502).
+	 */
 	if (setsockopt(req->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv,
 	    sizeof(tv)) == -1 ||
-	    clock_gettime(CLOCK_MONOTONIC, &p.window_start) == -1)
+	    clock_gettime(CLOCK_MONOTONIC, &p.window_start) == -1) {
 		log_warn("event=socket_error op=sndtimeo");
+		res->outcome = STREAM_ERROR_IO;
+		goto abort;
+	}
 	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, buf,
-	    first, &pace) == -1)
+	    first, &pace, &sent) == -1) {
+		res->bytes = (int64_t)sent;
 		goto send_failed;
+	}
 	res->bytes = (int64_t)first;
 	while (pos < end) {
 		size_t want = end - pos < (int64_t)bufsz ?
@@ -385,8 +395,10 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 			goto abort;
 		}
 		if (fcgi_out_send(req->ipcFd, req->requestId, NULL, 0, buf,
-		    (size_t)n, &pace) == -1)
+		    (size_t)n, &pace, &sent) == -1) {
+			res->bytes += (int64_t)sent;
 			goto send_failed;
+		}
 		pos += n;
 		res->bytes += n;
 	}

@@ -256,26 +256,35 @@ test_pool_listen_drain() {
 }
 
 # ---------------------------------------------------------- --max-requests
+# A recycle is graceful: the old worker finishes its downloads with no
+# deadline, and a replacement accepts at once.
 test_pool_max_requests() {
-	local first second k ok=0
-	pool_sluice --listen "unix:$SOCK" --workers 1 --threads 2 \
-	    --max-requests 3
+	local first second k ok=0 want t0 t1
+	want=$(it_sha "$IT_ROOT/50m.bin")
+	pool_sluice --listen "unix:$SOCK" --workers 1 --threads 4 \
+	    --max-requests 2 --drain-timeout 1
 	it_wait_socket "$SOCK"
 	it_wait_workers "$DIRECT_PID" 1 5
-	pool_wait_ready
+	pool_wait_ready			# request 1
 	first=$(it_workers "$DIRECT_PID")
-	for k in 1 2 3 4 5 6; do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' \
+	pool_fetch_bg 1 /download/m50 --limit-rate 10M	# request 2: recycle
+	sleep 0.5
+	t0=$(date +%s%N)
+	for k in 1 2 3 4; do
+		[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' \
 		    "$BASE/download/hello")" = 200 ] && ok=$((ok + 1))
-		sleep 0.2
 	done
-	it_check "max-requests: every request answered ($ok of 6)" \
-	    [ "$ok" -eq 6 ]
-	second=$(it_workers "$DIRECT_PID")
-	it_check "max-requests: the worker was recycled ($first -> $second)" \
-	    [ -n "$second" -a "$first" != "$second" ]
-	it_check "max-requests: logged as a drain" \
-	    grep -q 'event=drain reason=max_requests' "$LOG"
+	t1=$(date +%s%N)
+	it_check "max-requests: new requests answered during the recycle ($ok of 4 in $(( (t1 - t0) / 1000000 )) ms)" \
+	    [ "$ok" -eq 4 ]
+	second=$(it_workers "$DIRECT_PID" | grep -vx "$first" | head -n 1)
+	it_check "max-requests: a replacement worker runs beside the old one ($first, $second)" \
+	    [ -n "$second" ]
+	wait "${POOL_CURLS[@]}"
+	it_check "max-requests: the old worker's download completed exactly, past --drain-timeout" \
+	    [ "$(cat "$IT_DIR/par.1.code")" = 200 -a "$(it_sha "$IT_DIR/par.1")" = "$want" ]
+	it_check "max-requests: logged as a recycle, then retired" \
+	    it_wait_grep "$LOG" 5 "event=worker_retired pid=$first"
 	kill -TERM "$DIRECT_PID"
 	pool_direct_wait "$DIRECT_PID" 10
 }
