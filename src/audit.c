@@ -40,18 +40,26 @@ static const char audit_sql_finish[] =
 static int
 audit_busy(void *arg, int tries)
 {
-	struct timespec	 ts = { 0, AUDIT_BUSY_STEP_US * 1000L };
+	struct timespec	 ts = { 0, AUDIT_BUSY_STEP_US * 1000L }, now;
+	struct timespec	*start = arg;	/* the connection's, see below */
+	int64_t		 ms;
 
-	(void)arg;
-	if ((long)tries * AUDIT_BUSY_STEP_US >= AUDIT_BUSY_MS * 1000L)
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return (0);
+	if (tries == 0)
+		*start = now;
+	/* Elapsed time, not tries: each sleep lasts longer than asked. */
+	ms = (int64_t)(now.tv_sec - start->tv_sec) * 1000 +
+	    (now.tv_nsec - start->tv_nsec) / 1000000;
+	if (ms >= AUDIT_BUSY_MS)
 		return (0);
 	nanosleep(&ts, NULL);
 	return (1);
 }
 
 static int
-audit_connect(sqlite3 **db, const char *path, int flags, char *err,
-    size_t errsz)
+audit_connect(sqlite3 **db, struct timespec *busy_start, const char *path,
+    int flags, char *err, size_t errsz)
 {
 	int	 rc;
 
@@ -69,7 +77,7 @@ audit_connect(sqlite3 **db, const char *path, int flags, char *err,
 	 * No checkpoints on the request path: each worker's main thread runs
 	 * them (audit_checkpoint), so a download never waits for an fsync.
 	 */
-	if (sqlite3_busy_handler(*db, audit_busy, NULL) != SQLITE_OK ||
+	if (sqlite3_busy_handler(*db, audit_busy, busy_start) != SQLITE_OK ||
 	    sqlite3_exec(*db, "PRAGMA synchronous = NORMAL; "
 	    "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "state database %s: %s", path,
@@ -89,11 +97,12 @@ audit_connect(sqlite3 **db, const char *path, int flags, char *err,
 int
 audit_prepare(const char *path, char *err, size_t errsz)
 {
-	sqlite3	*db;
-	char	*msg = NULL;
-	int	 rc;
+	struct timespec	 busy;
+	sqlite3		*db;
+	char		*msg = NULL;
+	int		 rc;
 
-	if (audit_connect(&db, path, SQLITE_OPEN_READWRITE |
+	if (audit_connect(&db, &busy, path, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, err, errsz) == -1)
 		return (-1);
 	rc = sqlite3_exec(db, sql_state, NULL, NULL, &msg);
@@ -122,12 +131,13 @@ audit_prepare(const char *path, char *err, size_t errsz)
 int
 audit_close_lost(const char *path, pid_t self)
 {
+	struct timespec	 busy;
 	sqlite3		*db;
 	sqlite3_stmt	*sel = NULL, *upd = NULL;
 	char		 err[512];
 	int		 closed = 0, rc;
 
-	if (audit_connect(&db, path, SQLITE_OPEN_READWRITE, err,
+	if (audit_connect(&db, &busy, path, SQLITE_OPEN_READWRITE, err,
 	    sizeof(err)) == -1) {
 		log_warnx("event=audit_error op=close_lost msg=\"%s\"", err);
 		return (-1);
@@ -151,6 +161,9 @@ audit_close_lost(const char *path, pid_t self)
 		sqlite3_bind_int64(upd, 1, pid);
 		if (sqlite3_step(upd) == SQLITE_DONE)
 			closed += sqlite3_changes(db);
+		else
+			log_warnx("event=audit_error op=close_lost pid=%ld "
+			    "error=\"%s\"", (long)pid, sqlite3_errmsg(db));
 		sqlite3_reset(upd);
 	}
 	if (rc != SQLITE_DONE)
@@ -188,8 +201,8 @@ int
 audit_open(struct audit *a, const char *path, char *err, size_t errsz)
 {
 	memset(a, 0, sizeof(*a));
-	if (audit_connect(&a->db, path, SQLITE_OPEN_READWRITE, err,
-	    errsz) == -1)
+	if (audit_connect(&a->db, &a->busy_start, path, SQLITE_OPEN_READWRITE,
+	    err, errsz) == -1)
 		return (-1);
 	if (sqlite3_prepare_v3(a->db, audit_sql_count, -1,
 	    SQLITE_PREPARE_PERSISTENT, &a->count, NULL) != SQLITE_OK ||

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -24,6 +25,7 @@ struct audit {
 	struct sqlite3_stmt	*count;
 	struct sqlite3_stmt	*insert;
 	struct sqlite3_stmt	*finish;
+	struct timespec		 busy_start;	/* of the current lock wait */
 };
 
 /* What is known before the first body byte. */
