@@ -31,7 +31,8 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libfcgi-dev libfcgi-bin \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
 	    lighttpd nginx-light apache2-bin apache2-utils \
-	    libapache2-mod-fcgid curl procps coreutils
+	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
+	    coreutils
 
 .PHONY: all deps test unit integration demo clean asan fuzz fuzz-quick
 
@@ -98,6 +99,7 @@ integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/run.sh
 	bash tests/integration/nginx.sh
 	bash tests/integration/apache.sh
+	bash tests/integration/offload.sh
 	bash tests/integration/sluicectl.sh
 
 test: deps

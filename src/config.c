@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ static const struct config_option config_options[] = {
 	CS("listen", "SLUICE_LISTEN", listen),
 	CS("state-db", "SLUICE_STATE_DB", state_db),
 	CS("audit", "SLUICE_AUDIT", audit),
+	CS("offload", "SLUICE_OFFLOAD", offload),
 	CN("workers", "SLUICE_WORKERS", workers, 0, 256),
 	CN("threads", "SLUICE_THREADS", threads, 1, 1024),
 	CN("max-requests", "SLUICE_MAX_REQUESTS", max_requests, 0,
@@ -68,6 +70,12 @@ config_usage(const char *progname)
 	    "  --audit on|off      record downloads (default on; off refuses "
 	    "jobs with max_downloads)\n"
 	    "                      [SLUICE_AUDIT]\n"
+	    "  --offload MODE      hand the file to the web server after the "
+	    "checks: x-sendfile\n"
+	    "                      (lighttpd, Apache mod_xsendfile) or "
+	    "x-accel-redirect:/prefix/\n"
+	    "                      (nginx internal location); default: "
+	    "sluice streams it [SLUICE_OFFLOAD]\n"
 	    "  --listen ADDR       unix:/path[,mode=0660], 127.0.0.1:9000 "
 	    "or [::1]:9000;\n"
 	    "                      default: the listening socket on fd 0 "
@@ -140,6 +148,81 @@ config_prefixes_ok(const char *list)
 			return (0);
 		p += len + 1;
 	}
+}
+
+/*
+ * --offload: "" (stream), "x-sendfile" or "x-accel-redirect:/prefix/".
+ * The prefix is a URI path that nginx maps to an internal location: it
+ * starts and ends with '/', and holds only unreserved characters and '/'
+ * (it is sent as it is, before the percent-encoded file path).
+ */
+static int
+config_offload_parse(struct config *c, char *err, size_t errsz)
+{
+	static const char xa[] = "x-accel-redirect:";
+	const char	*p;
+	size_t		 len;
+
+	if (c->offload[0] == '\0' || strcmp(c->offload, "stream") == 0) {
+		c->offload_mode = CONFIG_OFFLOAD_NONE;
+		return (0);
+	}
+	if (strcmp(c->offload, "x-sendfile") == 0) {
+		c->offload_mode = CONFIG_OFFLOAD_XSENDFILE;
+		return (0);
+	}
+	if (strncmp(c->offload, xa, sizeof(xa) - 1) == 0) {
+		p = c->offload + sizeof(xa) - 1;
+		len = strlen(p);
+		if (len >= 2 && len < sizeof(c->offload_prefix) &&
+		    p[0] == '/' && p[len - 1] == '/' &&
+		    strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-._~/") == len && strstr(p, "//") == NULL &&
+		    strstr(p, "/./") == NULL && strstr(p, "/../") == NULL) {
+			memcpy(c->offload_prefix, p, len + 1);
+			c->offload_mode = CONFIG_OFFLOAD_XACCEL;
+			return (0);
+		}
+	}
+	snprintf(err, errsz, "--offload: want x-sendfile or "
+	    "x-accel-redirect:/prefix/ (the prefix starting and ending with "
+	    "'/', of letters, digits, '-', '.', '_', '~' and '/'), got \"%s\"",
+	    c->offload);
+	return (-1);
+}
+
+/*
+ * For X-Sendfile: the export root as an absolute path without symlinks,
+ * resolved once at startup (the web server opens <root_abs>/<file_path>).
+ * lighttpd url-decodes the X-Sendfile value, so a '%' in it cannot be sent
+ * unambiguously. Returns 0, or -1 with a sentence in err.
+ */
+int
+config_resolve_root(struct config *c, char *err, size_t errsz)
+{
+	char	 buf[PATH_MAX];
+
+	c->root_abs[0] = '\0';
+	if (c->offload_mode != CONFIG_OFFLOAD_XSENDFILE)
+		return (0);
+	if (realpath(c->root, buf) == NULL) {
+		snprintf(err, errsz, "export root %s: %s", c->root,
+		    strerror(errno));
+		return (-1);
+	}
+	if (strlen(buf) >= sizeof(c->root_abs)) {
+		snprintf(err, errsz, "export root %s: resolved path too long",
+		    c->root);
+		return (-1);
+	}
+	if (strchr(buf, '%') != NULL) {
+		snprintf(err, errsz, "export root %s: --offload x-sendfile "
+		    "cannot send a path containing '%%' (lighttpd decodes it)",
+		    buf);
+		return (-1);
+	}
+	memcpy(c->root_abs, buf, strlen(buf) + 1);
+	return (0);
 }
 
 /*
@@ -225,6 +308,8 @@ config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 		    c->audit);
 		return (CONFIG_ERROR);
 	}
+	if (config_offload_parse(c, err, errsz) == -1)
+		return (CONFIG_ERROR);
 	if (config_prefixes_ok(c->url_prefix) == -1) {
 		snprintf(err, errsz, "--url-prefix: want /path/ or a "
 		    "comma-separated list of them, each starting and ending "

@@ -21,6 +21,13 @@
 #define CONFIG_MIN_RATE		1024	/* bytes per second, averaged over */
 #define CONFIG_RATE_WINDOW	60	/* ... this many seconds */
 
+/* --offload: who sends the file's bytes. */
+enum config_offload {
+	CONFIG_OFFLOAD_NONE,		/* sluice streams it (the default) */
+	CONFIG_OFFLOAD_XSENDFILE,	/* X-Sendfile: lighttpd, Apache */
+	CONFIG_OFFLOAD_XACCEL		/* X-Accel-Redirect: nginx */
+};
+
 struct config {
 	char	 db[CONFIG_PATH_MAX + 1];
 	char	 root[CONFIG_PATH_MAX + 1];
@@ -29,6 +36,10 @@ struct config {
 	char	 listen[CONFIG_PATH_MAX + 1];	/* "" = fd 0 */
 	char	 state_db[CONFIG_PATH_MAX + 1];	/* default: by the jobs DB */
 	char	 audit[8];			/* "on" or "off" */
+	char	 offload[CONFIG_PREFIX_MAX + 32];	/* as given */
+	enum config_offload offload_mode;
+	char	 offload_prefix[CONFIG_PREFIX_MAX + 1];	/* X-Accel-Redirect */
+	char	 root_abs[CONFIG_PATH_MAX + 1];	/* X-Sendfile: realpath */
 	int	 audit_on;
 	int64_t	 workers;		/* 0: serve in this process */
 	int64_t	 threads;
@@ -47,5 +58,6 @@ enum config_result {
 enum config_result config_parse(struct config *, int argc, char **argv,
 	    char *err, size_t errsz);
 void	config_usage(const char *progname);
+int	config_resolve_root(struct config *, char *err, size_t errsz);
 
 #endif

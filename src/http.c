@@ -480,6 +480,66 @@ http_headers_end(struct http_headers *h)
 }
 
 /*
+ * Is a relative path plain: no empty, "." or ".." segment, and not
+ * absolute? A web server that is handed the path (offload) resolves it
+ * again itself, so it must mean the same file to it as to openat2.
+ */
+int
+http_path_plain(const char *path)
+{
+	const char	*p = path;
+	size_t		 len;
+
+	if (*p == '\0' || *p == '/')
+		return (0);
+	for (;;) {
+		len = strcspn(p, "/");
+		if (len == 0 || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return (0);
+		if (p[len] == '\0')
+			return (1);
+		p += len + 1;
+	}
+}
+
+/*
+ * Percent-encode a path for a URI (RFC 3986): every byte except the
+ * unreserved characters and '/' becomes %XX. Returns 0, or -1 when dst is
+ * too small (dst is then the empty string).
+ */
+int
+http_path_encode(char *dst, size_t dstsz, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	size_t		 o = 0;
+
+	if (dstsz == 0)
+		return (-1);
+	for (p = (const unsigned char *)path; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		    *p == '_' || *p == '~' || *p == '/') {
+			if (o + 1 >= dstsz)
+				goto toolong;
+			dst[o++] = (char)*p;
+		} else {
+			if (o + 3 >= dstsz)
+				goto toolong;
+			dst[o++] = '%';
+			dst[o++] = hex[*p >> 4];
+			dst[o++] = hex[*p & 0x0f];
+		}
+	}
+	dst[o] = '\0';
+	return (0);
+toolong:
+	dst[0] = '\0';
+	return (-1);
+}
+
+/*
  * ---------------------------------------------------------------------------
  * Conditional and range requests (RFC 9110 §13, §14). No front server
  * applies them to a streamed FastCGI response, so sluice does it all here.

@@ -67,6 +67,8 @@ int		 http_disposition_format(char *, size_t, const char *name,
 int		 http_hex_valid(const char *, size_t);
 int		 http_hexval(unsigned char);
 size_t		 http_utf8_next(const unsigned char *, size_t, long *);
+int		 http_path_plain(const char *);
+int		 http_path_encode(char *, size_t, const char *);
 
 int		 http_date_parse(const char *, int64_t now, int64_t *);
 int		 http_etag_match(const char *list, const char *etag, int weak);

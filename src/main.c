@@ -49,6 +49,8 @@ main(int argc, char *argv[])
 		fatalx("event=startup msg=\"libsodium failed to initialise\"");
 	if (stream_root_open(cfg.root, &rootfd, err, sizeof(err)) == -1)
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
+	if (config_resolve_root(&cfg, err, sizeof(err)) == -1)
+		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	/*
 	 * Check the jobs database once, here, for a clear message; each
 	 * request thread opens its own connection later, after fork.
@@ -66,14 +68,17 @@ main(int argc, char *argv[])
 		log_warnx("event=startup msg=\"running as root; use spawn-fcgi "
 		    "-u or systemd User= to drop privileges\"");
 	log_info("event=startup db=%s root=%s url_prefix=%s listen=%s "
-	    "workers=%lld threads=%lld audit=%s",
+	    "workers=%lld threads=%lld audit=%s offload=%s",
 	    log_quote(q1, sizeof(q1), cfg.db),
 	    log_quote(q2, sizeof(q2), cfg.root),
 	    log_quote(q3, sizeof(q3), cfg.url_prefix),
 	    log_quote(q4, sizeof(q4), cfg.listen[0] != '\0' ? cfg.listen :
 	    "fd0"),
 	    (long long)cfg.workers, (long long)cfg.threads,
-	    cfg.audit_on ? "on" : "off");
+	    cfg.audit_on ? "on" : "off",
+	    cfg.offload_mode == CONFIG_OFFLOAD_XSENDFILE ? "x-sendfile" :
+	    cfg.offload_mode == CONFIG_OFFLOAD_XACCEL ? "x-accel-redirect" :
+	    "off");
 	self = getpid();
 	rc = pool_run(&cfg, l.fd, cfg.listen[0] != '\0', rootfd);
 	if (getpid() == self)

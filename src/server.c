@@ -263,6 +263,113 @@ server_file_headers(struct worker *w, const struct http_decision *d,
 	return (0);
 }
 
+/*
+ * Offload: the header block that hands the file to the web server, which
+ * then sends it with its own Content-Length, ETag, Last-Modified and
+ * Accept-Ranges, and answers Range and the conditionals itself. sluice adds
+ * what only it knows: the type, the name, the digest. The X-Sendfile value
+ * is the absolute path as bytes (mod_xsendfile takes it verbatim; lighttpd
+ * url-decodes it, so a '%' was refused before); the X-Accel-Redirect value
+ * is a URI, percent-encoded. Returns 0, or -1 (logged).
+ */
+static int
+server_offload_headers(struct worker *w)
+{
+	const struct config *cfg = w->cfg;
+	const struct job *job = &w->job;
+	struct http_headers *h = &w->hdr;
+	char		*v = w->offload_value;
+	char		 digest[HTTP_DIGEST_SIZE], disp[HTTP_DISPOSITION_SIZE];
+	size_t		 plen, rlen;
+	int		 n;
+
+	if (cfg->offload_mode == CONFIG_OFFLOAD_XACCEL) {
+		plen = strlen(cfg->offload_prefix);
+		if (plen >= sizeof(w->offload_value))
+			goto toolong;
+		memcpy(v, cfg->offload_prefix, plen);
+		if (http_path_encode(v + plen, sizeof(w->offload_value) - plen,
+		    job->file_path) == -1)
+			goto toolong;
+	} else {
+		rlen = strlen(cfg->root_abs);
+		n = snprintf(v, sizeof(w->offload_value), "%s%s%s",
+		    cfg->root_abs, rlen > 0 && cfg->root_abs[rlen - 1] == '/' ?
+		    "" : "/", job->file_path);
+		if (n < 0 || (size_t)n >= sizeof(w->offload_value))
+			goto toolong;
+	}
+	if (http_disposition_format(disp, sizeof(disp),
+	    job->has_file_name ? job->file_name : NULL, job->id) == -1 ||
+	    (job->has_sha256 &&
+	    http_digest_format(digest, sizeof(digest), job->sha256) == -1)) {
+		log_warnx("event=header_error id=%s", job->id);
+		return (-1);
+	}
+	http_headers_init(h, 200);
+	http_headers_add(h, "Content-Type", job->has_content_type &&
+	    job->content_type[0] != '\0' ? job->content_type :
+	    "application/octet-stream");
+	http_headers_add(h, "Content-Disposition", disp);
+	if (job->has_sha256)
+		http_headers_add(h, "Repr-Digest", digest);
+	http_headers_add(h, "Cache-Control", "private");
+	server_common_headers(h);
+	http_headers_add(h, cfg->offload_mode == CONFIG_OFFLOAD_XACCEL ?
+	    "X-Accel-Redirect" : "X-Sendfile", v);
+	if (http_headers_end(h) == -1) {
+		log_warnx("event=header_error reason=refused_value id=%s",
+		    job->id);
+		return (-1);
+	}
+	return (0);
+toolong:
+	log_warnx("event=header_error reason=offload_path_too_long id=%s",
+	    job->id);
+	return (-1);
+}
+
+/*
+ * Offload, after the file checks: refuse a path the web server could
+ * resolve to another file than openat2 did, and work out from the Range
+ * header alone (the server evaluates it, and the conditionals, itself)
+ * whether this GET starts a download, for the count and the audit row.
+ * Returns 200 with *d and w->hdr ready, or 500.
+ */
+static int
+server_offload_decide(struct worker *w, const struct stream_file *f,
+    struct http_decision *d, const char **why)
+{
+	const struct request *r = &w->req;
+	char		 qpath[LOG_VALUE_MAX * 4 + 8];
+	int64_t		 start, len;
+
+	if (!http_path_plain(w->job.file_path) ||
+	    (w->cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE &&
+	    strchr(w->job.file_path, '%') != NULL)) {
+		*why = "offload_path";
+		log_warnx("event=security reason=offload_path id=%s path=%s",
+		    w->job.id, log_quote(qpath, sizeof(qpath),
+		    w->job.file_path));
+		return (500);
+	}
+	d->status = 200;
+	d->start = 0;
+	d->length = f->size;
+	if (r->method == REQUEST_GET && r->has_range &&
+	    http_range_parse(r->range, f->size, &start, &len) ==
+	    HTTP_RANGE_OK) {
+		d->status = 206;
+		d->start = start;
+		d->length = len;
+	}
+	if (server_offload_headers(w) == -1) {
+		*why = "bad_header_value";
+		return (500);
+	}
+	return (200);
+}
+
 /* The request's conditional fields, as the pure decision takes them. */
 static void
 server_conditions(const struct request *r, struct http_conditions *c)
@@ -331,6 +438,8 @@ server_decide(struct worker *w, int read_rc, struct stream_file *f,
 		return (status);
 	if ((status = stream_open(w->rootfd, &w->job, f, why)) != 0)
 		return (status);
+	if (w->cfg->offload_mode != CONFIG_OFFLOAD_NONE)
+		return (server_offload_decide(w, f, d, why));
 	if (http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,
 	    f->mtime_nsec) == -1) {
 		*why = "etag";
@@ -370,13 +479,33 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 	char			 rng[48];
 	char			*q;
 	long			 first;
-	int			 read_rc, status;
+	int			 read_rc, status, offload;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
 		memset(&t0, 0, sizeof(t0));
 	read_rc = request_read(&w->req, envp);
 	status = server_decide(w, read_rc, &f, &d, &why);
-	if ((status == 200 || status == 206) &&
+	offload = w->cfg->offload_mode != CONFIG_OFFLOAD_NONE && status == 200;
+	if (offload) {
+		/* The fd is not needed: the server opens the file itself. */
+		stream_close(&f);
+		if (w->req.method == REQUEST_GET)
+			status = server_audit_begin(w, &d, &row, &why);
+		else
+			status = 0;
+		if (status != 0) {
+			offload = 0;
+			server_error(w, fr, status, 0, &res);
+		} else {
+			status = 200;
+			if (stream_respond(fr, &w->hdr, NULL, 0, &res) == 0 &&
+			    res.outcome == STREAM_COMPLETE)
+				res.outcome = STREAM_OFFLOADED;
+			audit_end(&w->au, row, 0,
+			    (int64_t)server_elapsed_ms(&t0),
+			    stream_outcome_name(res.outcome));
+		}
+	} else if ((status == 200 || status == 206) &&
 	    w->req.method == REQUEST_GET) {
 		first = stream_read_first(&f, w->buf, sizeof(w->buf), d.start,
 		    d.length);
@@ -407,7 +536,9 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 		*q = '\0';
 	log_quote(qpath, sizeof(qpath), w->req.uri);
 	log_quote(quser, sizeof(quser), w->req.remote_user);
-	if (status != 206 || snprintf(rng, sizeof(rng), "%lld-%lld",
+	/* Offloaded: the range the request asked for (the server's own). */
+	if ((offload ? d.status : status) != 206 ||
+	    snprintf(rng, sizeof(rng), "%lld-%lld",
 	    (long long)d.start, (long long)(d.start + d.length - 1)) < 0)
 		memcpy(rng, "-", 2);
 	log_info("event=request method=%s id=%s status=%d reason=%s "
@@ -417,7 +548,8 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 	    w->req.method == REQUEST_HEAD ? "HEAD" : "other",
 	    w->req.id[0] != '\0' ? w->req.id : "-", status,
 	    why != NULL ? why : "-", rng,
-	    http_starts_download(w->req.method == REQUEST_GET, status, d.start),
+	    http_starts_download(w->req.method == REQUEST_GET,
+	    offload ? d.status : status, d.start),
 	    (long long)res.bytes, server_elapsed_ms(&t0),
 	    stream_outcome_name(res.outcome),
 	    w->req.remote_addr[0] != '\0' ? w->req.remote_addr : "-", quser,

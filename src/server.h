@@ -27,6 +27,7 @@ struct worker {
 	struct request		 req;
 	struct job		 job;
 	struct http_headers	 hdr;
+	char			 offload_value[HTTP_HEADERS_SIZE];
 	unsigned char		 buf[STREAM_CHUNK];
 };
 

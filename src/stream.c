@@ -429,6 +429,8 @@ stream_outcome_name(enum stream_outcome o)
 		return ("error:io");
 	case STREAM_ERROR_SHORT_READ:
 		return ("error:short_read");
+	case STREAM_OFFLOADED:
+		return ("offloaded");
 	}
 	return ("unknown");
 }

@@ -29,7 +29,8 @@ enum stream_outcome {
 	STREAM_ABORTED_SLOW,
 	STREAM_ABORTED_SHUTDOWN,
 	STREAM_ERROR_IO,
-	STREAM_ERROR_SHORT_READ
+	STREAM_ERROR_SHORT_READ,
+	STREAM_OFFLOADED		/* handed to the web server: bytes unknown */
 };
 
 #define STREAM_SEND_TIMEOUT	1	/* s: how often a stalled send wakes */
