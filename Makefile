@@ -113,7 +113,10 @@ demo: deps
 	bash deploy/demo.sh
 
 # Install the Debian packages that are missing, and only those. As root it
-# runs apt-get; otherwise it prints the exact command and fails.
+# runs apt-get; otherwise it prints the exact command and fails. The web
+# servers are installed without starting their system services (a
+# temporary policy-rc.d): the tests and the demo run their own on
+# loopback, and lighttpd's and nginx's default sites would both want :80.
 deps:
 	@missing=""; \
 	for p in $(DEPS_PKGS); do \
@@ -127,7 +130,14 @@ deps:
 		echo "deps: run as root: sudo sh -c '$$cmd'"; exit 1; \
 	fi; \
 	echo "deps: installing$$missing"; \
-	sh -c "$$cmd"
+	prc=/usr/sbin/policy-rc.d; own=""; \
+	if [ ! -e $$prc ]; then \
+		printf '#!/bin/sh\n# make deps: no service starts\nexit 101\n' >$$prc && \
+		    chmod 755 $$prc && own=1; \
+	fi; \
+	sh -c "$$cmd"; rc=$$?; \
+	if [ -n "$$own" ]; then rm -f $$prc; fi; \
+	exit $$rc
 
 clean:
 	rm -rf build
