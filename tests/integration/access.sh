@@ -5,9 +5,6 @@ STATE_DB=
 # One value from sluice's state database.
 access_sql() { sqlite3 -batch -noheader "$STATE_DB" "$1"; }
 
-# Headers (less Date) and body of the last it_get, for byte comparison.
-access_dump() { grep -v '^Date:' "$IT_DIR/h.$1"; cat "$IT_DIR/b.$1"; }
-
 # ------------------------------------------------------------------ tokens
 test_tokens() {
 	local name want t
@@ -15,7 +12,7 @@ test_tokens() {
 	it_expect_status 200
 	it_expect_body_sha_of "$IT_ROOT/hello.txt"
 	it_get tokunknown /download/no-such-job
-	want=$(access_dump tokunknown)
+	want=$(it_dump tokunknown)
 	# Wrong, missing, truncated, NUL, SQL-looking: the same 404 bytes.
 	for t in 'guess' '' 's3cret-tok' \
 	    "%27%20OR%20%271%27%3D%271" 's3cret-token%20' 'S3CRET-TOKEN'; do
@@ -23,7 +20,7 @@ test_tokens() {
 		it_get "$name" "/download/tok?token=$t"
 		it_expect_status 404
 		it_check "$name: the same bytes as an unknown id" \
-		    [ "$(access_dump "$name")" = "$want" ]
+		    [ "$(it_dump "$name")" = "$want" ]
 	done
 	# lighttpd itself refuses a %00 in the query (its own 400); sluice's
 	# own answer (no token: 404) is pinned by the unit tests.
@@ -33,7 +30,7 @@ test_tokens() {
 	        ! grep -q 'hello, world' '$IT_DIR/b.toknul'"
 	it_get toknone /download/tok
 	it_check "toknone: the same bytes as an unknown id" \
-	    [ "$(access_dump toknone)" = "$want" ]
+	    [ "$(it_dump toknone)" = "$want" ]
 	# 10 KB: refused before any file byte (by lighttpd or by sluice).
 	it_get toklong "/download/tok?token=$(head -c 10240 /dev/zero | tr '\0' a)"
 	it_check "toklong: refused (status $R_STATUS)" \

@@ -157,18 +157,6 @@ apache_up() {
 }
 
 # ------------------------------------------------------------------ helpers
-# Headers (less Date) and body of the last it_get, for byte comparison.
-dump() { grep -v '^Date:' "$IT_DIR/h.$1"; cat "$IT_DIR/b.$1"; }
-
-# expect_eq DESCRIPTION WANT GOT
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		it_ok "$1"
-	else
-		it_not_ok "$1" "want: $2" "got:  $3"
-	fi
-}
-
 # The last response was not a download: status not 200/206 and no byte of
 # the file (hello.txt) in the body.
 expect_no_file() {
@@ -211,7 +199,7 @@ test_config() {
 		        deploy/apache/$c.conf)\" = 'Listen 127.0.0.1:@PORT@' ]"
 		n=$(grep -Ec '^[[:space:]]*SetEnv[[:space:]]+ap_trust_cgilike_cl[[:space:]]+1$' \
 		    "deploy/apache/$c.conf")
-		expect_eq "config $c: ap_trust_cgilike_cl in both locations" 2 "$n"
+		it_expect_eq "config $c: ap_trust_cgilike_cl in both locations" 2 "$n"
 		it_check "config $c: nothing sets REMOTE_USER but authentication" \
 		    bash -c "! grep -v '^[[:space:]]*#' deploy/apache/$c.conf |
 		        grep -qi 'REMOTE_USER'"
@@ -224,7 +212,7 @@ test_config() {
 		    bash -c "! grep -Eqi '^[[:space:]]*CGIPassAuth[[:space:]]+on' \
 		        deploy/apache/$c.conf"
 	done
-	expect_eq "config sluice: both locations proxy to the one worker" \
+	it_expect_eq "config sluice: both locations proxy to the one worker" \
 	    2 "$(grep -Fxc "	ProxyPass \"unix:$SOCK|fcgi://sluice/\"" \
 	        "$IT_DIR/sluice.conf")"
 }
@@ -374,7 +362,7 @@ test_public() {
 	it_expect_status 206
 	it_expect_header "Content-Range: bytes 1000000-2999999/$BIG_SIZE"
 	it_expect_header 'Content-Length: 2000000'
-	expect_eq "bigrange: body = those bytes of the file" \
+	it_expect_eq "bigrange: body = those bytes of the file" \
 	    "$(tail -c +1000001 "$IT_ROOT/data/big.bin" | head -c 2000000 |
 	        sha256sum | cut -d' ' -f1)" "$(it_sha "$IT_DIR/b.bigrange")"
 
@@ -440,7 +428,7 @@ test_owner() {
 	it_get own:claimhdr /download/owned -H 'Remote-User: alice'
 	it_expect_status 403
 	sentinel claims
-	expect_eq "own:claim: sluice saw no user for any of the 4 claims" \
+	it_expect_eq "own:claim: sluice saw no user for any of the 4 claims" \
 	    4 "$(grep -c 'id=owned status=403 .* user="" path="/download/owned"$' "$LOG")"
 
 	# The authenticated location.
@@ -476,7 +464,7 @@ test_owner() {
 	it_get own:hdronly /private/download/owned -H 'Authorization: Basic !!'
 	it_expect_status 401
 	sentinel badpw
-	expect_eq "own:badpw: no request reached sluice (only the sentinel)" \
+	it_expect_eq "own:badpw: no request reached sluice (only the sentinel)" \
 	    $((n + 1)) "$(requests)"
 	it_check "own:badpw: Apache logged the mismatch" \
 	    grep -q 'user alice: authentication failure for "/private/download/owned": Password Mismatch' "$AP_ERR"
@@ -557,7 +545,7 @@ test_owner() {
 	sentinel owner
 	it_check "owner: the file went out only to alice (2 requests)" \
 	    [ "$(grep -Ec 'id=owned status=20[06] ' "$LOG")" -eq 2 ]
-	expect_eq "owner: every 200/206 for owned was alice's" \
+	it_expect_eq "owner: every 200/206 for owned was alice's" \
 	    "$(grep -Ec 'id=owned status=20[06] ' "$LOG")" \
 	    "$(grep -Ec 'id=owned status=20[06] .* user="alice" ' "$LOG")"
 }
@@ -573,14 +561,14 @@ test_tokens() {
 	it_expect_status_line 'HTTP/1.1 404 Not Found'
 	it_expect_header 'Content-Type: text/plain; charset=utf-8'
 	expect_one_line
-	want=$(dump tokunknown)
+	want=$(it_dump tokunknown)
 	for t in '?token=guess' '?token=' '?token=s3cret-tok' \
 	    '?token=S3CRET-TOKEN' '?token=s3cret-token%20' '' '?tok=s3cret-token'; do
 		name="tok:${t:-none}"
 		it_get "$name" "/download/tok$t"
 		it_expect_status 404
 		it_check "$name: the same bytes as an unknown id" \
-		    [ "$(dump "$name")" = "$want" ]
+		    [ "$(it_dump "$name")" = "$want" ]
 	done
 	it_get tokpriv '/private/download/tok?token=s3cret-token' -u bob:bob-pw
 	it_expect_status 200
@@ -588,7 +576,7 @@ test_tokens() {
 	it_get tokprivbad '/private/download/tok?token=nope' -u bob:bob-pw
 	it_expect_status 404
 	it_check "tokprivbad: the same bytes as an unknown id" \
-	    [ "$(dump tokprivbad)" = "$want" ]
+	    [ "$(it_dump tokprivbad)" = "$want" ]
 	sentinel tokens
 	it_check "tokens: no token in sluice's log" \
 	    bash -c "! grep -Eq 's3cret|guess|token=' '$LOG'"
@@ -613,7 +601,7 @@ test_client_abort() {
 	fi
 	printf 'GET /download/big HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
 	IFS= read -r -t 5 line <&3
-	expect_eq "abort: the response has begun" 'HTTP/1.1 200 OK' "${line%$'\r'}"
+	it_expect_eq "abort: the response has begun" 'HTTP/1.1 200 OK' "${line%$'\r'}"
 	sleep 2
 	it_check "abort: after 2 s sluice is still sending (Apache spools nothing)" \
 	    [ "$(grep -c 'id=big ' "$LOG")" = "$n" ]
@@ -625,7 +613,7 @@ test_client_abort() {
 	it_expect_body_sha_of "$IT_ROOT/hello.txt"
 	it_check "abort: the supervisor is alive" it_alive "$SLUICE_PID"
 	after=$(it_workers "$SLUICE_PID" | tr '\n' ' ')
-	expect_eq "abort: the same workers serve (none died)" "$before" "$after"
+	it_expect_eq "abort: the same workers serve (none died)" "$before" "$after"
 }
 
 # ------------------------------------------------------ Apache's error log
@@ -678,7 +666,7 @@ test_truncation() {
 	it_check "truncation: logged as error:short_read" \
 	    it_wait_grep "$LOG" 10 'id=shrink status=200 .*outcome=error:short_read'
 	sent=$(sed -n 's/.*id=shrink status=200 .* bytes=\([0-9]*\) .*/\1/p' "$LOG")
-	expect_eq "truncation: the client got exactly what sluice sent (no padding)" \
+	it_expect_eq "truncation: the client got exactly what sluice sent (no padding)" \
 	    "$sent" "$got"
 	ms=$(((t1 - t0) / 1000000))
 	it_log "     the client saw the truncation after ${ms} ms (KeepAliveTimeout ${kat} s)"
@@ -791,7 +779,7 @@ test_fcgid() {
 	if [ "$(id -u)" -eq 0 ]; then
 		p=${pids%%$'\n'*}
 		u=$(ps -o user= -p "$p" 2>/dev/null)
-		expect_eq "fcgid: sluice runs as www-data" www-data "${u// /}"
+		it_expect_eq "fcgid: sluice runs as www-data" www-data "${u// /}"
 	fi
 	it_kill_pid "$FC_PID"
 	it_check "fcgid: stopping Apache stopped its sluice processes" \

@@ -221,6 +221,19 @@ it_expect_head_no_body() {
 	fi
 }
 
+# Headers (less Date) and body of the last it_get named $1, for comparing
+# two answers byte for byte.
+it_dump() { grep -v '^Date:' "$IT_DIR/h.$1"; cat "$IT_DIR/b.$1"; }
+
+# it_expect_eq DESCRIPTION WANT GOT
+it_expect_eq() {
+	if [ "$2" = "$3" ]; then
+		it_ok "$1"
+	else
+		it_not_ok "$1" "want: $2" "got:  $3"
+	fi
+}
+
 # it_check DESCRIPTION COMMAND...: pass when the command succeeds.
 it_check() {
 	local what=$1

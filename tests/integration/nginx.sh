@@ -127,18 +127,6 @@ nginx_up() {
 }
 
 # ------------------------------------------------------------------ helpers
-# Headers (less Date) and body of the last it_get, for byte comparison.
-dump() { grep -v '^Date:' "$IT_DIR/h.$1"; cat "$IT_DIR/b.$1"; }
-
-# expect_eq DESCRIPTION WANT GOT
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		it_ok "$1"
-	else
-		it_not_ok "$1" "want: $2" "got:  $3"
-	fi
-}
-
 # The last response was not a download: status not 200/206 and no byte of
 # the file (hello.txt) in the body.
 expect_no_file() {
@@ -290,7 +278,7 @@ test_public() {
 	it_expect_status 206
 	it_expect_header "Content-Range: bytes 1000000-2999999/$BIG_SIZE"
 	it_expect_header 'Content-Length: 2000000'
-	expect_eq "bigrange: body = those bytes of the file" \
+	it_expect_eq "bigrange: body = those bytes of the file" \
 	    "$(tail -c +1000001 "$IT_ROOT/data/4m.bin" | head -c 2000000 |
 	        sha256sum | cut -d' ' -f1)" "$(it_sha "$IT_DIR/b.bigrange")"
 
@@ -378,7 +366,7 @@ test_owner() {
 	it_get own:hdronly /private/download/owned -H 'Authorization: Basic !!'
 	it_expect_status 401
 	sentinel badpw
-	expect_eq "own:badpw: no request reached sluice (only the sentinel)" \
+	it_expect_eq "own:badpw: no request reached sluice (only the sentinel)" \
 	    $((n + 1)) "$(requests)"
 	it_check "own:badpw: nginx logged the mismatch" \
 	    grep -q 'user "alice": password mismatch' "$NGX_ERR"
@@ -456,7 +444,7 @@ test_owner() {
 	sentinel owner
 	it_check "owner: the file went out only to alice (2 requests)" \
 	    [ "$(grep -Ec 'id=owned status=20[06] ' "$LOG")" -eq 2 ]
-	expect_eq "owner: every 200/206 for owned was alice's" \
+	it_expect_eq "owner: every 200/206 for owned was alice's" \
 	    "$(grep -Ec 'id=owned status=20[06] ' "$LOG")" \
 	    "$(grep -Ec 'id=owned status=20[06] .* user="alice" ' "$LOG")"
 }
@@ -473,14 +461,14 @@ test_tokens() {
 	it_expect_header 'Content-Type: text/plain; charset=utf-8'
 	it_check "tokunknown: a short one-line body" bash -c \
 	    "[ \"\$(wc -l <'$IT_DIR/b.tokunknown')\" = 1 ]"
-	want=$(dump tokunknown)
+	want=$(it_dump tokunknown)
 	for t in '?token=guess' '?token=' '?token=s3cret-tok' \
 	    '?token=S3CRET-TOKEN' '?token=s3cret-token%20' '' '?tok=s3cret-token'; do
 		name="tok:${t:-none}"
 		it_get "$name" "/download/tok$t"
 		it_expect_status 404
 		it_check "$name: the same bytes as an unknown id" \
-		    [ "$(dump "$name")" = "$want" ]
+		    [ "$(it_dump "$name")" = "$want" ]
 	done
 	# The token in the private location works the same way.
 	it_get tokpriv '/private/download/tok?token=s3cret-token' -u bob:bob-pw
@@ -489,7 +477,7 @@ test_tokens() {
 	it_get tokprivbad '/private/download/tok?token=nope' -u bob:bob-pw
 	it_expect_status 404
 	it_check "tokprivbad: the same bytes as an unknown id" \
-	    [ "$(dump tokprivbad)" = "$want" ]
+	    [ "$(it_dump tokprivbad)" = "$want" ]
 	sentinel tokens
 	it_check "tokens: no token reaches sluice's log" \
 	    bash -c "! grep -Eq 's3cret|guess|token=' '$LOG'"
@@ -507,7 +495,7 @@ test_backpressure() {
 	fi
 	printf 'GET /download/stall HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
 	IFS= read -r -t 5 line <&3
-	expect_eq "stall: the response has begun" 'HTTP/1.1 200 OK' "${line%$'\r'}"
+	it_expect_eq "stall: the response has begun" 'HTTP/1.1 200 OK' "${line%$'\r'}"
 	sleep 2
 	it_check "stall: after 2 s sluice is still sending (nginx buffers nothing)" \
 	    bash -c "! grep -q 'id=stall ' '$LOG'"

@@ -147,16 +147,6 @@ server_up() {
 }
 
 # ------------------------------------------------------------------ helpers
-dump() { grep -v '^Date:' "$IT_DIR/h.$1"; cat "$IT_DIR/b.$1"; }
-
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		it_ok "$1"
-	else
-		it_not_ok "$1" "want: $2" "got:  $3"
-	fi
-}
-
 # The last response carried no byte of any file: status 500 (sluice's)
 # and none of hello.txt / secret.txt in the body.
 expect_500_no_file() {
@@ -209,12 +199,12 @@ run_server() {
 	it_expect_header "Repr-Digest: sha-256=:$HELLO_B64:"
 	expect_no_offload_header
 	etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: //p' "$IT_DIR/h.$srv-hello")
-	expect_eq "$srv-hello: the server's ETag" yes \
+	it_expect_eq "$srv-hello: the server's ETag" yes \
 	    "$([ -n "$etag" ] && echo yes || echo no)"
 	logged hello
 	got=$(sqlite3 "$STATE_DB" "SELECT status, counts, bytes_sent, outcome
 	    FROM downloads WHERE job_id = 'hello' ORDER BY id DESC LIMIT 1")
-	expect_eq "$srv-hello: audit row" "200|1|0|offloaded" "$got"
+	it_expect_eq "$srv-hello: audit row" "200|1|0|offloaded" "$got"
 	it_check "$srv-hello: sluice logs outcome=offloaded" \
 	    grep -Eq 'id=hello status=200 .*outcome=offloaded' "$LOG"
 
@@ -223,14 +213,14 @@ run_server() {
 	it_expect_header "Content-Range: bytes 100-1123/$BIG_SIZE"
 	want=$(tail -c +101 "$IT_ROOT/data/4m.bin" | head -c 1024 | sha256sum |
 	    cut -d' ' -f1)
-	expect_eq "$srv-range: the right 1024 bytes" "$want" \
+	it_expect_eq "$srv-range: the right 1024 bytes" "$want" \
 	    "$(it_sha "$IT_DIR/b.$srv-range")"
 	expect_no_offload_header
 	logged big
 	got=$(sqlite3 "$STATE_DB" "SELECT status, range_start, range_end,
 	    counts, outcome FROM downloads WHERE job_id = 'big'
 	    ORDER BY id DESC LIMIT 1")
-	expect_eq "$srv-range: audit row (continuation, not counted)" \
+	it_expect_eq "$srv-range: audit row (continuation, not counted)" \
 	    "206|100|1123|0|offloaded" "$got"
 
 	it_get "$srv-big" /download/big
@@ -253,8 +243,8 @@ run_server() {
 	it_expect_status 404
 	it_get "$srv-unknown" /download/nosuchjob
 	it_expect_status 404
-	expect_eq "$srv: wrong token identical to unknown id" \
-	    "$(dump "$srv-unknown")" "$(dump "$srv-tok-bad")"
+	it_expect_eq "$srv: wrong token identical to unknown id" \
+	    "$(it_dump "$srv-unknown")" "$(it_dump "$srv-tok-bad")"
 
 	it_get "$srv-owned" /download/owned
 	it_expect_status 403

@@ -96,15 +96,6 @@ print(v if not isinstance(v, list) else " ".join(map(str, v)))' \
 	    "$IT_DIR/o.$C_NAME" "$1" 2>&1
 }
 
-# expect_eq DESCRIPTION WANT GOT
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		it_ok "$1"
-	else
-		it_not_ok "$1" "want: $2" "got:  $3"
-	fi
-}
-
 sql() { sqlite3 -batch -noheader "$SLUICE_DB" "$1"; }
 state_sql() { sqlite3 -batch -noheader "$STATE" "$1"; }
 now() { date +%s; }
@@ -217,11 +208,11 @@ test_init() {
 	expect_line "state database  $STATE (created)"
 	expect_line "export root     $IT_ROOT (created)"
 	it_check "init: export root is a directory" [ -d "$IT_ROOT" ]
-	expect_eq "init: export_jobs table" export_jobs \
+	it_expect_eq "init: export_jobs table" export_jobs \
 	    "$(sql "SELECT name FROM sqlite_master WHERE name = 'export_jobs'")"
-	expect_eq "init: downloads table in the state database" downloads \
+	it_expect_eq "init: downloads table in the state database" downloads \
 	    "$(state_sql "SELECT name FROM sqlite_master WHERE name = 'downloads'")"
-	expect_eq "init: state database in WAL mode" wal \
+	it_expect_eq "init: state database in WAL mode" wal \
 	    "$(state_sql 'PRAGMA journal_mode')"
 	sql "INSERT INTO export_jobs (id, status) VALUES ('sentinel', 'pending')"
 	state_sql "INSERT INTO downloads (job_id, started_at, range_start,
@@ -230,12 +221,12 @@ test_init() {
 	ctl init2 init --json --db "$SLUICE_DB" --root "$IT_ROOT"
 	expect_rc 0
 	expect_json
-	expect_eq "init2: nothing created" "False False False" \
+	it_expect_eq "init2: nothing created" "False False False" \
 	    "$(py '[d["db"]["created"], d["state_db"]["created"], d["root"]["created"]]')"
-	expect_eq "init2: state db beside --db" "$STATE" "$(py 'd["state_db"]["path"]')"
-	expect_eq "init2: jobs kept (idempotent)" 1 \
+	it_expect_eq "init2: state db beside --db" "$STATE" "$(py 'd["state_db"]["path"]')"
+	it_expect_eq "init2: jobs kept (idempotent)" 1 \
 	    "$(sql "SELECT count(*) FROM export_jobs WHERE id = 'sentinel'")"
-	expect_eq "init2: downloads kept" 1 \
+	it_expect_eq "init2: downloads kept" 1 \
 	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = 'sentinel'")"
 	sql "DELETE FROM export_jobs WHERE id = 'sentinel'"
 	state_sql "DELETE FROM downloads"
@@ -268,21 +259,21 @@ test_add_copy() {
 	    bash -c "[[ '$J1' =~ ^[A-Za-z0-9_][A-Za-z0-9_-]{21}\$ ]]"
 	it_check "add1: token is 43 base64url characters" \
 	    bash -c "[[ '$J1TOK' =~ ^[A-Za-z0-9_-]{43}\$ ]]"
-	expect_eq "add1: URL" \
+	it_expect_eq "add1: URL" \
 	    "$BASE/download/$J1/Q3%20report%20%E2%82%AC.csv?token=$J1TOK" "$J1URL"
 	it_check "add1: copy keeps the source" [ -f "$SRC1" ]
 	path=$(sql "SELECT file_path FROM export_jobs WHERE id = '$J1'")
 	it_check "add1: file_path is YYYY/MM/<id>-<sanitised name>" \
 	    bash -c "[[ '$path' =~ ^[0-9]{4}/[0-9]{2}/$J1-Q3_report_\\.csv\$ ]]"
-	expect_eq "add1: file_path's month is now (UTC)" \
+	it_expect_eq "add1: file_path's month is now (UTC)" \
 	    "$(date -u +%Y/%m)" "${path%/*}"
 	it_check "add1: the file is in place, byte-exact" \
 	    cmp -s "$SRC1" "$IT_ROOT/$path"
 	tmpfiles=$(find "$IT_ROOT" -name '*.tmp' | wc -l)
-	expect_eq "add1: no temporary file left" 0 "$tmpfiles"
+	it_expect_eq "add1: no temporary file left" 0 "$tmpfiles"
 	size=$(stat -c %s "$SRC1")
 	sha=$(it_sha "$SRC1")
-	expect_eq "add1: row" \
+	it_expect_eq "add1: row" \
 	    "done|$size|$sha|Q3 report €.csv|text/csv; charset=utf-8|5|604800|1" \
 	    "$(sql "SELECT status, file_size, sha256, file_name, content_type,
 	        max_downloads, expires_at - created_at, finished_at = created_at
@@ -291,7 +282,7 @@ test_add_copy() {
 	created=$(sql "SELECT created_at FROM export_jobs WHERE id = '$J1'")
 	it_check "add1: created_at is now" [ $((now_s - created)) -ge 0 -a \
 	    $((now_s - created)) -le 60 ]
-	expect_eq "add1: token_sha256 is the SHA-256 of the printed token" \
+	it_expect_eq "add1: token_sha256 is the SHA-256 of the printed token" \
 	    "$(printf '%s' "$J1TOK" | sha256sum | cut -d' ' -f1)" \
 	    "$(sql "SELECT token_sha256 FROM export_jobs WHERE id = '$J1'")"
 	it_check "add1: the token itself is nowhere in the jobs database" \
@@ -328,14 +319,14 @@ test_add_move() {
 	J2=$(field id)
 	it_check "add2: --move removed the source" [ ! -e "$src" ]
 	path=$(sql "SELECT file_path FROM export_jobs WHERE id = '$J2'")
-	expect_eq "add2: moved file's sha256" "$sha" "$(it_sha "$IT_ROOT/$path")"
+	it_expect_eq "add2: moved file's sha256" "$sha" "$(it_sha "$IT_ROOT/$path")"
 	it_check "add2: file_path from the source's basename" \
 	    bash -c "[[ '$path' =~ ^[0-9]{4}/[0-9]{2}/$J2-moved\\.bin\$ ]]"
-	expect_eq "add2: row" "alice|Résumé 2024/v2.bin|$sha|400000|||" \
+	it_expect_eq "add2: row" "alice|Résumé 2024/v2.bin|$sha|400000|||" \
 	    "$(sql "SELECT owner, file_name, sha256, file_size, expires_at,
 	        max_downloads, token_sha256 FROM export_jobs WHERE id = '$J2'")"
 	# '/' cannot be in the cosmetic segment: it becomes '_'.
-	expect_eq "add2: URL" \
+	it_expect_eq "add2: URL" \
 	    "$BASE/private/download/$J2/R%C3%A9sum%C3%A9%202024_v2.bin" \
 	    "$(field url)"
 	it_get dl2-public "/download/$J2"
@@ -362,11 +353,11 @@ test_add_defaults() {
 	C_RC=$?
 	expect_rc 0
 	J3=$(field id)
-	expect_eq "add3: URL from SLUICE_PUBLIC_URL" \
+	it_expect_eq "add3: URL from SLUICE_PUBLIC_URL" \
 	    "$BASE/download/$J3/plain.txt" "$(field url)"
 	it_check "add3: no token line" bash -c "! grep -q '^token' '$IT_DIR/o.add3'"
 	expect_line "expires  never"
-	expect_eq "add3: row defaults" \
+	it_expect_eq "add3: row defaults" \
 	    "plain.txt|application/octet-stream|11||||" \
 	    "$(sql "SELECT file_name, content_type, file_size, expires_at,
 	        max_downloads, owner, token_sha256 FROM export_jobs
@@ -378,16 +369,16 @@ test_add_defaults() {
 	ctl add4 add --json --expires never "$src"
 	expect_rc 0
 	expect_json
-	expect_eq "add4: default URL" \
+	it_expect_eq "add4: default URL" \
 	    "http://localhost/download/$(py 'd["id"]')/plain.txt" "$(py 'd["url"]')"
-	expect_eq "add4: JSON fields" "done 11 None None" \
+	it_expect_eq "add4: JSON fields" "done 11 None None" \
 	    "$(py '" ".join(str(x) for x in [d["status"], d["file_size"], d["expires_at"], d["token"]])')"
 	# Each unit of --expires.
 	local u s
 	for u in 90s:90 30m:1800 2h:7200 3d:259200 2w:1209600; do
 		ctl "add-exp-${u%%:*}" add --json --expires "${u%%:*}" "$src"
 		s=$(py 'd["id"]')
-		expect_eq "add --expires ${u%%:*}: expires_at - created_at" "${u#*:}" \
+		it_expect_eq "add --expires ${u%%:*}: expires_at - created_at" "${u#*:}" \
 		    "$(sql "SELECT expires_at - created_at FROM export_jobs WHERE id = '$s'")"
 	done
 }
@@ -405,9 +396,9 @@ test_add_move_xdev() {
 		expect_rc 0
 		id=$(py 'd["id"]')
 		it_check "add-xdev: source removed" [ ! -e "$src" ]
-		expect_eq "add-xdev: copied file sha256" "$sha" \
+		it_expect_eq "add-xdev: copied file sha256" "$sha" \
 		    "$(it_sha "$IT_ROOT/$(py 'd["file_path"]')")"
-		expect_eq "add-xdev: row sha256" "$sha" \
+		it_expect_eq "add-xdev: row sha256" "$sha" \
 		    "$(sql "SELECT sha256 FROM export_jobs WHERE id = '$id'")"
 		rm -f "$src"
 		return
@@ -446,9 +437,9 @@ test_add_refused() {
 	expect_err "sluicectl: $IT_DIR/nope.db: no such database .*"
 	ctl add-noroot add --root "$IT_DIR/noroot" "$IT_DIR/src/plain.txt"
 	expect_rc 1
-	expect_eq "add refused: no row added" "$before" \
+	it_expect_eq "add refused: no row added" "$before" \
 	    "$(sql 'SELECT count(*) FROM export_jobs')"
-	expect_eq "add refused: nothing new in the root" "$files_before" \
+	it_expect_eq "add refused: nothing new in the root" "$files_before" \
 	    "$(find "$IT_ROOT" | sort | sha256sum)"
 }
 
@@ -460,14 +451,14 @@ test_list() {
 	expect_rc 0
 	it_check "list: header" grep -Eq '^ID +STATUS +SIZE +CREATED +EXPIRES +OWNER +TOKEN +NAME$' \
 	    "$IT_DIR/o.list"
-	expect_eq "list: one line per job" "$((n + 1))" "$(wc -l <"$IT_DIR/o.list")"
+	it_expect_eq "list: one line per job" "$((n + 1))" "$(wc -l <"$IT_DIR/o.list")"
 	it_check "list: J1's row (UTF-8 name, token, size)" \
 	    grep -Eq "^$J1 +done +2\\.9 MiB .* yes +Q3 report €\\.csv$" "$IT_DIR/o.list"
 	ctl list-json list --json
 	expect_rc 0
 	expect_json
-	expect_eq "list-json: every job" "$n" "$(py 'len(d)')"
-	expect_eq "list-json: J1's name" 'Q3 report €.csv' \
+	it_expect_eq "list-json: every job" "$n" "$(py 'len(d)')"
+	it_expect_eq "list-json: J1's name" 'Q3 report €.csv' \
 	    "$(py "[j['file_name'] for j in d if j['id'] == '$J1'][0]")"
 	it_check "list-json: never the token" \
 	    bash -c "! grep -qF -- '$J1TOK' '$IT_DIR/o.list-json'"
@@ -475,28 +466,28 @@ test_list() {
 	sql "UPDATE export_jobs SET status = 'failed', error = 'disk full' WHERE id = '$J3'"
 	ctl list-failed list --status failed --json
 	expect_rc 0
-	expect_eq "list --status failed" "$J3" "$(py '[j["id"] for j in d]')"
+	it_expect_eq "list --status failed" "$J3" "$(py '[j["id"] for j in d]')"
 	ctl list-done list --status done --json
-	expect_eq "list --status done: count" \
+	it_expect_eq "list --status done: count" \
 	    "$(sql "SELECT count(*) FROM export_jobs WHERE status = 'done'")" \
 	    "$(py 'len(d)')"
-	expect_eq "list --status done: all done" True \
+	it_expect_eq "list --status done: all done" True \
 	    "$(py 'all(j["status"] == "done" for j in d)')"
 	ctl list-owner list --owner alice --json
 	expect_rc 0
-	expect_eq "list --owner alice" "$J2" "$(py '[j["id"] for j in d]')"
+	it_expect_eq "list --owner alice" "$J2" "$(py '[j["id"] for j in d]')"
 	ctl list-owner-none list --owner mallory --json
-	expect_eq "list --owner mallory: empty array" "[]" "$(out | tr -d '\n ')"
+	it_expect_eq "list --owner mallory: empty array" "[]" "$(out | tr -d '\n ')"
 
 	t=$(now)
 	sql "UPDATE export_jobs SET expires_at = $t - 10 WHERE id = '$J3'"
 	ctl list-expired list --expired --json
 	expect_rc 0
 	expect_json
-	expect_eq "list --expired" "$(sql "SELECT id FROM export_jobs
+	it_expect_eq "list --expired" "$(sql "SELECT id FROM export_jobs
 	    WHERE expires_at <= $t ORDER BY id" | tr '\n' ' ' | sed 's/ $//')" \
 	    "$(py '" ".join(sorted(j["id"] for j in d))')"
-	expect_eq "list --expired: J1 (7d) not in it" False \
+	it_expect_eq "list --expired: J1 (7d) not in it" False \
 	    "$(py "any(j['id'] == '$J1' for j in d)")"
 	ctl list-expired-tbl list --expired --status failed
 	it_check "list --expired table: '(expired)' shown" \
@@ -534,10 +525,10 @@ test_show() {
 	ctl show-json show "$J2" --json
 	expect_rc 0
 	expect_json
-	expect_eq "show-json: the job" "$J2 alice 400000" \
+	it_expect_eq "show-json: the job" "$J2 alice 400000" \
 	    "$(py '" ".join(str(d["job"][k]) for k in ("id", "owner", "file_size"))')"
-	expect_eq "show-json: its downloads" "$n" "$(py 'len(d["downloads"])')"
-	expect_eq "show-json: only its own" True \
+	it_expect_eq "show-json: its downloads" "$n" "$(py 'len(d["downloads"])')"
+	it_expect_eq "show-json: only its own" True \
 	    "$(py "all(x['job_id'] == '$J2' for x in d['downloads'])")"
 	ctl show-tok show "$J1"
 	it_check "show: never the token" \
@@ -553,7 +544,7 @@ test_show() {
 	expect_line "exporter_note  hi?[31m"
 	ctl show-extra-json show --json "$J2"
 	expect_json
-	expect_eq "show-extra-json: escape kept, escaped" 'hi\u001b[31m' \
+	it_expect_eq "show-extra-json: escape kept, escaped" 'hi\u001b[31m' \
 	    "$(grep -o '"exporter_note":"[^"]*"' "$IT_DIR/o.show-extra-json" | cut -d'"' -f4)"
 }
 
@@ -569,36 +560,36 @@ test_audit() {
 	expect_rc 0
 	expect_json
 	n=$(state_sql 'SELECT count(*) FROM downloads')
-	expect_eq "audit: every row (fewer than 50)" "$n" "$(py 'len(d)')"
-	expect_eq "audit: newest (last recorded) first" True \
+	it_expect_eq "audit: every row (fewer than 50)" "$n" "$(py 'len(d)')"
+	it_expect_eq "audit: newest (last recorded) first" True \
 	    "$(py 'all(d[i]["id"] > d[i+1]["id"] for i in range(len(d)-1))')"
 	ctl audit-job audit --job "$J2" --json
 	expect_rc 0
 	expect_json
-	expect_eq "audit --job: its rows" \
+	it_expect_eq "audit --job: its rows" \
 	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J2'")" \
 	    "$(py 'len(d)')"
-	expect_eq "audit --job: only its rows" True \
+	it_expect_eq "audit --job: only its rows" True \
 	    "$(py "all(x['job_id'] == '$J2' for x in d)")"
 	ctl audit-since audit --since 1h --json
 	expect_rc 0
 	expect_json
-	expect_eq "audit --since 1h" \
+	it_expect_eq "audit --since 1h" \
 	    "$(state_sql "SELECT count(*) FROM downloads WHERE started_at >= $t - 3600")" \
 	    "$(py 'len(d)')"
-	expect_eq "audit --since 1h: not the 2h-old row" False \
+	it_expect_eq "audit --since 1h: not the 2h-old row" False \
 	    "$(py 'any(x["remote_addr"] == "192.0.2.7" for x in d)')"
 	ctl audit-since-unix audit --since "$((t - 100))" --job "$J2" --json
-	expect_eq "audit --since UNIX --job" \
+	it_expect_eq "audit --since UNIX --job" \
 	    "$(state_sql "SELECT id FROM downloads WHERE job_id = '$J2'
 	        AND started_at >= $t - 100" | words)" \
 	    "$(py '"\n".join(str(x["id"]) for x in d)' | words)"
-	expect_eq "audit --since UNIX --job: the simulated row in, the old out" \
+	it_expect_eq "audit --since UNIX --job: the simulated row in, the old out" \
 	    "True False" \
 	    "$(py '" ".join(str(any(x["remote_addr"] == a for x in d)) for a in ("192.0.2.8", "192.0.2.7"))')"
 	ctl audit-limit audit --limit 1 --json
 	expect_rc 0
-	expect_eq "audit --limit 1: the newest" \
+	it_expect_eq "audit --limit 1: the newest" \
 	    "$(state_sql 'SELECT max(id) FROM downloads')" \
 	    "$(py '[x["id"] for x in d]')"
 	ctl audit-nostate audit --state-db "$IT_DIR/nostate.db"
@@ -607,7 +598,7 @@ test_audit() {
 	# The real download of J1 above, if sluice records it.
 	if [ "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J1'")" -gt 0 ]; then
 		ctl audit-real audit --job "$J1" --json
-		expect_eq "audit: sluice's own row for J1's download" "200 3000000" \
+		it_expect_eq "audit: sluice's own row for J1's download" "200 3000000" \
 		    "$(py '" ".join(str(x) for x in [d[-1]["status"], d[-1]["bytes_sent"]])')"
 	fi
 }
@@ -617,14 +608,14 @@ test_revoke() {
 	ctl revoke revoke "$J1"
 	expect_rc 0
 	expect_line "revoked $J1 (was done)"
-	expect_eq "revoke: status" revoked \
+	it_expect_eq "revoke: status" revoked \
 	    "$(sql "SELECT status FROM export_jobs WHERE id = '$J1'")"
 	it_get dl1-revoked "$(url_path "$J1URL")"
 	it_expect_status 410
 	ctl revoke-again revoke --json "$J1"
 	expect_rc 0
 	expect_json
-	expect_eq "revoke again: was revoked" "revoked revoked" \
+	it_expect_eq "revoke again: was revoked" "revoked revoked" \
 	    "$(py 'd["status"] + " " + d["previous"]')"
 	ctl revoke-unknown revoke nosuchjob
 	expect_rc 3
@@ -644,7 +635,7 @@ test_check() {
 	ctl check-ok-hash check --hash --json
 	expect_rc 0
 	expect_json
-	expect_eq "check --hash: no problems" "0 0" \
+	it_expect_eq "check --hash: no problems" "0 0" \
 	    "$(py '" ".join(str(x) for x in [len(d["problems"]), d["checked"] - d["ok"]])')"
 
 	ctl k1 add --json "$src"; K1=$(py 'd["id"]')
@@ -664,7 +655,7 @@ test_check() {
 	ctl check-bad-json check --json
 	expect_rc 1
 	expect_json
-	expect_eq "check --json: the two problems" "$(words "$K1" "$K2")" \
+	it_expect_eq "check --json: the two problems" "$(words "$K1" "$K2")" \
 	    "$(py '"\n".join(x["id"] for x in d["problems"])' | words)"
 
 	# Same size, one byte changed: only --hash sees it.
@@ -694,7 +685,7 @@ f.seek(5000); f.write(bytes([b[0] ^ 0xff])); f.close()' "$IT_ROOT/$p"
 	    ('esc-dir', 'done', 'adir', 0)"
 	ctl check-esc check --json
 	expect_rc 1
-	expect_eq "check: escapes reported" \
+	it_expect_eq "check: escapes reported" \
 	    "esc-abs:file_path is not beneath the root (absolute, empty or '..') esc-dir:not a regular file esc-dotdot:file_path is not beneath the root (absolute, empty or '..') esc-link:a symlink (or a non-directory) on the path esc-linkdir:a symlink (or a non-directory) on the path" \
 	    "$(py '" ".join(sorted(x["id"] + ":" + x["problem"] for x in d["problems"] if x["id"].startswith("esc-")))')"
 	sql "UPDATE export_jobs SET status = 'revoked' WHERE id = '$K3' OR id LIKE 'esc-%'"
@@ -743,7 +734,7 @@ test_purge() {
 	ctl purge-dry purge --dry-run
 	expect_rc 0
 	after=$( (sqlite3 "$SLUICE_DB" .dump; find "$IT_ROOT" | sort) | sha256sum)
-	expect_eq "purge --dry-run: database and root unchanged" "$before" "$after"
+	it_expect_eq "purge --dry-run: database and root unchanged" "$before" "$after"
 	it_check "purge --dry-run: lists the old revoked job" \
 	    grep -Eq "^$P_REV +revoked +.* would delete$" "$IT_DIR/o.purge-dry"
 	it_check "purge --dry-run: lists the old expired job" \
@@ -753,28 +744,28 @@ test_purge() {
 	expect_line "purge: dry run: 4 jobs older than 30 days would be deleted (14.6 KiB of files); nothing changed"
 	ctl purge-dry-json purge --dry-run --json
 	expect_json
-	expect_eq "purge --dry-run --json: the eligible jobs" \
+	it_expect_eq "purge --dry-run --json: the eligible jobs" \
 	    "$(words "$P_REV" "$P_EXP" "$P_SHARE" p-failed-old)" \
 	    "$(py '"\n".join(j["id"] for j in d["jobs"])' | words)"
 
 	ctl purge purge --json
 	expect_rc 0
 	expect_json
-	expect_eq "purge: counts" "4 2 0" \
+	it_expect_eq "purge: counts" "4 2 0" \
 	    "$(py '" ".join(str(d[k]) for k in ("deleted", "files_removed", "errors"))')"
-	expect_eq "purge: rows gone" 0 "$(sql "SELECT count(*) FROM export_jobs
+	it_expect_eq "purge: rows gone" 0 "$(sql "SELECT count(*) FROM export_jobs
 	    WHERE id IN ('$P_REV', '$P_EXP', '$P_SHARE', 'p-failed-old')")"
 	it_check "purge: old revoked job's file removed" [ ! -e "$P_REV_FILE" ]
 	it_check "purge: old expired job's file removed" [ ! -e "$P_EXP_FILE" ]
 	it_check "purge: the shared file kept for P_DONE" [ -f "$P_DONE_FILE" ]
-	expect_eq "purge: P_SHARE's result" "deleted; file kept: another job names it" \
+	it_expect_eq "purge: P_SHARE's result" "deleted; file kept: another job names it" \
 	    "$(py "[j['result'] for j in d['jobs'] if j['id'] == '$P_SHARE'][0]")"
-	expect_eq "purge: the others stay" \
+	it_expect_eq "purge: the others stay" \
 	    "$(words "$P_DONE" "$P_EXPNEW" "$P_NEWREV" p-failed-new p-pending-old p-running-old)" \
 	    "$(sql "SELECT id FROM export_jobs WHERE id IN ('$P_NEWREV', '$P_DONE',
 	        '$P_EXPNEW', 'p-failed-new', 'p-pending-old', 'p-running-old')" | words)"
 	it_check "purge: the young revoked job's file stays" [ -f "$P_NEWREV_FILE" ]
-	expect_eq "purge: audit rows stay (history)" 1 \
+	it_expect_eq "purge: audit rows stay (history)" 1 \
 	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$P_REV'")"
 	ctl purge-again purge
 	expect_rc 0
@@ -786,16 +777,16 @@ test_purge() {
 	it_check "purge --older-than 3: the 5-day-old revoked job" \
 	    grep -Eq "^$P_NEWREV +revoked +.* deleted, file removed$" "$IT_DIR/o.purge-3"
 	it_check "purge --older-than 3: its file" [ ! -e "$P_NEWREV_FILE" ]
-	expect_eq "purge --older-than 3: p-failed-new (2 days) still there" 1 \
+	it_expect_eq "purge --older-than 3: p-failed-new (2 days) still there" 1 \
 	    "$(sql "SELECT count(*) FROM export_jobs WHERE id = 'p-failed-new'")"
 	ctl purge-0 purge --older-than 0
 	expect_rc 0
-	expect_eq "purge --older-than 0: expired and failed, never pending or running" \
+	it_expect_eq "purge --older-than 0: expired and failed, never pending or running" \
 	    "p-pending-old p-running-old" \
 	    "$(sql "SELECT id FROM export_jobs WHERE id IN ('$P_EXPNEW',
 	        'p-failed-new', 'p-pending-old', 'p-running-old') ORDER BY id" |
 	        tr '\n' ' ' | sed 's/ $//')"
-	expect_eq "purge: P_DONE still there" 1 \
+	it_expect_eq "purge: P_DONE still there" 1 \
 	    "$(sql "SELECT count(*) FROM export_jobs WHERE id = '$P_DONE'")"
 }
 
@@ -812,12 +803,12 @@ test_purge_escapes() {
 	it_check "purge-esc: the symlinked directory is still a symlink" \
 	    [ -L "$IT_ROOT/evil" ]
 	it_check "purge-esc: the directory is still there" [ -d "$IT_ROOT/adir" ]
-	expect_eq "purge-esc: rows kept where the file could not be removed" \
+	it_expect_eq "purge-esc: rows kept where the file could not be removed" \
 	    "esc-dir esc-linkdir" \
 	    "$(sql "SELECT id FROM export_jobs WHERE id LIKE 'esc-%' ORDER BY id" |
 	        tr '\n' ' ' | sed 's/ $//')"
 	n=$(grep -c '^sluicectl: purge: esc-' "$IT_DIR/e.purge-esc")
-	expect_eq "purge-esc: one error line per refused job" 4 "$n"
+	it_expect_eq "purge-esc: one error line per refused job" 4 "$n"
 	sql "DELETE FROM export_jobs WHERE id LIKE 'esc-%'"
 }
 
@@ -830,10 +821,10 @@ test_purge_progress() {
 	    SELECT 'bulk-' || i, 'failed', $t - 60 * $DAY FROM n"
 	ctl purge-bulk purge
 	expect_rc 0
-	expect_eq "purge-bulk: progress line on stderr" "purge: 1000/1200 jobs" \
+	it_expect_eq "purge-bulk: progress line on stderr" "purge: 1000/1200 jobs" \
 	    "$(cat "$IT_DIR/e.purge-bulk")"
 	expect_line "purge: 1200 jobs deleted, 0 files removed (0 B), 0 errors"
-	expect_eq "purge-bulk: all gone" 0 \
+	it_expect_eq "purge-bulk: all gone" 0 \
 	    "$(sql "SELECT count(*) FROM export_jobs WHERE id LIKE 'bulk-%'")"
 }
 
