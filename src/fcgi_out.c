@@ -1,12 +1,13 @@
 /*
  * fcgi_out: frame bytes as FCGI_STDOUT records and write them with one
- * writev(2), retrying partial writes. It never writes END_REQUEST: libfcgi
- * does that when the request is finished, after these records, and leaving
- * it out is how an aborted response shows as truncated.
+ * writev(2), retrying partial writes. END_REQUEST is libfcgi's when the
+ * request is finished; fcgi_out_end_short ends a body cut short between
+ * records.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -14,6 +15,7 @@
 
 #define FCGI_VERSION_1	1
 #define FCGI_STDOUT	6
+#define FCGI_END_REQUEST 3
 
 /*
  * Fill hdr with an FCGI_STDOUT record header for len (<=
@@ -135,4 +137,25 @@ fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
 	if (b_sent != NULL)
 		*b_sent = sent;
 	return (rc);
+}
+
+/*
+ * End request_id on fd with FCGI_END_REQUEST (appStatus 1) after a body
+ * cut short of its Content-Length, its last record written whole. Returns
+ * 0, or -1 if the record did not go out whole.
+ */
+int
+fcgi_out_end_short(int fd, int request_id)
+{
+	unsigned char	 rec[FCGI_OUT_HEADER_LEN + 8] = { 0 };
+	ssize_t		 n;
+
+	fcgi_out_frame(rec, request_id, 8);
+	rec[1] = FCGI_END_REQUEST;
+	rec[FCGI_OUT_HEADER_LEN + 3] = 1;	/* appStatus, big-endian */
+	/* protocolStatus 0: FCGI_REQUEST_COMPLETE */
+	do {
+		n = send(fd, rec, sizeof(rec), MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	return (n == (ssize_t)sizeof(rec) ? 0 : -1);
 }

@@ -30,5 +30,6 @@ void	fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
 int	fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
 	    const void *b, size_t blen, const struct fcgi_out_pace *,
 	    size_t *b_sent);
+int	fcgi_out_end_short(int fd, int request_id);
 
 #endif

@@ -273,13 +273,14 @@ server_file_headers(struct worker *w, const struct http_decision *d,
  * is a URI, percent-encoded. Returns 0, or -1 (logged).
  */
 static int
-server_offload_headers(struct worker *w)
+server_offload_headers(struct worker *w, const struct stream_file *f)
 {
 	const struct config *cfg = w->cfg;
 	const struct job *job = &w->job;
 	struct http_headers *h = &w->hdr;
 	char		*v = w->offload_value;
 	char		 digest[HTTP_DIGEST_SIZE], disp[HTTP_DISPOSITION_SIZE];
+	char		 etag[HTTP_ETAG_SIZE];
 	size_t		 plen, rlen;
 	int		 n;
 
@@ -302,7 +303,9 @@ server_offload_headers(struct worker *w)
 	if (http_disposition_format(disp, sizeof(disp),
 	    job->has_file_name ? job->file_name : NULL, job->id) == -1 ||
 	    (job->has_sha256 &&
-	    http_digest_format(digest, sizeof(digest), job->sha256) == -1)) {
+	    http_digest_format(digest, sizeof(digest), job->sha256) == -1) ||
+	    http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,
+	    f->mtime_nsec) == -1) {
 		log_warnx("event=header_error id=%s", job->id);
 		return (-1);
 	}
@@ -314,6 +317,19 @@ server_offload_headers(struct worker *w)
 	if (job->has_sha256)
 		http_headers_add(h, "Repr-Digest", digest);
 	http_headers_add(h, "Cache-Control", "private");
+	/*
+	 * mod_xsendfile 0.12 makes every file's ETag "0" (its stat leaves
+	 * the request's file type unset), so a changed file would still
+	 * match a client's If-None-Match or If-Range. It keeps a backend's
+	 * ETag, and so does lighttpd's X-Sendfile: they then answer the
+	 * conditionals with sluice's tag, the one streaming gives. (nginx
+	 * replaces it with its own, which is sound.)
+	 */
+	if (cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE) {
+		http_headers_add(h, "ETag", etag);
+		/* mod_xsendfile honours Range but never says so. */
+		http_headers_add(h, "Accept-Ranges", "bytes");
+	}
 	server_common_headers(h);
 	http_headers_add(h, cfg->offload_mode == CONFIG_OFFLOAD_XACCEL ?
 	    "X-Accel-Redirect" : "X-Sendfile", v);
@@ -363,7 +379,7 @@ server_offload_decide(struct worker *w, const struct stream_file *f,
 		d->start = start;
 		d->length = len;
 	}
-	if (server_offload_headers(w) == -1) {
+	if (server_offload_headers(w, f) == -1) {
 		*why = "bad_header_value";
 		return (500);
 	}

@@ -384,7 +384,7 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 			res->outcome = STREAM_ERROR_IO;
 			log_warn("event=file_error reason=read offset=%lld",
 			    (long long)pos);
-			goto abort;
+			goto truncate;
 		}
 		if (n == 0) {
 			/* The file shrank under us: never pad. */
@@ -392,7 +392,7 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 			log_warnx("event=file_error reason=short_read "
 			    "offset=%lld expected_end=%lld", (long long)pos,
 			    (long long)end);
-			goto abort;
+			goto truncate;
 		}
 		if (fcgi_out_send(req->ipcFd, req->requestId, NULL, 0, buf,
 		    (size_t)n, &pace, &sent) == -1) {
@@ -404,6 +404,21 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 	}
 	if (stream_drain_wait(req->ipcFd, &pace) == -1)
 		goto send_failed;
+	return;
+truncate:
+	/*
+	 * Cut between records: end the request short of its Content-Length
+	 * before closing. nginx (1.22, buffering on or off) takes a bare close
+	 * from a FastCGI backend for the end of a complete response and keeps
+	 * the client waiting for the rest until keepalive_timeout; an
+	 * END_REQUEST short of the length it logs as "upstream prematurely
+	 * closed FastCGI request" and drops the client at once. Apache and
+	 * lighttpd drop the client either way (lighttpd only after its
+	 * keep-alive idle time, once END_REQUEST came).
+	 */
+	if (fcgi_out_end_short(req->ipcFd, req->requestId) == -1)
+		log_warn("event=socket_error op=end_request");
+	stream_abort(req);
 	return;
 send_failed:
 	res->outcome = errno == ETIMEDOUT ? STREAM_ABORTED_SLOW :
