@@ -1,14 +1,23 @@
 /*
- * audit: sluice's own state database. Workload: per download, one short
- * write transaction before the first body byte (BEGIN IMMEDIATE; count the
- * job's counted downloads if it has a limit; insert) and one update at the
- * end. WAL with synchronous=NORMAL: no fsync per download, and readers
- * (sluicectl) never block writers.
+ * audit: sluice's own state database. Workload: per download, a row
+ * inserted before the first body byte (after counting the job's counted
+ * downloads, if it has a limit) and an update at the end. WAL with
+ * synchronous=NORMAL: no fsync per download, and readers (sluicectl) never
+ * block writers.
  *
- * The check and the count are one transaction, so two simultaneous first
+ * Group commit: each worker process has one writer thread, which commits
+ * whatever its request threads have queued as one BEGIN IMMEDIATE
+ * transaction. A request waits for the commit that holds its row; an end
+ * does not wait. With one writer per process instead of one per request
+ * thread, the write lock passes between processes, not between 16 threads
+ * sleeping in the busy handler, and one commit carries many downloads.
+ *
+ * The check and the count are in the same transaction as the insert, and
+ * a batch's records run in queue order, so two simultaneous first
  * downloads of a job limited to one cannot both pass.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -238,38 +247,35 @@ audit_bind_text(sqlite3_stmt *st, int col, const char *v)
 }
 
 /*
- * Record the start of a download. With max_downloads >= 0 and a counting
- * response, first check, in the same transaction, that the job has not
- * reached its limit. Returns AUDIT_OK with *row set, AUDIT_LIMIT, or
- * AUDIT_FAILED (logged; the transaction is rolled back).
+ * Inside the writer's transaction: the start of one download. With
+ * max_downloads >= 0 and a counting response, first count the job's
+ * counted downloads, this transaction's own rows included, so the limit
+ * holds within a batch as across processes. Sets *r->result and *r->row.
+ * Returns SQLITE_OK (also for AUDIT_LIMIT), or the failing code with *op
+ * naming the statement.
  */
-enum audit_result
-audit_begin(struct audit *a, const struct audit_entry *e,
-    int64_t max_downloads, int64_t *row)
+static int
+audit_db_begin(struct audit *a, pid_t pid, const struct audit_record *r,
+    const char **op)
 {
-	enum audit_result res = AUDIT_FAILED;
-	const char	*op = "begin";
-	int		 rc;
+	const struct audit_entry *e = r->entry;
+	int	 rc;
 
-	*row = -1;
-	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) !=
-	    SQLITE_OK)
-		goto fail;
-	if (e->counts && max_downloads >= 0) {
-		op = "count";
+	if (e->counts && r->max_downloads >= 0) {
+		*op = "count";
 		sqlite3_bind_text(a->count, 1, e->job_id, -1, SQLITE_STATIC);
 		rc = sqlite3_step(a->count);
 		if (rc == SQLITE_ROW &&
-		    sqlite3_column_int64(a->count, 0) >= max_downloads) {
+		    sqlite3_column_int64(a->count, 0) >= r->max_downloads) {
 			sqlite3_reset(a->count);
-			sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-			return (AUDIT_LIMIT);
+			*r->result = AUDIT_LIMIT;
+			return (SQLITE_OK);
 		}
 		sqlite3_reset(a->count);
 		if (rc != SQLITE_ROW)
-			goto rollback;
+			return (rc);
 	}
-	op = "insert";
+	*op = "insert";
 	sqlite3_bind_text(a->insert, 1, e->job_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(a->insert, 2, e->started_at);
 	audit_bind_text(a->insert, 3, e->remote_addr);
@@ -278,44 +284,226 @@ audit_begin(struct audit *a, const struct audit_entry *e,
 	sqlite3_bind_int64(a->insert, 6, e->range_end);
 	sqlite3_bind_int(a->insert, 7, e->status);
 	sqlite3_bind_int(a->insert, 8, e->counts);
-	sqlite3_bind_int64(a->insert, 9, (int64_t)getpid());
+	sqlite3_bind_int64(a->insert, 9, (int64_t)pid);
 	rc = sqlite3_step(a->insert);
 	sqlite3_reset(a->insert);
 	sqlite3_clear_bindings(a->insert);
 	if (rc != SQLITE_DONE)
-		goto rollback;
-	*row = sqlite3_last_insert_rowid(a->db);
-	op = "commit";
-	if ((rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) !=
-	    SQLITE_OK)
-		goto rollback;
-	return (AUDIT_OK);
-rollback:
-	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-fail:
-	log_warnx("event=audit_error op=%s id=%s error=\"%s\"", op, e->job_id,
-	    sqlite3_errstr(rc));
-	*row = -1;
-	return (res);
+		return (rc);
+	*r->row = sqlite3_last_insert_rowid(a->db);
+	*r->result = AUDIT_OK;
+	return (SQLITE_OK);
 }
 
-/* Record how a download ended. Failures are logged, never fatal. */
-void
-audit_end(struct audit *a, int64_t row, int64_t bytes, int64_t duration_ms,
-    const char *outcome)
+/* Inside the writer's transaction: how one download ended. */
+static int
+audit_db_end(struct audit *a, const struct audit_record *r, const char **op)
 {
 	int	 rc;
 
-	if (row < 0)
-		return;
-	sqlite3_bind_int64(a->finish, 1, row);
-	sqlite3_bind_int64(a->finish, 2, bytes);
-	sqlite3_bind_int64(a->finish, 3, duration_ms);
-	sqlite3_bind_text(a->finish, 4, outcome, -1, SQLITE_STATIC);
+	*op = "finish";
+	sqlite3_bind_int64(a->finish, 1, r->end_row);
+	sqlite3_bind_int64(a->finish, 2, r->bytes);
+	sqlite3_bind_int64(a->finish, 3, r->duration_ms);
+	sqlite3_bind_text(a->finish, 4, r->outcome, -1, SQLITE_STATIC);
 	rc = sqlite3_step(a->finish);
 	sqlite3_reset(a->finish);
 	sqlite3_clear_bindings(a->finish);
-	if (rc != SQLITE_DONE)
-		log_warnx("event=audit_error op=finish row=%lld error=\"%s\"",
-		    (long long)row, sqlite3_errstr(rc));
+	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+}
+
+/*
+ * The writer thread: one transaction (BEGIN IMMEDIATE ... COMMIT) for the
+ * n records of a batch, in queue order. If any step fails, the whole batch
+ * is rolled back: every begin in it gets AUDIT_FAILED, and every record is
+ * logged once (a lost end leaves its row 'started').
+ */
+static void
+audit_commit(struct audit_writer *w, struct audit_record *b, size_t n)
+{
+	struct audit	*a = &w->db;
+	const char	*op = "begin";
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		rc = b[i].entry != NULL ? audit_db_begin(a, w->pid, &b[i], &op) :
+		    audit_db_end(a, &b[i], &op);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	op = "commit";
+	if ((rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) ==
+	    SQLITE_OK)
+		return;
+fail:
+	if (!sqlite3_get_autocommit(a->db))
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < n; i++) {
+		if (b[i].entry != NULL) {
+			*b[i].result = AUDIT_FAILED;
+			*b[i].row = -1;
+			log_warnx("event=audit_error op=%s id=%s batch=%zu "
+			    "error=\"%s\"", op, b[i].entry->job_id, n,
+			    sqlite3_errstr(rc));
+		} else
+			log_warnx("event=audit_error op=%s row=%lld batch=%zu "
+			    "error=\"%s\"", op, (long long)b[i].end_row, n,
+			    sqlite3_errstr(rc));
+	}
+}
+
+/*
+ * The writer thread's loop: take everything queued, commit it as one
+ * batch, wake the callers whose begins it held. Records queued while a
+ * batch commits form the next one. Once stopping is set it still commits
+ * all that is queued, then returns.
+ */
+static void *
+audit_writer_main(void *arg)
+{
+	struct audit_writer *w = arg;
+	struct audit_record batch[AUDIT_QUEUE_MAX];
+	size_t		 i, n;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->len == 0 && !w->stopping)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (w->len == 0)
+			break;
+		n = w->len;
+		for (i = 0; i < n; i++)
+			batch[i] = w->q[(w->head + i) % AUDIT_QUEUE_MAX];
+		w->head = (w->head + n) % AUDIT_QUEUE_MAX;
+		w->len = 0;
+		pthread_cond_broadcast(&w->room);
+		pthread_mutex_unlock(&w->mu);
+		audit_commit(w, batch, n);
+		pthread_mutex_lock(&w->mu);
+		for (i = 0; i < n; i++)
+			if (batch[i].entry != NULL)
+				*batch[i].done = 1;
+		pthread_cond_broadcast(&w->committed);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return (NULL);
+}
+
+/*
+ * In a worker process, after fork and before its request threads: open
+ * the writer's connection and start its thread (with the caller's signal
+ * mask: keep every signal blocked first). Returns 0, or -1 with a sentence
+ * in err.
+ */
+int
+audit_writer_start(struct audit_writer *w, const char *path, char *err,
+    size_t errsz)
+{
+	int	 rc;
+
+	memset(w, 0, sizeof(*w));
+	if (audit_open(&w->db, path, err, errsz) == -1)
+		return (-1);
+	w->pid = getpid();
+	if ((rc = pthread_mutex_init(&w->mu, NULL)) != 0 ||
+	    (rc = pthread_cond_init(&w->work, NULL)) != 0 ||
+	    (rc = pthread_cond_init(&w->room, NULL)) != 0 ||
+	    (rc = pthread_cond_init(&w->committed, NULL)) != 0 ||
+	    (rc = pthread_create(&w->tid, NULL, audit_writer_main, w)) != 0) {
+		snprintf(err, errsz, "audit writer: %s", strerror(rc));
+		audit_close(&w->db);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Commit everything still queued, then end the thread and close its
+ * connection. Call it once no request thread can queue any more (they
+ * have all been joined), so every download's end is recorded.
+ */
+void
+audit_writer_stop(struct audit_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->tid, NULL);
+	audit_close(&w->db);
+	pthread_cond_destroy(&w->committed);
+	pthread_cond_destroy(&w->room);
+	pthread_cond_destroy(&w->work);
+	pthread_mutex_destroy(&w->mu);
+}
+
+/* Queue r, waiting while the queue is full. Called and returns with mu held. */
+static void
+audit_enqueue(struct audit_writer *w, const struct audit_record *r)
+{
+	while (w->len == AUDIT_QUEUE_MAX)
+		pthread_cond_wait(&w->room, &w->mu);
+	w->q[(w->head + w->len) % AUDIT_QUEUE_MAX] = *r;
+	w->len++;
+	pthread_cond_signal(&w->work);
+}
+
+/*
+ * Record the start of a download and wait until it is committed, so the
+ * row exists before the first body byte. With max_downloads >= 0 and a
+ * counting response, the writer first checks, in the same transaction,
+ * that the job has not reached its limit. Returns AUDIT_OK with *row set,
+ * AUDIT_LIMIT, or AUDIT_FAILED (logged by the writer). e is only read, and
+ * only until this returns.
+ */
+enum audit_result
+audit_begin(struct audit_writer *w, const struct audit_entry *e,
+    int64_t max_downloads, int64_t *row)
+{
+	enum audit_result res = AUDIT_FAILED;
+	struct audit_record r;
+	int		 done = 0;
+
+	*row = -1;
+	memset(&r, 0, sizeof(r));
+	r.entry = e;
+	r.max_downloads = max_downloads;
+	r.result = &res;
+	r.row = row;
+	r.done = &done;
+	pthread_mutex_lock(&w->mu);
+	audit_enqueue(w, &r);
+	while (!done)
+		pthread_cond_wait(&w->committed, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	return (res);
+}
+
+/*
+ * Record how a download ended: queued, committed with the next batch
+ * without waiting for it (it waits only while the queue is full). outcome
+ * must be a string constant. A row of -1 (none was written, or the audit
+ * is off and w is NULL) records nothing. Failures are logged by the
+ * writer, never fatal.
+ */
+void
+audit_end(struct audit_writer *w, int64_t row, int64_t bytes,
+    int64_t duration_ms, const char *outcome)
+{
+	struct audit_record r;
+
+	if (row < 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.end_row = row;
+	r.bytes = bytes;
+	r.duration_ms = duration_ms;
+	r.outcome = outcome;
+	pthread_mutex_lock(&w->mu);
+	audit_enqueue(w, &r);
+	pthread_mutex_unlock(&w->mu);
 }
