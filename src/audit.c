@@ -5,12 +5,16 @@
  * synchronous=NORMAL: no fsync per download, and readers (sluicectl) never
  * block writers.
  *
- * Group commit: each worker process has one writer thread, which commits
- * whatever its request threads have queued as one BEGIN IMMEDIATE
- * transaction. A request waits for the commit that holds its row; an end
- * does not wait. With one writer per process instead of one per request
- * thread, the write lock passes between processes, not between 16 threads
- * sleeping in the busy handler, and one commit carries many downloads.
+ * Group commit: each worker process has one connection for its request
+ * threads, and one batch at a time is committed on it, as one BEGIN
+ * IMMEDIATE transaction holding every record queued so far. The request
+ * thread that finds no batch in progress commits it (the leader); the
+ * others wait for the commit that holds their row. An end is queued
+ * without waiting and goes with the next batch. So the write lock passes
+ * between processes, not between 16 threads sleeping in the busy handler;
+ * one commit carries many downloads; and no thread of its own is woken
+ * for it (on this kind of machine, a context switch per handoff cost more
+ * than it saved: see the commit log).
  *
  * The check and the count are in the same transaction as the insert, and
  * a batch's records run in queue order, so two simultaneous first
@@ -313,7 +317,7 @@ audit_db_end(struct audit *a, const struct audit_record *r, const char **op)
 }
 
 /*
- * The writer thread: one transaction (BEGIN IMMEDIATE ... COMMIT) for the
+ * The leader: one transaction (BEGIN IMMEDIATE ... COMMIT) for the
  * n records of a batch, in queue order. If any step fails, the whole batch
  * is rolled back: every begin in it gets AUDIT_FAILED, and every record is
  * logged once (a lost end leaves its row 'started').
@@ -357,50 +361,40 @@ fail:
 }
 
 /*
- * The writer thread's loop: take everything queued, commit it as one
- * batch, wake the callers whose begins it held. Records queued while a
- * batch commits form the next one. Once stopping is set it still commits
- * all that is queued, then returns.
+ * Called with w->mu held, when no batch is being committed: take every
+ * queued record and commit them as one batch, as the leader, then wake the
+ * callers whose begins it held. Returns with w->mu held. The batch is
+ * copied out, so records queued meanwhile form the next one.
  */
-static void *
-audit_writer_main(void *arg)
+static void
+audit_lead(struct audit_writer *w)
 {
-	struct audit_writer *w = arg;
 	struct audit_record batch[AUDIT_QUEUE_MAX];
 	size_t		 i, n;
 
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (w->len == 0 && !w->stopping)
-			pthread_cond_wait(&w->work, &w->mu);
-		if (w->len == 0)
-			break;
-		n = w->len;
-		for (i = 0; i < n; i++)
-			batch[i] = w->q[(w->head + i) % AUDIT_QUEUE_MAX];
-		w->head = (w->head + n) % AUDIT_QUEUE_MAX;
-		w->len = 0;
-		pthread_cond_broadcast(&w->room);
-		pthread_mutex_unlock(&w->mu);
-		audit_commit(w, batch, n);
-		pthread_mutex_lock(&w->mu);
-		for (i = 0; i < n; i++)
-			if (batch[i].entry != NULL)
-				*batch[i].done = 1;
-		pthread_cond_broadcast(&w->committed);
-	}
+	n = w->len;
+	for (i = 0; i < n; i++)
+		batch[i] = w->q[(w->head + i) % AUDIT_QUEUE_MAX];
+	w->head = (w->head + n) % AUDIT_QUEUE_MAX;
+	w->len = 0;
+	w->committing = 1;
 	pthread_mutex_unlock(&w->mu);
-	return (NULL);
+	audit_commit(w, batch, n);
+	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < n; i++)
+		if (batch[i].entry != NULL)
+			*batch[i].done = 1;
+	w->committing = 0;
+	pthread_cond_broadcast(&w->committed);
 }
 
 /*
  * In a worker process, after fork and before its request threads: open
- * the writer's connection and start its thread (with the caller's signal
- * mask: keep every signal blocked first). Returns 0, or -1 with a sentence
- * in err.
+ * the connection that all its threads share, one at a time. Returns 0, or
+ * -1 with a sentence in err.
  */
 int
-audit_writer_start(struct audit_writer *w, const char *path, char *err,
+audit_writer_open(struct audit_writer *w, const char *path, char *err,
     size_t errsz)
 {
 	int	 rc;
@@ -410,10 +404,7 @@ audit_writer_start(struct audit_writer *w, const char *path, char *err,
 		return (-1);
 	w->pid = getpid();
 	if ((rc = pthread_mutex_init(&w->mu, NULL)) != 0 ||
-	    (rc = pthread_cond_init(&w->work, NULL)) != 0 ||
-	    (rc = pthread_cond_init(&w->room, NULL)) != 0 ||
-	    (rc = pthread_cond_init(&w->committed, NULL)) != 0 ||
-	    (rc = pthread_create(&w->tid, NULL, audit_writer_main, w)) != 0) {
+	    (rc = pthread_cond_init(&w->committed, NULL)) != 0) {
 		snprintf(err, errsz, "audit writer: %s", strerror(rc));
 		audit_close(&w->db);
 		return (-1);
@@ -422,34 +413,56 @@ audit_writer_start(struct audit_writer *w, const char *path, char *err,
 }
 
 /*
- * Commit everything still queued, then end the thread and close its
- * connection. Call it once no request thread can queue any more (they
- * have all been joined), so every download's end is recorded.
+ * Commit the ends queued since the last batch, unless a batch is being
+ * committed now (its leader or the next one takes them). The worker's
+ * main thread calls it every tick, so that an end never waits long for
+ * the next download's begin. May wait for the write lock (AUDIT_BUSY_MS).
  */
 void
-audit_writer_stop(struct audit_writer *w)
+audit_writer_flush(struct audit_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
-	w->stopping = 1;
-	pthread_cond_signal(&w->work);
+	if (!w->committing && w->len > 0)
+		audit_lead(w);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->tid, NULL);
+}
+
+/*
+ * Commit everything still queued and close the connection. Call it once
+ * no request thread can queue any more (they have all been joined), so
+ * that every download's end is recorded.
+ */
+void
+audit_writer_close(struct audit_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->committing || w->len > 0) {
+		if (w->committing)
+			pthread_cond_wait(&w->committed, &w->mu);
+		else
+			audit_lead(w);
+	}
+	pthread_mutex_unlock(&w->mu);
 	audit_close(&w->db);
 	pthread_cond_destroy(&w->committed);
-	pthread_cond_destroy(&w->room);
-	pthread_cond_destroy(&w->work);
 	pthread_mutex_destroy(&w->mu);
 }
 
-/* Queue r, waiting while the queue is full. Called and returns with mu held. */
+/*
+ * Queue r. While the queue is full, commit it (or wait for the batch being
+ * committed). Called and returns with w->mu held.
+ */
 static void
 audit_enqueue(struct audit_writer *w, const struct audit_record *r)
 {
-	while (w->len == AUDIT_QUEUE_MAX)
-		pthread_cond_wait(&w->room, &w->mu);
+	while (w->len == AUDIT_QUEUE_MAX) {
+		if (w->committing)
+			pthread_cond_wait(&w->committed, &w->mu);
+		else
+			audit_lead(w);
+	}
 	w->q[(w->head + w->len) % AUDIT_QUEUE_MAX] = *r;
 	w->len++;
-	pthread_cond_signal(&w->work);
 }
 
 /*
@@ -477,15 +490,25 @@ audit_begin(struct audit_writer *w, const struct audit_entry *e,
 	r.done = &done;
 	pthread_mutex_lock(&w->mu);
 	audit_enqueue(w, &r);
-	while (!done)
-		pthread_cond_wait(&w->committed, &w->mu);
+	/*
+	 * The first caller to find no batch in progress commits one, with
+	 * its own record and all queued since; the others wait for it, and
+	 * one of those left over leads the next.
+	 */
+	while (!done) {
+		if (w->committing)
+			pthread_cond_wait(&w->committed, &w->mu);
+		else
+			audit_lead(w);
+	}
 	pthread_mutex_unlock(&w->mu);
 	return (res);
 }
 
 /*
  * Record how a download ended: queued, committed with the next batch
- * without waiting for it (it waits only while the queue is full). outcome
+ * (the next begin's, or the main thread's flush) without waiting for it;
+ * it waits, or commits, only while the queue is full. outcome
  * must be a string constant. A row of -1 (none was written, or the audit
  * is off and w is NULL) records nothing. Failures are logged by the
  * writer, never fatal.

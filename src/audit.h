@@ -2,9 +2,9 @@
  * audit: the downloads trail in sluice's own state database, and the
  * atomic check-and-count behind max_downloads.
  *
- * One writer per worker process (struct audit_writer): one thread with its
- * own read-write connection, opened after fork, commits what the request
- * threads queue, many downloads per transaction (group commit). A request
+ * One writer per worker process (struct audit_writer): one read-write
+ * connection, opened after fork, on which the request threads commit what
+ * they queue, many downloads per transaction (group commit). A request
  * thread waits for the commit that holds its row before the first body
  * byte (audit_begin); the outcome at the end (audit_end) is queued without
  * waiting and lands in the next commit.
@@ -69,18 +69,15 @@ struct audit_record {
 	const char		*outcome;	/* a string constant */
 };
 
-/* The per-process writer: a bounded queue and the thread that commits it. */
+/* The per-process writer: a bounded queue, committed one batch at a time. */
 struct audit_writer {
-	struct audit		 db;		/* used by the thread only */
+	struct audit		 db;		/* by the leader, outside mu */
 	pid_t			 pid;		/* recorded in each row */
-	pthread_t		 tid;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 work;		/* to the thread: records */
-	pthread_cond_t		 room;		/* to callers: queue not full */
-	pthread_cond_t		 committed;	/* to callers: begins done */
+	pthread_mutex_t		 mu;		/* guards all below */
+	pthread_cond_t		 committed;	/* a batch ended */
 	struct audit_record	 q[AUDIT_QUEUE_MAX];
 	size_t			 head, len;
-	int			 stopping;
+	int			 committing;	/* a leader holds db */
 };
 
 int	audit_prepare(const char *path, char *err, size_t errsz);
@@ -88,9 +85,10 @@ int	audit_open(struct audit *, const char *path, char *err, size_t errsz);
 void	audit_close(struct audit *);
 void	audit_checkpoint(struct audit *);
 int	audit_close_lost(const char *path, pid_t self);
-int	audit_writer_start(struct audit_writer *, const char *path,
+int	audit_writer_open(struct audit_writer *, const char *path,
 	    char *err, size_t errsz);
-void	audit_writer_stop(struct audit_writer *);
+void	audit_writer_flush(struct audit_writer *);
+void	audit_writer_close(struct audit_writer *);
 enum audit_result audit_begin(struct audit_writer *,
 	    const struct audit_entry *, int64_t max_downloads, int64_t *row);
 void	audit_end(struct audit_writer *, int64_t row, int64_t bytes,

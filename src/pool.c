@@ -264,14 +264,13 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		return (1);
 	}
 	/*
-	 * Rows of a worker killed mid-download are closed as lost; one
-	 * writer thread commits this process's rows (signals blocked, as
-	 * above); this thread's own connection runs the state DB's
-	 * checkpoints.
+	 * Rows of a worker killed mid-download are closed as lost; the
+	 * request threads share one writer connection; this thread's own
+	 * connection runs the state DB's checkpoints.
 	 */
 	if (cfg->audit_on) {
 		(void)audit_close_lost(cfg->state_db, getpid());
-		if (audit_writer_start(&p.audit, cfg->state_db, err,
+		if (audit_writer_open(&p.audit, cfg->state_db, err,
 		    sizeof(err)) == -1) {
 			log_warnx("event=worker_error msg=%s",
 			    log_quote(q, sizeof(q), err));
@@ -332,6 +331,9 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		}
 		if (live == 0)
 			break;
+		/* Ends queued while no download began since. */
+		if (p.audit_on)
+			audit_writer_flush(&p.audit);
 		if (have_ckpt && pool_now_ms() >= next_ckpt) {
 			audit_checkpoint(&ckpt);
 			next_ckpt = pool_now_ms() + POOL_CHECKPOINT_MS;
@@ -351,7 +353,7 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	free(p.threads);
 	/* Every request thread is gone: commit what they queued last. */
 	if (p.audit_on)
-		audit_writer_stop(&p.audit);
+		audit_writer_close(&p.audit);
 	if (have_ckpt) {
 		audit_checkpoint(&ckpt);
 		audit_close(&ckpt);
