@@ -28,6 +28,8 @@ struct sqlite3_stmt;
 /* One connection and its statements (the writer's, or a checkpointer's). */
 struct audit {
 	struct sqlite3		*db;
+	struct sqlite3_stmt	*begin;		/* BEGIN IMMEDIATE */
+	struct sqlite3_stmt	*commit;
 	struct sqlite3_stmt	*count;
 	struct sqlite3_stmt	*insert;
 	struct sqlite3_stmt	*finish;
