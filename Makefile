@@ -76,6 +76,13 @@ build/asan/sluicectl: build/asan/obj/sluicectl.o build/asan/obj/ctl_add.o \
 
 asan: build/asan/sluice
 
+# The benchmarks' baseline: a bare libfcgi responder (bench/bare.c), built
+# like the release and sending its body through the same fcgi_out.o.
+build/bench/bare: bench/bare.c build/obj/fcgi_out.o src/fcgi_out.h
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -Isrc -o $@ bench/bare.c \
+	    build/obj/fcgi_out.o -lfcgi -lpthread
+
 build/asan/test_http: tests/unit/test_http.c build/asan/obj/http.o
 build/asan/test_cond: tests/unit/test_cond.c build/asan/obj/http.o
 build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o \

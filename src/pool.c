@@ -59,6 +59,8 @@ struct pool {
 	_Atomic int		 failed;	/* a thread could not run */
 	atomic_llong		 served;
 	struct pool_thread	*threads;
+	struct audit_writer	 audit;		/* shared by the threads */
+	int			 audit_on;
 };
 
 static int64_t
@@ -116,8 +118,9 @@ pool_thread_main(void *arg)
 
 	sigemptyset(&wake);
 	sigaddset(&wake, SIGUSR2);
-	if (server_worker_init(pt->w, p->cfg, p->rootfd, &p->stop,
-	    &p->abort_now, err, sizeof(err)) == -1) {
+	if (server_worker_init(pt->w, p->cfg, p->rootfd,
+	    p->audit_on ? &p->audit : NULL, &p->stop, &p->abort_now, err,
+	    sizeof(err)) == -1) {
 		log_warnx("event=worker_error msg=%s",
 		    log_quote(q, sizeof(q), err));
 		atomic_store(&p->failed, 1);
@@ -233,7 +236,7 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	int64_t			 deadline = INT64_MAX, next_ckpt = 0;
 	int			 i, nthreads = (int)cfg->threads, live, sig;
 	int			 have_ckpt = 0;
-	char			 err[512];
+	char			 err[512], q[LOG_VALUE_MAX * 4 + 8];
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
@@ -261,11 +264,19 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		return (1);
 	}
 	/*
-	 * Rows of a worker killed mid-download are closed as lost; this
-	 * thread's own connection runs the state DB's checkpoints.
+	 * Rows of a worker killed mid-download are closed as lost; the
+	 * request threads share one writer connection; this thread's own
+	 * connection runs the state DB's checkpoints.
 	 */
 	if (cfg->audit_on) {
 		(void)audit_close_lost(cfg->state_db, getpid());
+		if (audit_writer_open(&p.audit, cfg->state_db, err,
+		    sizeof(err)) == -1) {
+			log_warnx("event=worker_error msg=%s",
+			    log_quote(q, sizeof(q), err));
+			return (1);
+		}
+		p.audit_on = 1;
 		if (audit_open(&ckpt, cfg->state_db, err, sizeof(err)) == 0)
 			have_ckpt = 1;
 		else
@@ -320,6 +331,9 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		}
 		if (live == 0)
 			break;
+		/* Ends queued while no download began since. */
+		if (p.audit_on)
+			audit_writer_flush(&p.audit);
 		if (have_ckpt && pool_now_ms() >= next_ckpt) {
 			audit_checkpoint(&ckpt);
 			next_ckpt = pool_now_ms() + POOL_CHECKPOINT_MS;
@@ -337,6 +351,9 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 		free(p.threads[i].w);
 	}
 	free(p.threads);
+	/* Every request thread is gone: commit what they queued last. */
+	if (p.audit_on)
+		audit_writer_close(&p.audit);
 	if (have_ckpt) {
 		audit_checkpoint(&ckpt);
 		audit_close(&ckpt);

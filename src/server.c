@@ -20,13 +20,16 @@
 
 /*
  * Per-thread setup: this thread's own read-only connection to the jobs
- * database; a request that arrives once *draining is set gets 503, and
- * downloads stop early once *abort_now is set (the drain deadline). Returns 0, or -1 with a sentence in err.
+ * database, and the process's audit writer (au; NULL when the audit is
+ * off), which the caller owns and stops after this thread ends. A request
+ * that arrives once *draining is set gets 503, and downloads stop early
+ * once *abort_now is set (the drain deadline). Returns 0, or -1 with a
+ * sentence in err.
  */
 int
 server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
-    const _Atomic int *draining, const _Atomic int *abort_now, char *err,
-    size_t errsz)
+    struct audit_writer *au, const _Atomic int *draining,
+    const _Atomic int *abort_now, char *err, size_t errsz)
 {
 	volatile unsigned char *p = w->buf;
 	size_t	 i;
@@ -44,14 +47,9 @@ server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
 	 */
 	for (i = 0; i < sizeof(w->buf); i += 4096)
 		p[i] = 0;
+	w->au = au;
 	if (jobstore_open(&w->js, cfg->db, err, errsz) == -1)
 		return (-1);
-	w->audit_on = cfg->audit_on;
-	if (w->audit_on && audit_open(&w->au, cfg->state_db, err, errsz) ==
-	    -1) {
-		jobstore_close(&w->js);
-		return (-1);
-	}
 	return (0);
 }
 
@@ -59,8 +57,6 @@ void
 server_worker_close(struct worker *w)
 {
 	jobstore_close(&w->js);
-	if (w->audit_on)
-		audit_close(&w->au);
 }
 
 /*
@@ -81,7 +77,7 @@ server_audit_begin(struct worker *w, const struct http_decision *d,
 	*row = -1;
 	if (w->job.has_max_downloads)
 		max = w->job.max_downloads;
-	if (!w->audit_on) {
+	if (w->au == NULL) {
 		if (max < 0)
 			return (0);
 		*why = "audit_off";
@@ -95,7 +91,7 @@ server_audit_begin(struct worker *w, const struct http_decision *d,
 	e.range_end = d->start + d->length - 1;
 	e.status = d->status;
 	e.counts = http_starts_download(1, d->status, d->start);
-	switch (audit_begin(&w->au, &e, max, row)) {
+	switch (audit_begin(w->au, &e, max, row)) {
 	case AUDIT_OK:
 		return (0);
 	case AUDIT_LIMIT:
@@ -517,7 +513,7 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 			if (stream_respond(fr, &w->hdr, NULL, 0, &res) == 0 &&
 			    res.outcome == STREAM_COMPLETE)
 				res.outcome = STREAM_OFFLOADED;
-			audit_end(&w->au, row, 0,
+			audit_end(w->au, row, 0,
 			    (int64_t)server_elapsed_ms(&t0),
 			    stream_outcome_name(res.outcome));
 		}
@@ -537,7 +533,7 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 			stream_send_file(fr, &w->hdr, &f, w->buf,
 			    sizeof(w->buf), (size_t)first, d.start, d.length,
 			    &w->limits, &res);
-			audit_end(&w->au, row,
+			audit_end(w->au, row,
 			    res.bytes, (int64_t)server_elapsed_ms(&t0),
 			    stream_outcome_name(res.outcome));
 		}

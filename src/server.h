@@ -20,8 +20,7 @@ struct worker {
 	const struct config	*cfg;
 	int			 rootfd;	/* shared, read-only use */
 	struct jobstore		 js;		/* this thread's connection */
-	struct audit		 au;		/* ... to the state DB */
-	int			 audit_on;
+	struct audit_writer	*au;		/* the process's; NULL: off */
 	struct stream_limits	 limits;
 	const _Atomic int	*draining;	/* set: answer 503 */
 	struct request		 req;
@@ -32,8 +31,8 @@ struct worker {
 };
 
 int	server_worker_init(struct worker *, const struct config *, int rootfd,
-	    const _Atomic int *draining, const _Atomic int *abort_now,
-	    char *err, size_t errsz);
+	    struct audit_writer *, const _Atomic int *draining,
+	    const _Atomic int *abort_now, char *err, size_t errsz);
 void	server_worker_close(struct worker *);
 void	server_handle(struct worker *, struct FCGX_Request *, char **envp);
 

@@ -255,6 +255,20 @@ it_wait_grep() {
 	return 1
 }
 
+# sluice commits a download's end (bytes, outcome) just after the response,
+# without holding it up: wait (max 5 s) until the newest audit row of job
+# $2 in state database $1 is no longer 'started'.
+it_audit_wait_closed() {
+	local db=$1 job=$2
+	for _ in $(seq 1 50); do
+		[ "$(sqlite3 -batch -noheader "$db" "SELECT outcome FROM
+		    downloads WHERE job_id = '$job' ORDER BY id DESC LIMIT 1")" \
+		    != started ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # The worker processes of supervisor $1.
 it_workers() { pgrep -P "$1" | sort -n; }
 

@@ -171,7 +171,10 @@ expect_no_offload_header() {
 }
 
 # Wait until sluice has logged a request for id $1 (max 5 s).
-logged() { it_wait_grep "$LOG" 5 "event=request .*id=$1 "; }
+logged() {
+	it_wait_grep "$LOG" 5 "event=request .*id=$1 " &&
+	    it_audit_wait_closed "$STATE_DB" "$1"
+}
 
 # --------------------------------------------------------------- the checks
 # run_server NAME MODE

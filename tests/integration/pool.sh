@@ -162,7 +162,7 @@ pool_wait_ready() {
 
 # ------------------------------------------- --listen, drain, stale/live
 test_pool_listen_drain() {
-	local want k ok=0 code rc row logbytes
+	local want k ok=0 code rc row logbytes first burst=()
 	want=$(it_sha "$IT_ROOT/50m.bin")
 
 	# --listen on the unix socket lighttpd uses, sluice started directly.
@@ -183,8 +183,17 @@ test_pool_listen_drain() {
 	    bash -c "[ $rc -ne 0 ] && grep -q 'is live' <<<'$out'"
 
 	# SIGTERM with 3 downloads in flight: all 3 complete exactly, no
-	# new request is accepted, and the supervisor exits 0.
+	# new request is accepted, and the supervisor exits 0. Beside them,
+	# small downloads in a tight loop, so that ends are queued for the
+	# audit writer when the drain begins.
+	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
 	pool_fetch_bg 3 /download/m50 --limit-rate 15M
+	for k in 1 2 3 4; do
+		(for _ in $(seq 1 400); do
+			curl -s -o /dev/null "$BASE/download/hello" || break
+		done) &
+		burst+=($!)
+	done
 	sleep 1
 	kill -TERM "$DIRECT_PID"
 	sleep 0.5
@@ -202,6 +211,17 @@ test_pool_listen_drain() {
 	pool_direct_wait "$DIRECT_PID" 10
 	it_check "drain: the supervisor exits 0 (got $DIRECT_RC)" \
 	    [ "$DIRECT_RC" = 0 ]
+	kill "${burst[@]}" 2>/dev/null
+	wait "${burst[@]}" 2>/dev/null
+	# The workers committed every queued end before they exited.
+	row=$(access_sql "SELECT count(*), sum(outcome = 'complete') FROM
+	    downloads WHERE id > $first")
+	it_check "drain: every audit row is closed after SIGTERM ($row rows|complete)" \
+	    [ "${row%%|*}" -gt 3 -a "${row%%|*}" = "${row##*|}" ]
+	row=$(access_sql "SELECT group_concat(bytes_sent || ':' || outcome)
+	    FROM downloads WHERE id > $first AND job_id = 'm50'")
+	it_check "drain: the 3 long downloads' rows are complete ($row)" \
+	    [ "$row" = "52428800:complete,52428800:complete,52428800:complete" ]
 	it_check "drain: the refused request never reached a worker" \
 	    bash -c "! grep -q during-drain '$LOG'"
 	it_check "drain: its socket file is removed" [ ! -e "$SOCK" ]

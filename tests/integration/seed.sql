@@ -71,6 +71,7 @@ INSERT INTO export_jobs (id, status, file_path, file_size, max_downloads)
     ('limit1', 'done', 'hello.txt', 13, 1),
     ('limit0', 'done', 'hello.txt', 13, 0),
     ('race1', 'done', 'hello.txt', 13, 1),
+    ('race3', 'done', 'hello.txt', 13, 3),
     ('limitlock', 'done', 'hello.txt', 13, 5);
 INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
     ('audited', 'done', 'data/1m.bin', 1048576),

@@ -584,6 +584,26 @@ test_limits() {
 	done
 	it_check "race: exactly one of 10 racing first downloads got 200 ($ok, $gone gone)" \
 	    [ "$ok" -eq 1 -a "$gone" -eq 9 ]
+
+	# Thirty at once for a job limited to three: the rows of one commit
+	# are counted in order, so a batch cannot let a fourth through.
+	ok=0 gone=0
+	for k in $(seq 1 30); do
+		curl -sS --max-time 20 -o /dev/null -w '%{http_code}\n' \
+		    "$BASE/download/race3" >"$IT_DIR/race.$k" &
+		POOL_CURLS+=($!)
+	done
+	wait "${POOL_CURLS[@]}"
+	POOL_CURLS=()
+	for k in $(seq 1 30); do
+		code=$(cat "$IT_DIR/race.$k")
+		[ "$code" = 200 ] && ok=$((ok + 1))
+		[ "$code" = 410 ] && gone=$((gone + 1))
+	done
+	it_check "race: exactly 3 of 30 racing downloads of a limit-3 job got 200 ($ok, $gone gone)" \
+	    [ "$ok" -eq 3 -a "$gone" -eq 27 ]
+	it_check "race: 3 counted rows for the limit-3 job" \
+	    [ "$(access_sql "SELECT count(*) FROM downloads WHERE job_id = 'race3' AND counts = 1")" = 3 ]
 }
 
 # ------------------------------------------------------------ audit trail
@@ -595,12 +615,14 @@ test_audit() {
 	it_get aud:complete /download/audited
 	it_expect_status 200
 	it_wait_grep "$LOG" 5 'id=audited status=200 '
+	it_audit_wait_closed "$STATE_DB" audited
 	row=$(access_sql "SELECT status, counts, range_start, range_end, bytes_sent, outcome, remote_addr FROM downloads WHERE job_id = 'audited' ORDER BY id DESC LIMIT 1")
 	it_check "audit: complete row ($row)" \
 	    [ "$row" = "200|1|0|1048575|$full|127.0.0.1" ]
 	it_get aud:range /download/audited -H 'Range: bytes=1000-1999'
 	it_expect_status 206
 	it_wait_grep "$LOG" 5 'id=audited status=20[06] .*range=1000-1999 '
+	it_audit_wait_closed "$STATE_DB" audited
 	row=$(access_sql "SELECT status, counts, range_start, range_end, bytes_sent, outcome FROM downloads WHERE job_id = 'audited' ORDER BY id DESC LIMIT 1")
 	it_check "audit: range row ($row)" \
 	    [ "$row" = "206|0|1000|1999|$part" ]
@@ -614,6 +636,7 @@ test_audit() {
 	curl -sS --max-time 20 "$BASE/download/audited50" 2>/dev/null |
 	    head -c 1048576 >/dev/null
 	it_wait_grep "$LOG" 10 'id=audited50 status=200 .*outcome=aborted:client'
+	it_audit_wait_closed "$STATE_DB" audited50
 	logbytes=$(grep 'id=audited50 status=200' "$LOG" | tail -n 1 |
 	    sed 's/.* bytes=\([0-9]*\) .*/\1/')
 	row=$(access_sql "SELECT bytes_sent, outcome FROM downloads WHERE job_id = 'audited50' ORDER BY id DESC LIMIT 1")
