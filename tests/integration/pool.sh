@@ -74,12 +74,14 @@ test_pool_concurrency() {
 
 # ------------------------------------------------------- kill -9, respawn
 test_pool_respawn() {
-	local victim t0 t1 before after row
+	local victim t0 t1 before after row first
 	before=$(it_workers "$SLUICE_PID" | tr '\n' ' ')
+	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
 	pool_fetch_bg 1 /download/m50 --limit-rate 10M
 	sleep 0.5
-	# The worker serving it, from its audit row.
-	victim=$(access_sql "SELECT pid FROM downloads WHERE job_id = 'm50' AND outcome = 'started'")
+	# The worker serving it, from its audit row (only this download's:
+	# the ends of earlier ones may not be committed yet).
+	victim=$(access_sql "SELECT pid FROM downloads WHERE id > $first AND job_id = 'm50' AND outcome = 'started' ORDER BY id DESC LIMIT 1")
 	it_check "respawn: the download in flight has a 'started' row (pid $victim)" \
 	    bash -c "pgrep -P $SLUICE_PID | grep -qx '$victim'"
 	t0=$(date +%s%N)
