@@ -143,6 +143,15 @@ clean:
 	rm -rf build
 
 # ---------------------------------------------------------------------------
+# Benchmark helpers: the responders under bench/ (naive.c: the
+# read-everything-first incident; bare.c: libfcgi with no lookup) are
+# built here only, never into build/sluice.
+
+build/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -o $@ $< -lfcgi -lpthread
+
+# ---------------------------------------------------------------------------
 # Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) for the pure functions of
 # src/http.c, built with clang and ASan/UBSan; src/http.c is compiled into
 # each binary. `make fuzz` runs every target for FUZZ_SECONDS (default 60),
