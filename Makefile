@@ -108,6 +108,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-quick
 	$(MAKE) integration
+	$(MAKE) bench-quick
 
 demo: deps
 	$(MAKE) all
