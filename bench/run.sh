@@ -121,12 +121,18 @@ DATA=$B/data.tsv
 NOTES=$B/notes
 SAMPLER=
 
+# On failure the logs stay (the data files go) so that the message's
+# pointers to them still lead somewhere.
 bench_cleanup() {
+	local rc=$?
 	[ -z "$SAMPLER" ] || kill "$SAMPLER" 2>/dev/null
 	bench_fcgi_stop_all
 	it_cleanup
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		say "scratch kept: $B"
+	elif [ "$rc" -ne 0 ]; then
+		rm -rf "$IT_ROOT" "$IT_DOCROOT"
+		say "logs kept: $B (the data files removed)"
 	else
 		rm -rf "$B"
 	fi
