@@ -32,9 +32,10 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
 	    lighttpd nginx-light apache2-bin apache2-utils \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
-	    coreutils
+	    coreutils wrk gnuplot-nox
 
-.PHONY: all deps test unit integration demo clean asan fuzz fuzz-quick
+.PHONY: all deps test unit integration demo clean asan fuzz fuzz-quick \
+	bench bench-quick
 
 all: build/sluice build/sluicectl
 
@@ -114,6 +115,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-quick
 	$(MAKE) integration
+	$(MAKE) bench-quick
 
 demo: deps
 	$(MAKE) all
@@ -148,6 +150,27 @@ deps:
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------------------
+# Benchmarks (bench/run.sh says what each case measures and how). `make
+# bench` writes bench/results/latest.md and memory.png; `make bench-quick`
+# (one round, small sizes; part of `make test`) writes build/bench-quick/
+# and only proves the harness: it fails on a wrong download, never on a
+# timing. The responders under bench/ (naive.c: the read-everything-first
+# incident; bare.c: libfcgi with no lookup) are built here only, never
+# into build/sluice. bare.c is optional: without it the bare column is n/a.
+
+BENCH_BINS = build/bench/naive $(if $(wildcard bench/bare.c),build/bench/bare)
+
+build/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -o $@ $< -lfcgi -lpthread
+
+bench: all $(BENCH_BINS)
+	bash bench/run.sh
+
+bench-quick: all $(BENCH_BINS)
+	BENCH_QUICK=1 bash bench/run.sh
 
 # ---------------------------------------------------------------------------
 # Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) for the pure functions of

@@ -7,6 +7,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . tests/integration/lib.sh
+. bench/lib.sh
 rounds=${1:-5}
 secs=${2:-5}
 command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 2; }
@@ -32,16 +33,15 @@ run() {	# audit on|off -> requests per second
 }
 
 it_lighttpd_start "$SOCK" >/dev/null
-on=() off=() ratio=()
+data=$IT_DIR/data.tsv
 for r in $(seq 1 "$rounds"); do
 	a=$(run on)
 	b=$(run off)
-	on+=("$a") off+=("$b")
-	ratio+=("$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')")
+	bench_record "$data" on "$r" "$a"
+	bench_record "$data" off "$r" "$b"
 	echo "round $r: audit on $a req/s, off $b req/s"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 echo "1 KiB downloads through lighttpd, 2 workers x 8 threads, wrk -t2 -c16, ${secs}s x $rounds rounds"
-echo "audit on:  median $(median "${on[@]}") req/s (min $(median "$(printf '%s\n' "${on[@]}" | sort -g | head -1)"), max $(printf '%s\n' "${on[@]}" | sort -g | tail -1))"
-echo "audit off: median $(median "${off[@]}") req/s (min $(printf '%s\n' "${off[@]}" | sort -g | head -1), max $(printf '%s\n' "${off[@]}" | sort -g | tail -1))"
-echo "on/off: median of per-round ratios $(median "${ratio[@]}")"
+echo "audit on:  $(bench_cell "$data" on) req/s, median (min–max)"
+echo "audit off: $(bench_cell "$data" off) req/s"
+echo "on/off: median of per-round ratios $(bench_ratio_cell "$data" on off)"
