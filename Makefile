@@ -158,9 +158,9 @@ clean:
 # and only proves the harness: it fails on a wrong download, never on a
 # timing. The responders under bench/ (naive.c: the read-everything-first
 # incident; bare.c: libfcgi with no lookup) are built here only, never
-# into build/sluice. bare.c is optional: without it the bare column is n/a.
+# into build/sluice.
 
-BENCH_BINS = build/bench/naive $(if $(wildcard bench/bare.c),build/bench/bare)
+BENCH_BINS = build/bench/naive build/bench/bare
 
 build/bench/%: bench/%.c
 	@mkdir -p $(@D)
