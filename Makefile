@@ -107,7 +107,6 @@ integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/run.sh
 	bash tests/integration/nginx.sh
 	bash tests/integration/apache.sh
-	bash tests/integration/offload.sh
 	bash tests/integration/sluicectl.sh
 
 test: deps

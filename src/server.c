@@ -356,9 +356,8 @@ server_offload_decide(struct worker *w, const struct stream_file *f,
 	char		 qpath[LOG_VALUE_MAX * 4 + 8];
 	int64_t		 start, len;
 
-	if (!http_path_plain(w->job.file_path) ||
-	    (w->cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE &&
-	    strchr(w->job.file_path, '%') != NULL)) {
+	if (w->cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE &&
+	    strchr(w->job.file_path, '%') != NULL) {
 		*why = "offload_path";
 		log_warnx("event=security reason=offload_path id=%s path=%s",
 		    w->job.id, log_quote(qpath, sizeof(qpath),
@@ -411,6 +410,7 @@ server_decide(struct worker *w, int read_rc, struct stream_file *f,
 	struct http_conditions	 cond;
 	struct http_entity	 e;
 	char			 etag[HTTP_ETAG_SIZE];
+	char			 qpath[LOG_VALUE_MAX * 4 + 8];
 	int64_t			 now = (int64_t)time(NULL);
 	int			 status;
 
@@ -450,6 +450,18 @@ server_decide(struct worker *w, int read_rc, struct stream_file *f,
 		return (status);
 	if ((status = stream_open(w->rootfd, &w->job, f, why)) != 0)
 		return (status);
+	/*
+	 * openat2 allows a ".." that stays beneath the root, and an empty or
+	 * "." segment. The contract's file_path has none, and an offloading
+	 * server would resolve the path again: refuse them in either mode.
+	 */
+	if (!http_path_plain(w->job.file_path)) {
+		*why = "path_not_plain";
+		log_warnx("event=security reason=path_not_plain id=%s path=%s",
+		    w->job.id, log_quote(qpath, sizeof(qpath),
+		    w->job.file_path));
+		return (500);
+	}
 	if (w->cfg->offload_mode != CONFIG_OFFLOAD_NONE)
 		return (server_offload_decide(w, f, d, why));
 	if (http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,

@@ -22,7 +22,21 @@ INSERT INTO export_jobs (id, status, file_path, file_name, content_type,
      'x' || char(13, 10) || 'X-Accel-Redirect: /secret.txt',
      'text/plain', 13),
     ('crlftype', 'done', 'hello.txt', 'hello.txt',
-     'text/plain' || char(13, 10) || 'X-Injected: 1', 13);
+     'text/plain' || char(13, 10) || 'X-Injected: 1', 13),
+    -- nginx and Apache take a bare LF as a line end too; Apache turns a
+    -- 200 with a local Location into an internal redirect.
+    ('lfname', 'done', 'hello.txt',
+     'y' || char(10) || 'X-Accel-Redirect: /secret.txt', 'text/plain', 13),
+    ('crlfloc', 'done', 'hello.txt',
+     'x' || char(13, 10) || 'Location: /secret.txt', 'text/plain', 13),
+    ('lfloc', 'done', 'hello.txt',
+     'y' || char(10) || 'Location: /secret.txt', 'text/plain', 13);
+
+-- A path with spaces, UTF-8, "+", "=", "#" and "?" (made by suite.sh's
+-- test_download): the offload header must carry it intact.
+INSERT INTO export_jobs (id, status, file_path, file_name, file_size) VALUES
+    ('utfpath', 'done', 'dir with space/résumé € 1+1=2 #x?.bin',
+     'résumé € 1+1=2 #x?.bin', 1000);
 
 INSERT INTO export_jobs (id, status, file_path, file_name, file_size) VALUES
     ('m1', 'done', 'data/1m.bin', 'one megabyte.bin', 1048576),
@@ -60,6 +74,7 @@ INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
     ('nosize', 'done', 'hello.txt', NULL),
     ('dotdot', 'done', '../secret.txt', 7),
     ('dotdot2', 'done', 'data/../../secret.txt', 7),
+    ('dotin', 'done', 'data/../hello.txt', 13),   -- offload mode only
     ('absolute', 'done', '@SECRET@', 7),
     ('linkout', 'done', 'link-out.txt', 7),
     ('linkin', 'done', 'link-in.txt', 13),
