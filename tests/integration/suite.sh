@@ -721,9 +721,27 @@ test_owner() {
 	    "$(grep -Ec 'id=owned status=20[06] .* user="alice" ' "$LOG")"
 }
 
+# race JOB N: N simultaneous first downloads of JOB; sets RACE_OK (200s)
+# and RACE_GONE (410s).
+race() {
+	local k code
+	RACE_OK=0 RACE_GONE=0
+	for k in $(seq 1 "$2"); do
+		curl -sS --max-time 20 -o /dev/null -w '%{http_code}\n' \
+		    "$BASE/download/$1" >"$IT_DIR/race.$k" &
+		POOL_CURLS+=($!)
+	done
+	wait "${POOL_CURLS[@]}"
+	POOL_CURLS=()
+	for k in $(seq 1 "$2"); do
+		code=$(cat "$IT_DIR/race.$k")
+		[ "$code" = 200 ] && RACE_OK=$((RACE_OK + 1))
+		[ "$code" = 410 ] && RACE_GONE=$((RACE_GONE + 1))
+	done
+}
+
 # --------------------------------------------------------- download limits
 test_limits() {
-	local k ok=0 gone=0 code
 	it_get lim:first /download/limit1
 	it_expect_status 200
 	# A resumed download and a HEAD do not count: still allowed.
@@ -744,38 +762,14 @@ test_limits() {
 	    [ "$(access_sql "SELECT count(*) FROM downloads WHERE job_id = 'limit1' AND counts = 1")" = 1 ]
 
 	# Ten simultaneous first downloads of a job limited to one.
-	for k in $(seq 1 10); do
-		curl -sS --max-time 20 -o /dev/null -w '%{http_code}\n' \
-		    "$BASE/download/race1" >"$IT_DIR/race.$k" &
-		POOL_CURLS+=($!)
-	done
-	wait "${POOL_CURLS[@]}"
-	POOL_CURLS=()
-	for k in $(seq 1 10); do
-		code=$(cat "$IT_DIR/race.$k")
-		[ "$code" = 200 ] && ok=$((ok + 1))
-		[ "$code" = 410 ] && gone=$((gone + 1))
-	done
-	it_check "race: exactly one of 10 racing first downloads got 200 ($ok, $gone gone)" \
-	    [ "$ok" -eq 1 -a "$gone" -eq 9 ]
-
+	race race1 10
+	it_check "race: exactly one of 10 racing first downloads got 200 ($RACE_OK, $RACE_GONE gone)" \
+	    [ "$RACE_OK" -eq 1 -a "$RACE_GONE" -eq 9 ]
 	# Thirty at once for a job limited to three: the rows of one commit
 	# are counted in order, so a batch cannot let a fourth through.
-	ok=0 gone=0
-	for k in $(seq 1 30); do
-		curl -sS --max-time 20 -o /dev/null -w '%{http_code}\n' \
-		    "$BASE/download/race3" >"$IT_DIR/race.$k" &
-		POOL_CURLS+=($!)
-	done
-	wait "${POOL_CURLS[@]}"
-	POOL_CURLS=()
-	for k in $(seq 1 30); do
-		code=$(cat "$IT_DIR/race.$k")
-		[ "$code" = 200 ] && ok=$((ok + 1))
-		[ "$code" = 410 ] && gone=$((gone + 1))
-	done
-	it_check "race: exactly 3 of 30 racing downloads of a limit-3 job got 200 ($ok, $gone gone)" \
-	    [ "$ok" -eq 3 -a "$gone" -eq 27 ]
+	race race3 30
+	it_check "race: exactly 3 of 30 racing downloads of a limit-3 job got 200 ($RACE_OK, $RACE_GONE gone)" \
+	    [ "$RACE_OK" -eq 3 -a "$RACE_GONE" -eq 27 ]
 	it_check "race: 3 counted rows for the limit-3 job" \
 	    [ "$(access_sql "SELECT count(*) FROM downloads WHERE job_id = 'race3' AND counts = 1")" = 3 ]
 }
