@@ -300,8 +300,9 @@ server_offload_headers(struct worker *w, const struct stream_file *f)
 	    job->has_file_name ? job->file_name : NULL, job->id) == -1 ||
 	    (job->has_sha256 &&
 	    http_digest_format(digest, sizeof(digest), job->sha256) == -1) ||
+	    (cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE &&
 	    http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,
-	    f->mtime_nsec) == -1) {
+	    f->mtime_nsec) == -1)) {
 		log_warnx("event=header_error id=%s", job->id);
 		return (-1);
 	}
