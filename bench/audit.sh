@@ -7,6 +7,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . tests/integration/lib.sh
+. tests/integration/servers.sh
 . bench/lib.sh
 rounds=${1:-5}
 secs=${2:-5}
@@ -32,7 +33,7 @@ run() {	# audit on|off -> requests per second
 	it_sluice_stop
 }
 
-it_lighttpd_start "$SOCK" >/dev/null
+it_server_up lighttpd stream "$SOCK" >/dev/null || exit 1
 data=$IT_DIR/data.tsv
 for r in $(seq 1 "$rounds"); do
 	a=$(run on)

@@ -45,18 +45,11 @@ for m in mod_proxy_fcgi mod_fcgid; do
 	    { echo "missing /usr/lib/apache2/modules/$m.so" >&2; exit 2; }
 done
 
-# Short path: unix socket paths are limited to 108 bytes.
-IT_DIR=$(mktemp -d /tmp/sluice-apx.XXXXXX)
-IT_ROOT=$IT_DIR/export
-IT_DOCROOT=$IT_DIR/htdocs
-SOCK=$IT_DIR/sluice.sock
-LOG=$IT_DIR/sluice.log
+it_scratch apx
 AP_ERR=$IT_DIR/apache-error.log
 AP_ACCESS=$IT_DIR/apache-access.log
 # Under mod_fcgid sluice runs as www-data and writes under sluice/.
 FC_LOG=$IT_DIR/sluice/sluice.log
-trap 'it_cleanup; [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"' EXIT
-trap 'exit 130' INT TERM
 
 # seed.sql's m50 and shrink.
 BIG_SIZE=52428800

@@ -68,6 +68,20 @@ it_kill_pid() {
 	return 0
 }
 
+# it_scratch NAME: a scratch directory /tmp/sluice-NAME.XXXXXX (short:
+# unix socket paths are limited to 108 bytes) with the usual names in it,
+# removed at exit unless IT_KEEP is set; every recorded pid is stopped.
+it_scratch() {
+	IT_DIR=$(mktemp -d "/tmp/sluice-$1.XXXXXX") ||
+	    { echo "mktemp failed" >&2; exit 2; }
+	IT_ROOT=$IT_DIR/export
+	IT_DOCROOT=$IT_DIR/htdocs
+	SOCK=$IT_DIR/sluice.sock
+	LOG=$IT_DIR/sluice.log
+	trap 'it_cleanup; [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"' EXIT
+	trap 'exit 130' INT TERM
+}
+
 it_cleanup() {
 	local pid
 	for pid in "${IT_PIDS[@]}"; do it_kill_pid "$pid"; done
@@ -92,25 +106,6 @@ it_sluice_start() {
 it_sluice_stop() {
 	it_kill_pid "$SLUICE_PID"
 	SLUICE_PID=
-}
-
-# Start lighttpd from deploy/lighttpd/sluice.conf, filling in only paths and
-# the port; sets LIGHTTPD_PID and BASE (the URL of the server).
-it_lighttpd_start() {
-	local sock=$1 port
-	port=$(it_free_port) || return 1
-	[ -e "$IT_DIR/users" ] || printf 'alice:alice-pw\nbob:bob-pw\n' \
-	    >"$IT_DIR/users"
-	sed -e "s|@PORT@|$port|g" -e "s|@DOCROOT@|$IT_DOCROOT|g" \
-	    -e "s|@STATEDIR@|$IT_DIR|g" -e "s|@SOCKET@|$sock|g" \
-	    -e "s|@AUTHFILE@|$IT_DIR/users|g" \
-	    "$IT_TOP/deploy/lighttpd/sluice.conf" >"$IT_DIR/lighttpd.conf"
-	lighttpd -tt -f "$IT_DIR/lighttpd.conf" >/dev/null || return 1
-	lighttpd -D -f "$IT_DIR/lighttpd.conf" &
-	LIGHTTPD_PID=$!
-	IT_PIDS+=("$LIGHTTPD_PID")
-	BASE="http://127.0.0.1:$port"
-	it_wait_port "$port"
 }
 
 # curl a URL; leaves the status in R_STATUS, headers (CR stripped) in

@@ -29,15 +29,8 @@ for c in nginx spawn-fcgi sqlite3 curl sha256sum; do
 	command -v "$c" >/dev/null || { echo "missing $c" >&2; exit 2; }
 done
 
-# Short path: unix socket paths are limited to 108 bytes.
-IT_DIR=$(mktemp -d /tmp/sluice-ngx.XXXXXX)
-IT_ROOT=$IT_DIR/export
-IT_DOCROOT=$IT_DIR/htdocs
-SOCK=$IT_DIR/sluice.sock
-LOG=$IT_DIR/sluice.log
+it_scratch ngx
 NGX_ERR=$IT_DIR/nginx-error.log
-trap 'it_cleanup; [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"' EXIT
-trap 'exit 130' INT TERM
 
 # Bigger than every buffer between sluice and a stalled client.
 STALL_SIZE=67108864

@@ -21,14 +21,7 @@ for b in "$BIN" "$BIN_RELEASE"; do
 	[ -x "$b" ] || { echo "missing $b: run make first" >&2; exit 2; }
 done
 
-# Short path: unix socket paths are limited to 108 bytes.
-IT_DIR=$(mktemp -d /tmp/sluice-it.XXXXXX)
-IT_ROOT=$IT_DIR/export
-IT_DOCROOT=$IT_DIR/htdocs
-SOCK=$IT_DIR/sluice.sock
-LOG=$IT_DIR/sluice.log
-trap 'it_cleanup; [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"' EXIT
-trap 'exit 130' INT TERM
+it_scratch it
 
 # ---------------------------------------------------------------- fixtures
 fixtures_make() {

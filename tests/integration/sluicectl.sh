@@ -11,6 +11,7 @@ set -u
 IT_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$IT_TOP" || exit 1
 . tests/integration/lib.sh
+. tests/integration/servers.sh
 
 CTL=${SLUICECTL_BIN:-$IT_TOP/build/sluicectl}
 BIN=${SLUICE_BIN:-$IT_TOP/build/sluice}
@@ -18,13 +19,7 @@ for b in "$CTL" "$BIN"; do
 	[ -x "$b" ] || { echo "missing $b: run make first" >&2; exit 2; }
 done
 
-IT_DIR=$(mktemp -d /tmp/sluice-ctl.XXXXXX)
-IT_ROOT=$IT_DIR/export
-IT_DOCROOT=$IT_DIR/htdocs
-SOCK=$IT_DIR/sluice.sock
-LOG=$IT_DIR/sluice.log
-trap 'it_cleanup; [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"' EXIT
-trap 'exit 130' INT TERM
+it_scratch ctl
 
 # sluicectl's settings come from the environment, as in production; the
 # state database defaults to sluice-state.db beside the jobs database.
@@ -834,20 +829,8 @@ test_help
 test_usage
 test_init
 it_sluice_start "$SOCK" "$BIN" "$LOG" || { echo "sluice did not start" >&2; cat "$LOG" >&2; exit 1; }
-# A free port can be taken by another test run between the probe and the
-# bind: then lighttpd exits at once, and another port is tried.
-lighttpd_up() {
-	local try
-	for try in 1 2 3 4 5; do
-		if it_lighttpd_start "$SOCK" && sleep 0.3 &&
-		    it_alive "$LIGHTTPD_PID"; then
-			return 0
-		fi
-		it_kill_pid "$LIGHTTPD_PID"
-	done
-	return 1
-}
-lighttpd_up || { echo "lighttpd did not start" >&2; exit 1; }
+it_server_up lighttpd stream "$SOCK" ||
+    { echo "lighttpd did not start" >&2; exit 1; }
 test_add_copy
 test_add_move
 test_add_defaults

@@ -402,14 +402,9 @@ test_ranges() {
 
 # sluice's own reading of Range and the conditionals (RFC 9110 §13.2.2,
 # and the choices the README lists). In offload mode the server reads
-# them its own way, so these run in stream mode only.
+# them its own way, so these run in stream mode only. Called from
+# test_ranges, whose locals (f, etag, lm, old, future) it uses.
 test_ranges_sluice() {
-	local f=$IT_ROOT/hello.txt etag lm old future
-	etag=$(sed -n 's/^ETag: //p' "$IT_DIR/h.hello.get")
-	lm=$(sed -n 's/^Last-Modified: //p' "$IT_DIR/h.hello.get")
-	old='Sun, 06 Nov 1994 08:49:37 GMT'
-	future='Fri, 01 Jan 2100 00:00:00 GMT'
-
 	it_get clamp /download/hello -H 'Range: bytes=7-99999999999999999999999'
 	it_expect_status 206
 	it_expect_header 'Content-Range: bytes 7-12/13'
