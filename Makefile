@@ -12,18 +12,17 @@ SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
 
-SRCS	 = src/audit.c src/config.c src/fcgi_out.c src/http.c src/jobstore.c \
-	   src/listen.c \
-	   src/log.c \
-	   src/main.c src/policy.c src/pool.c src/request.c src/server.c \
-	   src/stream.c
+SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_out.c src/http.c \
+	   src/job.c src/jobstore.c src/listen.c src/log.c src/main.c \
+	   src/paths.c src/policy.c src/pool.c src/request.c src/server.c \
+	   src/stream.c src/text.c
 HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
 SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
-UNIT	 = http request policy jobstore fcgi_out cond
+UNIT	 = http cond text confine job paths request policy jobstore fcgi_out
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -63,16 +62,17 @@ build/asan/obj/%.o: src/%.c $(HDRS) $(GEN)
 build/asan/sluice: $(SAN_OBJS)
 	$(CC) $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
 
-# The admin tool: its own files, plus the pure id check and header guard.
-build/sluicectl: build/obj/sluicectl.o build/obj/ctl_add.o \
-    build/obj/ctl_db.o build/obj/ctl_files.o build/obj/ctl_fs.o \
-    build/obj/ctl_out.o build/obj/request.o build/obj/http.o
+# The admin tool: its own files, plus the rules it shares with sluice (the
+# id check, the header guard, text, confinement, status names, paths).
+CTL_SRCS = src/sluicectl.c src/ctl_add.c src/ctl_db.c src/ctl_files.c \
+	   src/ctl_fs.c src/ctl_out.c \
+	   src/request.c src/http.c src/text.c src/confine.c src/job.c \
+	   src/paths.c
+
+build/sluicectl: $(CTL_SRCS:src/%.c=build/obj/%.o)
 	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lsodium
 
-build/asan/sluicectl: build/asan/obj/sluicectl.o build/asan/obj/ctl_add.o \
-    build/asan/obj/ctl_db.o build/asan/obj/ctl_files.o \
-    build/asan/obj/ctl_fs.o build/asan/obj/ctl_out.o \
-    build/asan/obj/request.o build/asan/obj/http.o
+build/asan/sluicectl: $(CTL_SRCS:src/%.c=build/asan/obj/%.o)
 	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lsodium
 
 asan: build/asan/sluice
@@ -84,14 +84,22 @@ build/bench/bare: bench/bare.c build/obj/fcgi_out.o src/fcgi_out.h
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -Isrc -o $@ bench/bare.c \
 	    build/obj/fcgi_out.o -lfcgi -lpthread
 
-build/asan/test_http: tests/unit/test_http.c build/asan/obj/http.o
-build/asan/test_cond: tests/unit/test_cond.c build/asan/obj/http.o
+build/asan/test_http: tests/unit/test_http.c build/asan/obj/http.o \
+    build/asan/obj/text.o
+build/asan/test_cond: tests/unit/test_cond.c build/asan/obj/http.o \
+    build/asan/obj/text.o
 build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o \
-    build/asan/obj/http.o
+    build/asan/obj/text.o
+build/asan/test_text: tests/unit/test_text.c build/asan/obj/text.o
+build/asan/test_confine: tests/unit/test_confine.c build/asan/obj/confine.o \
+    build/asan/obj/text.o
+build/asan/test_job: tests/unit/test_job.c build/asan/obj/job.o
+build/asan/test_paths: tests/unit/test_paths.c build/asan/obj/paths.o
 build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
-    build/asan/obj/jobstore.o build/asan/obj/http.o build/asan/obj/log.o
+    build/asan/obj/jobstore.o build/asan/obj/http.o build/asan/obj/log.o \
+    build/asan/obj/text.o build/asan/obj/job.o
 
 build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	@mkdir -p $(@D)
@@ -190,9 +198,10 @@ FUZZ_FLAGS	 = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		   -Isrc
 
-$(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/http.c src/http.h
+$(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/http.c src/http.h \
+    src/text.c src/text.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_$*.c src/http.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_$*.c src/http.c src/text.c
 
 # One line per target: total executions, exec/s, and from libFuzzer's last
 # stats line the coverage (cov), features (ft) and corpus (inputs/bytes).

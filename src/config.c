@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "paths.h"
 
 struct config_option {
 	const char	*name;		/* long option */
@@ -97,7 +98,7 @@ config_usage(const char *progname)
 	    "Each option can also be set by the environment variable in "
 	    "brackets;\nthe command line wins. Signals: TERM or INT drains "
 	    "and exits, HUP reopens the log.\n", progname,
-	    CONFIG_DEFAULT_PREFIX, CONFIG_STATE_DB_NAME, CONFIG_WORKERS,
+	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_NAME, CONFIG_WORKERS,
 	    CONFIG_THREADS,
 	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW);
 }
@@ -287,19 +288,11 @@ config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 		    "SLUICE_ROOT");
 		return (CONFIG_ERROR);
 	}
-	if (c->state_db[0] == '\0') {
-		const char *slash = strrchr(c->db, '/');
-		int	 n;
-
-		n = slash == NULL ? snprintf(c->state_db, sizeof(c->state_db),
-		    "%s", CONFIG_STATE_DB_NAME) :
-		    snprintf(c->state_db, sizeof(c->state_db), "%.*s/%s",
-		    (int)(slash - c->db), c->db, CONFIG_STATE_DB_NAME);
-		if (n < 0 || (size_t)n >= sizeof(c->state_db)) {
-			snprintf(err, errsz, "--db path too long to put the "
-			    "state database beside it: give --state-db");
-			return (CONFIG_ERROR);
-		}
+	if (c->state_db[0] == '\0' && paths_state_db_default(c->state_db,
+	    sizeof(c->state_db), c->db) == -1) {
+		snprintf(err, errsz, "--db path too long to put the state "
+		    "database beside it: give --state-db");
+		return (CONFIG_ERROR);
 	}
 	if (c->audit[0] == '\0' || strcmp(c->audit, "on") == 0)
 		c->audit_on = 1;

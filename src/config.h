@@ -12,7 +12,6 @@
 #define CONFIG_PATH_MAX		4095
 #define CONFIG_PREFIX_MAX	255
 #define CONFIG_DEFAULT_PREFIX	"/download/"
-#define CONFIG_STATE_DB_NAME	"sluice-state.db"
 
 /* Defaults, documented in --help and README.md. */
 #define CONFIG_WORKERS		2

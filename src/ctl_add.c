@@ -31,6 +31,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "confine.h"
 #include "ctl_add.h"
 #include "ctl_db.h"
 #include "ctl_fs.h"
@@ -39,6 +40,7 @@
 #include "job.h"
 #include "request.h"
 #include "sluicectl.h"
+#include "text.h"
 
 #define CTL_ADD_ID_BYTES	16	/* 128 bits: 22 base64url chars */
 #define CTL_ADD_TOKEN_BYTES	32	/* 256 bits: 43 base64url chars */
@@ -242,7 +244,7 @@ ctl_add_print(const struct ctl *c, const char *id, const char *rel,
 		ctl_json_key(stdout, "id", &first);
 		ctl_json_string(stdout, id);
 		ctl_json_key(stdout, "status", &first);
-		ctl_json_string(stdout, "done");
+		ctl_json_string(stdout, job_status_name(JOB_DONE));
 		ctl_json_key(stdout, "file_path", &first);
 		ctl_json_string(stdout, rel);
 		ctl_json_key(stdout, "file_name", &first);
@@ -302,6 +304,7 @@ ctl_add_run(struct ctl *c)
 	char		 sane[CTL_ADD_SANE_MAX + 1], ydir[16], mdir[8];
 	char		 leaf[CTL_ADD_LEAF_SIZE], tmp[CTL_ADD_LEAF_SIZE];
 	char		 rel[JOB_PATH_MAX + 1], *url = NULL;
+	char		 rooterr[CONFINE_ERR_SIZE];
 	int64_t		 size = 0, expires_at = 0;
 	int		 srcfd = -1, rootfd = -1, yfd = -1, mfd = -1;
 	int		 tfd = -1;
@@ -389,11 +392,12 @@ ctl_add_run(struct ctl *c)
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		goto toolong;
 	n = snprintf(rel, sizeof(rel), "%s/%s/%s", ydir, mdir, leaf);
-	if (n < 0 || (size_t)n >= sizeof(rel) || !ctl_fs_path_ok(rel))
+	if (n < 0 || (size_t)n >= sizeof(rel) || !text_path_plain(rel))
 		goto toolong;
 
-	if ((rootfd = ctl_fs_open_root(c->root)) == -1) {
-		ctl_err("add: export root %s", c->root);
+	if (confine_root_open(c->root, &rootfd, rooterr, sizeof(rooterr)) ==
+	    -1) {
+		ctl_errx("add: %s", rooterr);
 		goto done;
 	}
 	if ((yfd = ctl_fs_mkdir_open(rootfd, ydir, &ycreated)) == -1) {

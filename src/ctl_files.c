@@ -24,11 +24,13 @@
 
 #include <sqlite3.h>
 
+#include "confine.h"
 #include "ctl_db.h"
 #include "ctl_files.h"
 #include "ctl_fs.h"
 #include "ctl_out.h"
 #include "sluicectl.h"
+#include "text.h"
 
 #define CTL_FILES_BATCH		256	/* rows per transaction */
 #define CTL_FILES_TTY_MIN	100	/* progress on a tty above this */
@@ -235,7 +237,7 @@ ctl_files_purge_one(sqlite3 *db, sqlite3_stmt *del, sqlite3_stmt *shared,
 		*result = "deleted (no file)";
 		return (ctl_db_exec(db, "RELEASE purge_job"));
 	}
-	if (!ctl_fs_path_ok(j->path)) {
+	if (!text_path_plain(j->path)) {
 		/* Never follow it; the row goes, the file is left alone. */
 		ctl_errx("purge: %s: file_path is not beneath the root "
 		    "(absolute, empty or '..'): row deleted, file left alone",
@@ -295,6 +297,7 @@ ctl_files_purge(struct ctl *c)
 	sqlite3_stmt		*sel = NULL, *del = NULL, *shared = NULL;
 	char			 date[CTL_OUT_DATE_SIZE];
 	char			 hsize[CTL_OUT_SIZE_SIZE];
+	char			 rooterr[CONFINE_ERR_SIZE];
 	const char		**results = NULL;
 	int64_t			 cutoff, bytes = 0, deleted = 0;
 	int64_t			 removed = 0;
@@ -309,8 +312,9 @@ ctl_files_purge(struct ctl *c)
 		return (CTL_EXIT_USAGE);
 	}
 	cutoff = c->now - c->older_than * CTL_FILES_DAY;
-	if (!c->dry_run && (rootfd = ctl_fs_open_root(c->root)) == -1) {
-		ctl_err("purge: export root %s", c->root);
+	if (!c->dry_run && confine_root_open(c->root, &rootfd, rooterr,
+	    sizeof(rooterr)) == -1) {
+		ctl_errx("purge: %s", rooterr);
 		goto done;
 	}
 	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1)
@@ -473,25 +477,26 @@ ctl_files_check_one(int rootfd, const struct ctl *c,
 
 	if (j->path == NULL)
 		return ("no file_path recorded");
-	if (!ctl_fs_path_ok(j->path))
+	if (!text_path_plain(j->path))
 		return ("file_path is not beneath the root (absolute, empty "
 		    "or '..')");
-	if ((fd = ctl_fs_open_beneath(rootfd, j->path)) == -1) {
+	switch (confine_file_open(rootfd, j->path, &fd, &st)) {
+	case CONFINE_OK:
+		break;
+	case CONFINE_MISSING:
 		if (errno == ENOENT)
 			return ("missing");
-		if (errno == ELOOP || errno == ENOTDIR)
-			return ("a symlink (or a non-directory) on the path");
+		/* FALLTHROUGH */
+	case CONFINE_SYMLINK:
+		return ("a symlink (or a non-directory) on the path");
+	case CONFINE_FSTAT_FAILED:
+		len = snprintf(buf, sz, "fstat: %s", strerror(errno));
+		return (len < 0 || (size_t)len >= sz ? "fstat failed" : buf);
+	case CONFINE_NOT_REGULAR:
+		return ("not a regular file");
+	default:
 		len = snprintf(buf, sz, "cannot open: %s", strerror(errno));
 		return (len < 0 || (size_t)len >= sz ? "cannot open" : buf);
-	}
-	if (fstat(fd, &st) == -1) {
-		len = snprintf(buf, sz, "fstat: %s", strerror(errno));
-		problem = len < 0 || (size_t)len >= sz ? "fstat failed" : buf;
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		problem = "not a regular file";
-		goto done;
 	}
 	if (!j->has_size) {
 		problem = "no file_size recorded (sluice will not serve it)";
@@ -545,8 +550,8 @@ ctl_files_check(struct ctl *c)
 	int			 first = 1;
 
 	ctl_table_init(&t, 3, head, 0);
-	if ((rootfd = ctl_fs_open_root(c->root)) == -1) {
-		ctl_err("check: export root %s", c->root);
+	if (confine_root_open(c->root, &rootfd, buf, sizeof(buf)) == -1) {
+		ctl_errx("check: %s", buf);
 		goto done;
 	}
 	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1)

@@ -2,11 +2,10 @@
  * ctl_fs: sluicectl's files beneath the export root.
  *
  * A file_path comes from a database row, so it is treated like input: it
- * must be relative, with no empty, "." or ".." component, and it is walked
- * one directory at a time from a descriptor of the root with O_NOFOLLOW,
- * so neither an absolute path, "..", nor a symlink anywhere on the way can
- * leave the root. That matches what sluice itself does with openat2
- * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), without needing Linux 5.6.
+ * must be a plain relative path (text_path_plain), and it is opened by
+ * confine, the same openat2 rule sluice serves files by, so neither an
+ * absolute path, "..", nor a symlink anywhere on the way can leave the
+ * root.
  *
  * Memory: one CTL_FS_BUF_SIZE buffer per copy or hash, freed before
  * returning; nothing grows with the file.
@@ -20,109 +19,15 @@
 
 #include <sodium.h>
 
+#include "confine.h"
 #include "ctl_fs.h"
-#include "job.h"
 
 _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 _Static_assert(CTL_FS_HASH_SIZE == crypto_hash_sha256_BYTES, "SHA-256");
 
 /*
- * Returns 1 when path may name a file beneath the root: not empty, not
- * absolute, at most JOB_PATH_MAX bytes, and no empty, "." or ".."
- * component (so no trailing '/' either). Else 0.
- */
-int
-ctl_fs_path_ok(const char *path)
-{
-	const char *p = path, *slash;
-	size_t	 n;
-
-	if (*path == '\0' || *path == '/' || strlen(path) > JOB_PATH_MAX)
-		return (0);
-	for (;;) {
-		slash = strchr(p, '/');
-		n = slash != NULL ? (size_t)(slash - p) : strlen(p);
-		if (n == 0 || (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return (0);
-		if (slash == NULL)
-			return (1);
-		p = slash + 1;
-	}
-}
-
-/* The export root as a directory descriptor, or -1 with errno set. */
-int
-ctl_fs_open_root(const char *root)
-{
-	return (open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-}
-
-/*
- * Open the directory that holds path (checked with ctl_fs_path_ok), one
- * component at a time beneath rootfd, refusing symlinks (ELOOP or
- * ENOTDIR). On success *leaf points at the last component inside path and
- * the caller closes the returned descriptor. Returns -1 with errno set.
- */
-int
-ctl_fs_open_parent(int rootfd, const char *path, const char **leaf)
-{
-	const char *p = path, *slash;
-	char	 comp[JOB_PATH_MAX + 1];
-	int	 fd, nfd;
-	size_t	 n;
-
-	if (!ctl_fs_path_ok(path)) {
-		errno = EINVAL;
-		return (-1);
-	}
-	if ((fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0)) == -1)
-		return (-1);
-	while ((slash = strchr(p, '/')) != NULL) {
-		n = (size_t)(slash - p);	/* < sizeof(comp): path_ok */
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (nfd == -1) {
-			int saved = errno;
-
-			close(fd);
-			errno = saved;
-			return (-1);
-		}
-		close(fd);
-		fd = nfd;
-		p = slash + 1;
-	}
-	*leaf = p;
-	return (fd);
-}
-
-/*
- * Open path beneath rootfd for reading without following any symlink (a
- * symlink gives ELOOP). O_NONBLOCK keeps a planted FIFO from hanging us;
- * the caller checks the type with fstat. Returns the descriptor, or -1
- * with errno set.
- */
-int
-ctl_fs_open_beneath(int rootfd, const char *path)
-{
-	const char *leaf;
-	int	 dfd, fd, saved;
-
-	if ((dfd = ctl_fs_open_parent(rootfd, path, &leaf)) == -1)
-		return (-1);
-	fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC);
-	saved = errno;
-	close(dfd);
-	errno = saved;
-	return (fd);
-}
-
-/*
- * Remove path beneath rootfd. The last component is unlinked, never
+ * Remove path (a plain relative path) beneath rootfd. The directories on
+ * the way are resolved by confine; the last component is unlinked, never
  * followed: a symlink there is removed itself, not its target; a
  * directory is refused (EISDIR). Returns 0, or -1 with errno set.
  */
@@ -132,7 +37,7 @@ ctl_fs_unlink_beneath(int rootfd, const char *path)
 	const char *leaf;
 	int	 dfd, rc, saved;
 
-	if ((dfd = ctl_fs_open_parent(rootfd, path, &leaf)) == -1)
+	if ((dfd = confine_parent_open(rootfd, path, &leaf)) == -1)
 		return (-1);
 	rc = unlinkat(dfd, leaf, 0);
 	saved = errno;

@@ -1,7 +1,6 @@
 /*
  * ctl_fs: sluicectl's files beneath the export root. Paths from the jobs
- * database are checked (relative, no empty, "." or ".." component) and
- * walked one component at a time from a descriptor of the root, never
+ * database are checked (text_path_plain) and opened by confine, never
  * following a symlink, so a job row can never make sluicectl read, hash or
  * delete anything outside the root. Also the copy-and-hash loop and
  * SHA-256 helpers.
@@ -15,10 +14,6 @@
 #define CTL_FS_HEX_SIZE		65	/* lowercase hex + NUL */
 #define CTL_FS_BUF_SIZE		(256 * 1024)	/* bytes per read */
 
-int	 ctl_fs_path_ok(const char *path);
-int	 ctl_fs_open_root(const char *root);
-int	 ctl_fs_open_parent(int rootfd, const char *path, const char **leaf);
-int	 ctl_fs_open_beneath(int rootfd, const char *path);
 int	 ctl_fs_unlink_beneath(int rootfd, const char *path);
 int	 ctl_fs_mkdir_open(int dirfd, const char *name, int *created);
 int	 ctl_fs_hash(int fd, char hex[CTL_FS_HEX_SIZE], int64_t *size);

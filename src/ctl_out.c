@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "ctl_out.h"
-#include "http.h"
+#include "text.h"
 
 /* One line on stderr: "sluicectl: <message>". */
 void
@@ -56,23 +56,11 @@ ctl_out_utf8_valid(const char *s)
 	long	 cp;
 
 	while (i < len) {
-		i += http_utf8_next(u + i, len - i, &cp);
+		i += text_utf8_next(u + i, len - i, &cp);
 		if (cp == -1)
 			return (0);
 	}
 	return (1);
-}
-
-/*
- * Characters that must not reach a terminal as they are: C0 and C1
- * controls, DEL, bidi controls and the Unicode line separators.
- */
-static int
-ctl_out_char_unsafe(long cp)
-{
-	return (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
-	    cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029);
 }
 
 /*
@@ -92,8 +80,8 @@ ctl_out_clean(const char *s)
 	if ((dst = malloc(len + 1)) == NULL)
 		return (NULL);
 	while (i < len) {
-		n = http_utf8_next(u + i, len - i, &cp);
-		if (cp == -1 || ctl_out_char_unsafe(cp))
+		n = text_utf8_next(u + i, len - i, &cp);
+		if (cp == -1 || text_char_unsafe(cp))
 			dst[o++] = '?';
 		else {
 			memcpy(dst + o, u + i, n);
@@ -128,33 +116,28 @@ ctl_out_width(const char *s)
 int
 ctl_out_pct_segment(const char *name, char **out)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t	 i, o = 0, len = strlen(name);
-	char	*dst;
+	size_t	 i, len = strlen(name);
+	char	*seg = NULL, *dst = NULL;
+	int	 rc = -1;
 
 	*out = NULL;
 	if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return (0);
-	if (len > (SIZE_MAX - 1) / 3 || (dst = malloc(len * 3 + 1)) == NULL)
-		return (-1);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '/' || c == '\\')
-			c = '_';
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~')
-			dst[o++] = (char)c;
-		else {
-			dst[o++] = '%';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 0x0f];
-		}
-	}
-	dst[o] = '\0';
+	if (len > (SIZE_MAX - 1) / 3 || (seg = strdup(name)) == NULL ||
+	    (dst = malloc(len * 3 + 1)) == NULL)
+		goto done;
+	for (i = 0; i < len; i++)
+		if (seg[i] == '/' || seg[i] == '\\')
+			seg[i] = '_';
+	if (text_pct_encode(dst, len * 3 + 1, seg, TEXT_PCT_SEGMENT) == -1)
+		goto done;	/* cannot happen: 3 bytes a byte at most */
 	*out = dst;
-	return (0);
+	dst = NULL;
+	rc = 0;
+done:
+	free(seg);
+	free(dst);
+	return (rc);
 }
 
 /*
@@ -171,7 +154,7 @@ ctl_json_string(FILE *fp, const char *s)
 
 	fputc('"', fp);
 	while (i < len) {
-		n = http_utf8_next(u + i, len - i, &cp);
+		n = text_utf8_next(u + i, len - i, &cp);
 		if (cp == -1)
 			fputs("\\ufffd", fp);
 		else if (cp == '"')

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "text.h"
 
 static const char http_days[7][4] = {
 	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -85,22 +86,6 @@ http_header_value_ok(const char *v, size_t len)
 	return (1);
 }
 
-/* Returns 1 when s[0..len) is all hex digits. */
-int
-http_hex_valid(const char *s, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F')))
-			return (0);
-	}
-	return (1);
-}
-
 /*
  * The Gregorian date of day z (days since 1970-01-01, z >= 0), after
  * H. Hinnant's civil_from_days.
@@ -167,19 +152,6 @@ http_etag_format(char *dst, size_t sz, uint64_t ino, int64_t size,
 	return (0);
 }
 
-/* The value of hex digit c, or -1. */
-int
-http_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /*
  * Repr-Digest (RFC 9530 §3) from a 64-digit hex SHA-256: the 32 bytes in
  * base64 between colons, as a Structured Field byte sequence.
@@ -193,11 +165,8 @@ http_digest_format(char *dst, size_t sz, const char *hex)
 	unsigned char	 raw[32];
 	size_t		 i, o = 0;
 
-	if (strlen(hex) != 64 || !http_hex_valid(hex, 64))
+	if (text_hex_decode(raw, sizeof(raw), hex) == -1)
 		return (-1);
-	for (i = 0; i < 32; i++)
-		raw[i] = (unsigned char)(http_hexval((unsigned char)hex[2 * i])
-		    << 4 | http_hexval((unsigned char)hex[2 * i + 1]));
 	/* "sha-256=:" + 44 + ":" + NUL */
 	if (sz < 9 + 44 + 1 + 1)
 		return (-1);
@@ -221,63 +190,6 @@ http_digest_format(char *dst, size_t sz, const char *hex)
 }
 
 /*
- * Decode one UTF-8 character at s[0..len). Returns its length and sets *cp,
- * or returns 1 with *cp = -1 for an invalid byte (overlong forms,
- * surrogates and values past U+10FFFF included).
- */
-size_t
-http_utf8_next(const unsigned char *s, size_t len, long *cp)
-{
-	size_t	 n, i;
-	long	 v, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return (1);
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2; v = s[0] & 0x1f; min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3; v = s[0] & 0x0f; min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4; v = s[0] & 0x07; min = 0x10000;
-	} else {
-		*cp = -1;
-		return (1);
-	}
-	if (n > len) {
-		*cp = -1;
-		return (1);
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = -1;
-			return (1);
-		}
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
-		*cp = -1;
-		return (1);
-	}
-	*cp = v;
-	return (n);
-}
-
-/*
- * Characters that never belong in a file name shown to a user: C0 and C1
- * controls, DEL, the bidirectional controls that can disguise an extension
- * ("invoice\u202Efdp.exe"), and the Unicode line separators.
- */
-static int
-http_char_dropped(long cp)
-{
-	return (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
-	    cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029);
-}
-
-/*
  * Clean s[0..len) into dst[0..dstsz): dropped characters go, invalid bytes
  * become '_', and only whole characters are copied. Sets *over when
  * something did not fit. Returns the length written (dst terminated).
@@ -292,14 +204,14 @@ http_name_clean_into(char *dst, size_t dstsz, const char *s, size_t len,
 
 	*over = 0;
 	while (i < len) {
-		n = http_utf8_next(u + i, len - i, &cp);
+		n = text_utf8_next(u + i, len - i, &cp);
 		if (cp == -1) {
 			if (o + 1 >= dstsz) {
 				*over = 1;
 				break;
 			}
 			dst[o++] = '_';
-		} else if (!http_char_dropped(cp)) {
+		} else if (!text_char_unsafe(cp)) {
 			if (o + n >= dstsz) {
 				*over = 1;
 				break;
@@ -343,14 +255,6 @@ http_name_clean(char *dst, const char *name)
 	return (hlen + elen);
 }
 
-/* RFC 8187 §3.2.1 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~" */
-static int
-http_attr_char(unsigned char c)
-{
-	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || strchr("!#$&+-.^_`|~", c) != NULL);
-}
-
 /*
  * Content-Disposition for a download (RFC 6266 §4.3):
  *	attachment; filename="<ascii>"; filename*=UTF-8''<pct-encoded>
@@ -363,7 +267,6 @@ int
 http_disposition_format(char *dst, size_t sz, const char *name,
     const char *fallback)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	char		 clean[HTTP_NAME_MAX + 1];
 	size_t		 len, i, o, n;
 	long		 cp;
@@ -377,7 +280,7 @@ http_disposition_format(char *dst, size_t sz, const char *name,
 		return (-1);
 	o = (size_t)r;
 	for (i = 0; i < len; i += n) {
-		n = http_utf8_next((const unsigned char *)clean + i, len - i,
+		n = text_utf8_next((const unsigned char *)clean + i, len - i,
 		    &cp);
 		if (o + 1 >= sz)
 			return (-1);
@@ -391,21 +294,7 @@ http_disposition_format(char *dst, size_t sz, const char *name,
 	if (r < 0 || (size_t)r >= sz - o)
 		return (-1);
 	o += (size_t)r;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)clean[i];
-
-		if (o + (http_attr_char(c) ? 1 : 3) >= sz)
-			return (-1);
-		if (http_attr_char(c))
-			dst[o++] = (char)c;
-		else {
-			dst[o++] = '%';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 15];
-		}
-	}
-	dst[o] = '\0';
-	return (0);
+	return (text_pct_encode(dst + o, sz - o, clean, TEXT_PCT_ATTR));
 }
 
 /* Start a CGI header block with the Status line (always sent; Apache
@@ -477,66 +366,6 @@ http_headers_end(struct http_headers *h)
 	h->len += 2;
 	h->buf[h->len] = '\0';
 	return (0);
-}
-
-/*
- * Is a relative path plain: no empty, "." or ".." segment, and not
- * absolute? A web server that is handed the path (offload) resolves it
- * again itself, so it must mean the same file to it as to openat2.
- */
-int
-http_path_plain(const char *path)
-{
-	const char	*p = path;
-	size_t		 len;
-
-	if (*p == '\0' || *p == '/')
-		return (0);
-	for (;;) {
-		len = strcspn(p, "/");
-		if (len == 0 || (len == 1 && p[0] == '.') ||
-		    (len == 2 && p[0] == '.' && p[1] == '.'))
-			return (0);
-		if (p[len] == '\0')
-			return (1);
-		p += len + 1;
-	}
-}
-
-/*
- * Percent-encode a path for a URI (RFC 3986): every byte except the
- * unreserved characters and '/' becomes %XX. Returns 0, or -1 when dst is
- * too small (dst is then the empty string).
- */
-int
-http_path_encode(char *dst, size_t dstsz, const char *path)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	size_t		 o = 0;
-
-	if (dstsz == 0)
-		return (-1);
-	for (p = (const unsigned char *)path; *p != '\0'; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-		    *p == '_' || *p == '~' || *p == '/') {
-			if (o + 1 >= dstsz)
-				goto toolong;
-			dst[o++] = (char)*p;
-		} else {
-			if (o + 3 >= dstsz)
-				goto toolong;
-			dst[o++] = '%';
-			dst[o++] = hex[*p >> 4];
-			dst[o++] = hex[*p & 0x0f];
-		}
-	}
-	dst[o] = '\0';
-	return (0);
-toolong:
-	dst[0] = '\0';
-	return (-1);
 }
 
 /*

@@ -64,11 +64,6 @@ int		 http_etag_format(char *, size_t, uint64_t ino, int64_t size,
 int		 http_digest_format(char *, size_t, const char *sha256_hex);
 int		 http_disposition_format(char *, size_t, const char *name,
 		    const char *fallback);
-int		 http_hex_valid(const char *, size_t);
-int		 http_hexval(unsigned char);
-size_t		 http_utf8_next(const unsigned char *, size_t, long *);
-int		 http_path_plain(const char *);
-int		 http_path_encode(char *, size_t, const char *);
 
 int		 http_date_parse(const char *, int64_t now, int64_t *);
 int		 http_etag_match(const char *list, const char *etag, int weak);

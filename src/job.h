@@ -1,8 +1,9 @@
 /*
  * job: one export job, copied out of the jobs database into fixed fields.
  *
- * Header only: the struct is shared by jobstore (which fills it) and the pure
- * modules (which read it). Nothing here points into SQLite memory.
+ * The struct is shared by jobstore (which fills it) and the pure modules
+ * (which read it). Nothing here points into SQLite memory. job.c holds the
+ * status names of the contract, for sluice and sluicectl alike.
  */
 #ifndef SLUICE_JOB_H
 #define SLUICE_JOB_H
@@ -53,5 +54,8 @@ struct job {
 	 */
 	const char	*bad_field;
 };
+
+enum job_status	 job_status_parse(const char *);
+const char	*job_status_name(enum job_status);
 
 #endif

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "jobstore.h"
 #include "log.h"
+#include "text.h"
 
 static const char jobstore_sql[] =
     "SELECT status, file_path, file_name, content_type, file_size, sha256, "
@@ -140,22 +141,6 @@ jobstore_int(struct job *job, sqlite3_stmt *st, int col, const char *name,
 	}
 }
 
-static enum job_status
-jobstore_status(const char *s)
-{
-	if (strcmp(s, "pending") == 0)
-		return (JOB_PENDING);
-	if (strcmp(s, "running") == 0)
-		return (JOB_RUNNING);
-	if (strcmp(s, "done") == 0)
-		return (JOB_DONE);
-	if (strcmp(s, "failed") == 0)
-		return (JOB_FAILED);
-	if (strcmp(s, "revoked") == 0)
-		return (JOB_REVOKED);
-	return (JOB_UNKNOWN);
-}
-
 /*
  * Look up id and copy the row into *job. Values that cannot be used as they
  * are leave job->bad_field set (the policy answers 500 for those). Logs
@@ -194,7 +179,7 @@ jobstore_find(struct jobstore *js, const char *id, struct job *job)
 	}
 	jobstore_text(job, js->find, 0, "status", status, sizeof(status),
 	    &has_status);
-	job->status = has_status ? jobstore_status(status) : JOB_UNKNOWN;
+	job->status = has_status ? job_status_parse(status) : JOB_UNKNOWN;
 	jobstore_text(job, js->find, 1, "file_path", job->file_path,
 	    sizeof(job->file_path), &job->has_file_path);
 	jobstore_text(job, js->find, 2, "file_name", job->file_name,
@@ -216,10 +201,10 @@ jobstore_find(struct jobstore *js, const char *id, struct job *job)
 
 	/* Values the headers and checks rely on, checked once, here. */
 	if (job->has_sha256 && (strlen(job->sha256) != JOB_HASH_HEX ||
-	    !http_hex_valid(job->sha256, JOB_HASH_HEX)) && !job->bad_field)
+	    !text_hex_valid(job->sha256, JOB_HASH_HEX)) && !job->bad_field)
 		job->bad_field = "sha256";
 	if (job->has_token && (strlen(job->token_sha256) != JOB_HASH_HEX ||
-	    !http_hex_valid(job->token_sha256, JOB_HASH_HEX)) &&
+	    !text_hex_valid(job->token_sha256, JOB_HASH_HEX)) &&
 	    !job->bad_field)
 		job->bad_field = "token_sha256";
 	if (job->has_content_type && !job->bad_field &&

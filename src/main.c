@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "confine.h"
 #include "jobstore.h"
 #include "listen.h"
 #include "log.h"
@@ -47,7 +48,7 @@ main(int argc, char *argv[])
 	}
 	if (sodium_init() < 0)
 		fatalx("event=startup msg=\"libsodium failed to initialise\"");
-	if (stream_root_open(cfg.root, &rootfd, err, sizeof(err)) == -1)
+	if (confine_root_open(cfg.root, &rootfd, err, sizeof(err)) == -1)
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	if (config_resolve_root(&cfg, err, sizeof(err)) == -1)
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "http.h"
 #include "request.h"
+#include "text.h"
 
 /* Where each parameter we use goes, and how long it may be. */
 struct request_param {
@@ -160,41 +160,6 @@ request_id_valid(const char *id, size_t len)
 }
 
 /*
- * Percent-decode src[0..len) into dst (dstsz bytes with the terminator).
- * Returns the decoded length, or -1 for a malformed escape, a decoded NUL,
- * or a result that does not fit.
- */
-static long
-request_pct_decode(char *dst, size_t dstsz, const char *src, size_t len)
-{
-	size_t	 i, o = 0;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= len)
-				return (-1);
-			hi = http_hexval((unsigned char)src[i + 1]);
-			lo = http_hexval((unsigned char)src[i + 2]);
-			if (hi < 0 || lo < 0)
-				return (-1);
-			c = (unsigned char)(hi * 16 + lo);
-			if (c == '\0')
-				return (-1);
-			i += 2;
-		}
-		if (o + 1 >= dstsz)
-			return (-1);
-		dst[o++] = (char)c;
-	}
-	dst[o] = '\0';
-	return ((long)o);
-}
-
-/*
  * The cosmetic name segment may be anything a browser would send, except
  * what a web server could normalise into a different location: "." or "..",
  * once decoded, or an encoded '/' or '\'. Returns 1 if acceptable.
@@ -207,7 +172,7 @@ request_name_ok(const char *seg, size_t len)
 
 	if (len == 0)
 		return (0);
-	if ((n = request_pct_decode(dec, sizeof(dec), seg, len)) < 0)
+	if ((n = text_pct_decode(dec, sizeof(dec), seg, len)) < 0)
 		return (0);
 	if (strcmp(dec, ".") == 0 || strcmp(dec, "..") == 0)
 		return (0);
@@ -230,7 +195,7 @@ request_token_read(struct request *r, const char *q)
 			 * Too long or malformed: treated as absent, which
 			 * answers the same 404 as a wrong token.
 			 */
-			if (request_pct_decode(r->token, sizeof(r->token),
+			if (text_pct_decode(r->token, sizeof(r->token),
 			    q + 6, len - 6) > 0)
 				r->has_token = 1;
 			else

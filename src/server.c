@@ -17,6 +17,7 @@
 #include "log.h"
 #include "policy.h"
 #include "server.h"
+#include "text.h"
 
 /*
  * Per-thread setup: this thread's own read-only connection to the jobs
@@ -116,17 +117,6 @@ server_elapsed_ms(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
 }
 
-static int
-server_hex_decode(unsigned char *dst, size_t n, const char *hex)
-{
-	size_t	 bin_len;
-
-	if (sodium_hex2bin(dst, n, hex, strlen(hex), NULL, &bin_len, NULL) !=
-	    0 || bin_len != n)
-		return (-1);
-	return (0);
-}
-
 /*
  * Does the request carry the job's token? The database holds only the
  * SHA-256 of the secret; the comparison takes constant time. A job without
@@ -140,7 +130,7 @@ server_token_ok(const struct job *job, const struct request *r)
 
 	if (!job->has_token)
 		return (1);
-	if (!r->has_token || server_hex_decode(want, sizeof(want),
+	if (!r->has_token || text_hex_decode(want, sizeof(want),
 	    job->token_sha256) == -1)
 		return (0);
 	if (crypto_hash_sha256(got, (const unsigned char *)r->token,
@@ -285,8 +275,8 @@ server_offload_headers(struct worker *w, const struct stream_file *f)
 		if (plen >= sizeof(w->offload_value))
 			goto toolong;
 		memcpy(v, cfg->offload_prefix, plen);
-		if (http_path_encode(v + plen, sizeof(w->offload_value) - plen,
-		    job->file_path) == -1)
+		if (text_pct_encode(v + plen, sizeof(w->offload_value) - plen,
+		    job->file_path, TEXT_PCT_PATH) == -1)
 			goto toolong;
 	} else {
 		rlen = strlen(cfg->root_abs);
@@ -456,7 +446,7 @@ server_decide(struct worker *w, int read_rc, struct stream_file *f,
 	 * "." segment. The contract's file_path has none, and an offloading
 	 * server would resolve the path again: refuse them in either mode.
 	 */
-	if (!http_path_plain(w->job.file_path)) {
+	if (!text_path_plain(w->job.file_path)) {
 		*why = "path_not_plain";
 		log_warnx("event=security reason=path_not_plain id=%s path=%s",
 		    w->job.id, log_quote(qpath, sizeof(qpath),

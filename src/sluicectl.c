@@ -29,6 +29,8 @@
 #include "ctl_files.h"
 #include "ctl_fs.h"
 #include "ctl_out.h"
+#include "job.h"
+#include "paths.h"
 #include "sluicectl.h"
 
 #include "sql_schema.h"
@@ -260,9 +262,6 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    ctl_help_check },
 };
 
-static const char *const ctl_statuses[] = {
-	"pending", "running", "done", "failed", "revoked" };
-
 /*
  * A count: decimal digits only, at least one, no sign, no overflow.
  * Returns 0 with *v set, or -1.
@@ -374,7 +373,6 @@ ctl_opt_apply(struct ctl *c, const struct ctl_cmd *cmd,
     const struct ctl_opt *o, const char *v)
 {
 	int64_t	 n;
-	size_t	 i;
 
 	switch (o->id) {
 	case O_DB:
@@ -431,11 +429,7 @@ ctl_opt_apply(struct ctl *c, const struct ctl_cmd *cmd,
 		c->url = v;
 		break;
 	case O_STATUS:
-		for (i = 0; i < sizeof(ctl_statuses) /
-		    sizeof(ctl_statuses[0]); i++)
-			if (strcmp(v, ctl_statuses[i]) == 0)
-				break;
-		if (i == sizeof(ctl_statuses) / sizeof(ctl_statuses[0])) {
+		if (job_status_parse(v) == JOB_UNKNOWN) {
 			ctl_errx("%s: --status: want pending, running, done, "
 			    "failed or revoked; got '%s'", cmd->name, v);
 			return (-1);
@@ -602,9 +596,7 @@ ctl_env(const char *name)
 static int
 ctl_settings(struct ctl *c, const struct ctl_cmd *cmd)
 {
-	const char *slash;
 	size_t	 sz;
-	int	 n;
 
 	if (c->db == NULL)
 		c->db = ctl_env("SLUICE_DB");
@@ -617,17 +609,12 @@ ctl_settings(struct ctl *c, const struct ctl_cmd *cmd)
 	if (c->url == NULL)
 		c->url = CTL_DEFAULT_URL;
 	if (c->state_db == NULL && c->db != NULL) {
-		slash = strrchr(c->db, '/');
-		sz = strlen(c->db) + sizeof(CTL_STATE_DB_NAME) + 1;
+		sz = strlen(c->db) + sizeof(PATHS_STATE_DB_NAME) + 1;
 		if ((c->state_db_buf = malloc(sz)) == NULL) {
 			ctl_err("memory");
 			return (CTL_EXIT_FAIL);
 		}
-		n = slash == NULL ? snprintf(c->state_db_buf, sz, "%s",
-		    CTL_STATE_DB_NAME) : snprintf(c->state_db_buf, sz,
-		    "%.*s/%s", (int)(slash - c->db), c->db,
-		    CTL_STATE_DB_NAME);
-		if (n < 0 || (size_t)n >= sz) {
+		if (paths_state_db_default(c->state_db_buf, sz, c->db) == -1) {
 			ctl_errx("--db: path too long");
 			return (CTL_EXIT_FAIL);
 		}
@@ -1129,7 +1116,7 @@ ctl_revoke(struct ctl *c)
 		ctl_json_key(stdout, "id", &first);
 		ctl_json_string(stdout, id);
 		ctl_json_key(stdout, "status", &first);
-		ctl_json_string(stdout, "revoked");
+		ctl_json_string(stdout, job_status_name(JOB_REVOKED));
 		ctl_json_key(stdout, "previous", &first);
 		ctl_json_string(stdout, prev);
 		fputs("}\n", stdout);

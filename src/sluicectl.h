@@ -16,8 +16,6 @@ enum ctl_exit {
 	CTL_EXIT_NOTFOUND = 3	/* show or revoke of an unknown job id */
 };
 
-/* The state database beside --db, as sluice's config.c has it. */
-#define CTL_STATE_DB_NAME	"sluice-state.db"
 #define CTL_DEFAULT_URL		"http://localhost/download/"
 #define CTL_PURGE_DAYS		30
 #define CTL_AUDIT_LIMIT		50

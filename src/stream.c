@@ -1,12 +1,11 @@
 /*
- * stream: confinement, file checks and the body loop.
+ * stream: file checks and the body loop.
  *
  * The client never supplies a path: the path comes from the job row, and
- * even that is opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
- * relative to the export root, so neither "../", an absolute path, nor a
- * symlink anywhere on the way can leave the root. O_NONBLOCK keeps a
- * planted FIFO from hanging the worker; fstat on the descriptor (never the
- * path) then requires a regular file of the recorded size.
+ * even that is opened beneath the export root by confine (openat2 with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, O_NONBLOCK, fstat of the
+ * descriptor), which leaves a regular file; here it must also have the
+ * recorded size.
  *
  * Memory: one buffer per request thread, owned by the caller; nothing here
  * grows with the file. Once headers are out, a failure can only be shown by
@@ -14,19 +13,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
+#include "confine.h"
 #include "fcgi_out.h"
 #include "http.h"
 #include "job.h"
@@ -35,128 +33,82 @@
 
 _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 
-#define STREAM_OPEN_RETRIES	3	/* openat2 EAGAIN: a racing rename */
-
-static int
-stream_openat2(int dirfd, const char *path, int flags)
-{
-	struct open_how	 how;
-	int		 fd, tries = 0;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = (uint64_t)flags;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
-	do {
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	} while (fd == -1 && (errno == EINTR ||
-	    (errno == EAGAIN && ++tries < STREAM_OPEN_RETRIES)));
-	return (fd);
-}
-
 /*
- * Open the export root and check that openat2 confinement works here.
- * Startup only. Returns 0 with *rootfd set, or -1 with a sentence in err.
+ * Log why job->file_path could not be used (escapes as security events)
+ * and set *why. errno is still that of the failed call.
  */
-int
-stream_root_open(const char *root, int *rootfd, char *err, size_t errsz)
+static void
+stream_open_log(enum confine_result res, const struct job *job,
+    const char *qpath, const struct stat *st, const char **why)
 {
-	struct stat	 st;
-	int		 fd, probe;
-
-	*rootfd = -1;
-	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1) {
-		snprintf(err, errsz, "export root %s: %s%s", root,
-		    strerror(errno), errno == ENOTDIR ?
-		    " (--root must be a directory)" : "");
-		return (-1);
+	switch (res) {
+	case CONFINE_ABSOLUTE:
+		*why = "escape";
+		log_warnx("event=security reason=absolute_path id=%s path=%s",
+		    job->id, qpath);
+		break;
+	case CONFINE_ESCAPE:
+		*why = "escape";
+		log_warnx("event=security reason=escape id=%s path=%s",
+		    job->id, qpath);
+		break;
+	case CONFINE_SYMLINK:
+		*why = "symlink";
+		log_warnx("event=security reason=symlink id=%s path=%s",
+		    job->id, qpath);
+		break;
+	case CONFINE_MISSING:
+		*why = "file_missing";
+		log_warn("event=file_error reason=missing id=%s path=%s",
+		    job->id, qpath);
+		break;
+	case CONFINE_FSTAT_FAILED:
+		*why = "fstat_failed";
+		log_warn("event=file_error reason=fstat id=%s path=%s",
+		    job->id, qpath);
+		break;
+	case CONFINE_NOT_REGULAR:
+		*why = "not_regular";
+		log_warnx("event=file_error reason=not_regular id=%s path=%s "
+		    "mode=%o", job->id, qpath, (unsigned)(st->st_mode & S_IFMT));
+		break;
+	case CONFINE_OPEN_FAILED:
+	default:
+		*why = "open_failed";
+		log_warn("event=file_error reason=open id=%s path=%s",
+		    job->id, qpath);
+		break;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errsz, "export root %s is not a directory", root);
-		close(fd);
-		return (-1);
-	}
-	probe = stream_openat2(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (probe == -1) {
-		snprintf(err, errsz, "openat2 on %s: %s (sluice needs Linux "
-		    ">= 5.6 to confine files beneath the root)", root,
-		    strerror(errno));
-		close(fd);
-		return (-1);
-	}
-	close(probe);
-	*rootfd = fd;
-	return (0);
 }
 
 /*
- * Open job->file_path beneath rootfd and check it against the row.
- * Returns 0 with *f filled (the caller closes it), or 500 with *why set and
- * the reason logged; escapes are logged as security events.
+ * Open job->file_path beneath rootfd (see confine) and check it against
+ * the row. Returns 0 with *f filled (the caller closes it), or 500 with
+ * *why set and the reason logged; escapes are logged as security events.
  */
 int
 stream_open(int rootfd, const struct job *job, struct stream_file *f,
     const char **why)
 {
-	char		 qpath[LOG_VALUE_MAX * 4 + 8];
-	struct stat	 st;
-	int		 fd = -1;
+	char			 qpath[LOG_VALUE_MAX * 4 + 8];
+	struct stat		 st;
+	enum confine_result	 res;
+	int			 fd = -1;
 
 	f->fd = -1;
 	log_quote(qpath, sizeof(qpath), job->file_path);
-	if (job->file_path[0] == '\0' || job->file_path[0] == '/') {
-		*why = "escape";
-		log_warnx("event=security reason=absolute_path id=%s path=%s",
-		    job->id, qpath);
+	res = confine_file_open(rootfd, job->file_path, &fd, &st);
+	if (res != CONFINE_OK) {
+		stream_open_log(res, job, qpath, &st, why);
 		return (500);
-	}
-	fd = stream_openat2(rootfd, job->file_path,
-	    O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		switch (errno) {
-		case EXDEV:
-			*why = "escape";
-			log_warnx("event=security reason=escape id=%s path=%s",
-			    job->id, qpath);
-			break;
-		case ELOOP:
-			*why = "symlink";
-			log_warnx("event=security reason=symlink id=%s "
-			    "path=%s", job->id, qpath);
-			break;
-		case ENOENT:
-		case ENOTDIR:
-			*why = "file_missing";
-			log_warn("event=file_error reason=missing id=%s "
-			    "path=%s", job->id, qpath);
-			break;
-		default:
-			*why = "open_failed";
-			log_warn("event=file_error reason=open id=%s path=%s",
-			    job->id, qpath);
-			break;
-		}
-		return (500);
-	}
-	if (fstat(fd, &st) == -1) {
-		*why = "fstat_failed";
-		log_warn("event=file_error reason=fstat id=%s path=%s", job->id,
-		    qpath);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*why = "not_regular";
-		log_warnx("event=file_error reason=not_regular id=%s path=%s "
-		    "mode=%o", job->id, qpath, (unsigned)(st.st_mode & S_IFMT));
-		goto fail;
 	}
 	if (st.st_size != job->file_size) {
 		*why = "size_mismatch";
 		log_warnx("event=file_error reason=size_mismatch id=%s path=%s "
 		    "expected=%lld actual=%lld", job->id, qpath,
 		    (long long)job->file_size, (long long)st.st_size);
-		goto fail;
+		close(fd);
+		return (500);
 	}
 	/* Regular file: O_NONBLOCK has no effect on reads; hint readahead. */
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -166,9 +118,6 @@ stream_open(int rootfd, const struct job *job, struct stream_file *f,
 	f->mtime_sec = st.st_mtim.tv_sec;
 	f->mtime_nsec = st.st_mtim.tv_nsec;
 	return (0);
-fail:
-	close(fd);
-	return (500);
 }
 
 void

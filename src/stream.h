@@ -47,8 +47,6 @@ struct stream_result {
 	int64_t			 bytes;		/* body bytes sent */
 };
 
-int	stream_root_open(const char *root, int *rootfd, char *err,
-	    size_t errsz);
 int	stream_open(int rootfd, const struct job *, struct stream_file *,
 	    const char **why);
 void	stream_close(struct stream_file *);

@@ -953,40 +953,6 @@ test_404_body_same(void **state)
 	assert_null(strstr(a, "job"));
 }
 
-/* Offload: paths the web server resolves again, and their URI form. */
-static void
-test_path_plain_and_encode(void **state)
-{
-	static const struct {
-		const char	*path;
-		int		 plain;
-	} plain[] = {
-		{ "a", 1 }, { "a/b.bin", 1 }, { "..a/b..", 1 }, { ".x", 1 },
-		{ "", 0 }, { "/a", 0 }, { "a/", 0 }, { "a//b", 0 },
-		{ ".", 0 }, { "..", 0 }, { "a/./b", 0 }, { "a/../b", 0 },
-		{ "../a", 0 }, { "a/..", 0 },
-	};
-	char	 buf[64], small[8];
-	size_t	 i;
-
-	(void)state;
-	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-		if (http_path_plain(plain[i].path) != plain[i].plain)
-			fail_msg("http_path_plain(\"%s\") != %d",
-			    plain[i].path, plain[i].plain);
-	}
-	assert_int_equal(http_path_encode(buf, sizeof(buf),
-	    "dir/a b\xe2\x82\xac%?#+~-._.bin"), 0);
-	assert_string_equal(buf, "dir/a%20b%E2%82%AC%25%3F%23%2B~-._.bin");
-	assert_int_equal(http_path_encode(small, sizeof(small), "abcdefg"), 0);
-	assert_string_equal(small, "abcdefg");
-	assert_int_equal(http_path_encode(small, sizeof(small), "abcdefgh"),
-	    -1);
-	assert_string_equal(small, "");
-	assert_int_equal(http_path_encode(small, sizeof(small), "abcde "),
-	    -1);
-}
-
 int
 main(void)
 {
@@ -1005,7 +971,6 @@ main(void)
 		cmocka_unit_test(test_headers_overflow),
 		cmocka_unit_test(test_reason_and_body),
 		cmocka_unit_test(test_404_body_same),
-		cmocka_unit_test(test_path_plain_and_encode),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
