@@ -12,10 +12,11 @@ SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
 
-SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_out.c src/http.c \
-	   src/job.c src/jobstore.c src/listen.c src/log.c src/main.c \
-	   src/paths.c src/policy.c src/pool.c src/request.c src/server.c \
-	   src/stream.c src/text.c
+HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
+SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_out.c \
+	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c \
+	   src/main.c src/paths.c src/policy.c src/pool.c src/request.c \
+	   src/server.c src/stream.c src/text.c
 HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
 SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
@@ -66,7 +67,7 @@ build/asan/sluice: $(SAN_OBJS)
 # id check, the header guard, text, confinement, status names, paths).
 CTL_SRCS = src/sluicectl.c src/ctl_add.c src/ctl_db.c src/ctl_files.c \
 	   src/ctl_fs.c src/ctl_out.c \
-	   src/request.c src/http.c src/text.c src/confine.c src/job.c \
+	   src/request.c src/http_hdr.c src/text.c src/confine.c src/job.c \
 	   src/paths.c
 
 build/sluicectl: $(CTL_SRCS:src/%.c=build/obj/%.o)
@@ -84,10 +85,10 @@ build/bench/bare: bench/bare.c build/obj/fcgi_out.o src/fcgi_out.h
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -Isrc -o $@ bench/bare.c \
 	    build/obj/fcgi_out.o -lfcgi -lpthread
 
-build/asan/test_http: tests/unit/test_http.c build/asan/obj/http.o \
-    build/asan/obj/text.o
-build/asan/test_cond: tests/unit/test_cond.c build/asan/obj/http.o \
-    build/asan/obj/text.o
+build/asan/test_http: tests/unit/test_http.c \
+    $(HTTP_SRCS:src/%.c=build/asan/obj/%.o) build/asan/obj/text.o
+build/asan/test_cond: tests/unit/test_cond.c build/asan/obj/http_cond.o \
+    build/asan/obj/http_date.o
 build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o \
     build/asan/obj/text.o
 build/asan/test_text: tests/unit/test_text.c build/asan/obj/text.o
@@ -98,7 +99,7 @@ build/asan/test_paths: tests/unit/test_paths.c build/asan/obj/paths.o
 build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
-    build/asan/obj/jobstore.o build/asan/obj/http.o build/asan/obj/log.o \
+    build/asan/obj/jobstore.o build/asan/obj/http_hdr.o build/asan/obj/log.o \
     build/asan/obj/text.o build/asan/obj/job.o
 
 build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
@@ -181,8 +182,8 @@ bench-quick: all $(BENCH_BINS)
 
 # ---------------------------------------------------------------------------
 # Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) for the pure functions of
-# src/http.c, built with clang and ASan/UBSan; src/http.c is compiled into
-# each binary. `make fuzz` runs every target for FUZZ_SECONDS (default 60),
+# src/http_*.c, built with clang and ASan/UBSan; each binary compiles the
+# sources it tests (listed below) into itself. `make fuzz` runs every target for FUZZ_SECONDS (default 60),
 # `make fuzz-quick` for 5. New inputs go to build/fuzz/corpus-<target>; the
 # committed seeds in tests/fuzz/corpus/<target> are only read. A crash
 # leaves its input in build/fuzz/<target>-crash-* (libFuzzer's log in
@@ -198,10 +199,14 @@ FUZZ_FLAGS	 = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		   -Isrc
 
-$(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/http.c src/http.h \
-    src/text.c src/text.h
+build/fuzz/fuzz_range: src/http_cond.c src/http_date.c
+build/fuzz/fuzz_date: src/http_date.c
+build/fuzz/fuzz_etag: src/http_cond.c src/http_date.c
+build/fuzz/fuzz_disposition: src/http_disp.c src/http_hdr.c src/text.c
+
+$(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_$*.c src/http.c src/text.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
 # One line per target: total executions, exec/s, and from libFuzzer's last
 # stats line the coverage (cov), features (ft) and corpus (inputs/bytes).

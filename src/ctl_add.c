@@ -36,7 +36,7 @@
 #include "ctl_db.h"
 #include "ctl_fs.h"
 #include "ctl_out.h"
-#include "http.h"
+#include "http_hdr.h"
 #include "job.h"
 #include "request.h"
 #include "sluicectl.h"

@@ -14,8 +14,8 @@
 
 #include <sqlite3.h>
 
+#include "http_hdr.h"
 #include "job.h"
-#include "http.h"
 #include "jobstore.h"
 #include "log.h"
 #include "text.h"

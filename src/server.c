@@ -14,6 +14,9 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "http_cond.h"
+#include "http_date.h"
+#include "http_disp.h"
 #include "log.h"
 #include "policy.h"
 #include "server.h"

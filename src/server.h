@@ -7,7 +7,7 @@
 #define SLUICE_SERVER_H
 
 #include "audit.h"
-#include "http.h"
+#include "http_hdr.h"
 #include "job.h"
 #include "jobstore.h"
 #include "request.h"

@@ -26,7 +26,7 @@
 
 #include "confine.h"
 #include "fcgi_out.h"
-#include "http.h"
+#include "http_hdr.h"
 #include "job.h"
 #include "log.h"
 #include "stream.h"

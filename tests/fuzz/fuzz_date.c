@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "http_date.h"
 
 #define FUZZ_MAX	4096
 #define DATE_MAX	253402300799LL	/* 9999-12-31T23:59:59Z */

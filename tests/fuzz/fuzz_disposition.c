@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "http_disp.h"
+#include "http_hdr.h"
 
 #define FUZZ_MAX	4096
 #define FALLBACK	"fallbackid"
@@ -98,7 +99,8 @@ fuzz_utf8(const unsigned char *s, size_t len, long *cp)
 	return (n);
 }
 
-/* Never in a file name shown to a user (http.c's documented set). */
+/* Never in a file name shown to a user: text_char_unsafe's documented
+ * set, written out again here as the oracle. */
 static int
 fuzz_forbidden(long cp)
 {

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "http_cond.h"
 
 #define FUZZ_MAX	4096
 

@@ -1,7 +1,8 @@
 /*
  * test_cond: table-driven tests of the conditional and range side of
- * src/http.c (RFC 9110 §13, §14): http_range_parse, http_date_parse,
- * http_etag_match, http_decide and http_starts_download.
+ * src/http_cond.c and src/http_date.c (RFC 9110 §13, §14):
+ * http_range_parse, http_date_parse, http_etag_match, http_decide and
+ * http_starts_download.
  *
  * Every table row names its case; a failure prints that name. Rows that
  * guard bugs found and fixed are marked "Regression:".
@@ -17,7 +18,8 @@
 #include <cmocka.h>
 
 #include "cases.h"
-#include "http.h"
+#include "http_cond.h"
+#include "http_date.h"
 
 #define IGNORE	HTTP_RANGE_IGNORE
 #define OK	HTTP_RANGE_OK

@@ -1,7 +1,8 @@
 /*
- * test_http: table-driven tests of the pure HTTP helpers in src/http.c:
- * the header-value guard, IMF-fixdate, ETag, Repr-Digest,
- * Content-Disposition, the CGI header block, reasons and error bodies.
+ * test_http: table-driven tests of the pure HTTP helpers in
+ * src/http_hdr.c, http_date.c, http_cond.c and http_disp.c: the
+ * header-value guard, IMF-fixdate, ETag, Repr-Digest, Content-Disposition,
+ * the CGI header block, reasons and error bodies.
  *
  * Every table row names its case; a failure prints that name.
  */
@@ -16,7 +17,10 @@
 #include <cmocka.h>
 
 #include "cases.h"
-#include "http.h"
+#include "http_cond.h"
+#include "http_date.h"
+#include "http_disp.h"
+#include "http_hdr.h"
 
 /*
  * http_header_value_ok

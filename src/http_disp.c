@@ -1,0 +1,157 @@
+/*
+ * http_disp: the headers that describe the file itself: Content-Disposition
+ * (RFC 6266, with RFC 8187 encoding of the UTF-8 name) and Repr-Digest
+ * (RFC 9530). The name comes from the jobs database, so it is cleaned
+ * (text_char_unsafe, invalid UTF-8) and cut to a length a header can carry.
+ * Pure: every function writes into the caller's buffer.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http_disp.h"
+#include "text.h"
+
+/*
+ * Repr-Digest (RFC 9530 §3) from a 64-digit hex SHA-256: the 32 bytes in
+ * base64 between colons, as a Structured Field byte sequence.
+ * Returns 0, or -1 for bad hex or a small dst.
+ */
+int
+http_digest_format(char *dst, size_t sz, const char *hex)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char	 raw[32];
+	size_t		 i, o = 0;
+
+	if (text_hex_decode(raw, sizeof(raw), hex) == -1)
+		return (-1);
+	/* "sha-256=:" + 44 + ":" + NUL */
+	if (sz < 9 + 44 + 1 + 1)
+		return (-1);
+	memcpy(dst, "sha-256=:", 9);
+	o = 9;
+	for (i = 0; i < 32; i += 3) {
+		unsigned v = (unsigned)raw[i] << 16;
+
+		if (i + 1 < 32)
+			v |= (unsigned)raw[i + 1] << 8;
+		if (i + 2 < 32)
+			v |= raw[i + 2];
+		dst[o++] = b64[(v >> 18) & 63];
+		dst[o++] = b64[(v >> 12) & 63];
+		dst[o++] = i + 1 < 32 ? b64[(v >> 6) & 63] : '=';
+		dst[o++] = i + 2 < 32 ? b64[v & 63] : '=';
+	}
+	dst[o++] = ':';
+	dst[o] = '\0';
+	return (0);
+}
+
+/*
+ * Clean s[0..len) into dst[0..dstsz): dropped characters go, invalid bytes
+ * become '_', and only whole characters are copied. Sets *over when
+ * something did not fit. Returns the length written (dst terminated).
+ */
+static size_t
+http_name_clean_into(char *dst, size_t dstsz, const char *s, size_t len,
+    int *over)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t	 i = 0, o = 0, n;
+	long	 cp;
+
+	*over = 0;
+	while (i < len) {
+		n = text_utf8_next(u + i, len - i, &cp);
+		if (cp == -1) {
+			if (o + 1 >= dstsz) {
+				*over = 1;
+				break;
+			}
+			dst[o++] = '_';
+		} else if (!text_char_unsafe(cp)) {
+			if (o + n >= dstsz) {
+				*over = 1;
+				break;
+			}
+			memcpy(dst + o, u + i, n);
+			o += n;
+		}
+		i += n;
+	}
+	dst[o] = '\0';
+	return (o);
+}
+
+/*
+ * Clean name into dst (HTTP_NAME_MAX + 1 bytes) as valid UTF-8 without
+ * dropped characters. A longer name is cut at a character boundary, and
+ * keeps its extension (a final ".xyz" of up to HTTP_EXT_MAX bytes), so the
+ * saved file still opens with the right program. Returns the length.
+ */
+static size_t
+http_name_clean(char *dst, const char *name)
+{
+	char	 ext[HTTP_EXT_MAX + 1];
+	size_t	 len = strlen(name), dot, elen = 0, hlen;
+	int	 over;
+
+	hlen = http_name_clean_into(dst, HTTP_NAME_MAX + 1, name, len, &over);
+	if (!over)
+		return (hlen);
+	for (dot = len; dot > 0 && len - (dot - 1) <= HTTP_EXT_MAX; dot--)
+		if (name[dot - 1] == '.') {
+			elen = http_name_clean_into(ext, sizeof(ext),
+			    name + dot - 1, len - (dot - 1), &over);
+			len = dot - 1;
+			break;
+		}
+	hlen = http_name_clean_into(dst, HTTP_NAME_MAX + 1 - elen, name, len,
+	    &over);
+	memcpy(dst + hlen, ext, elen);
+	dst[hlen + elen] = '\0';
+	return (hlen + elen);
+}
+
+/*
+ * Content-Disposition for a download (RFC 6266 §4.3):
+ *	attachment; filename="<ascii>"; filename*=UTF-8''<pct-encoded>
+ * The ASCII fallback keeps printable ASCII except '"', '\' and '%'; every
+ * other character becomes one '_'. Controls and bidi characters are dropped
+ * from both forms. An empty result uses fallback (the job id).
+ * Returns 0, or -1 if dst is too small.
+ */
+int
+http_disposition_format(char *dst, size_t sz, const char *name,
+    const char *fallback)
+{
+	char		 clean[HTTP_NAME_MAX + 1];
+	size_t		 len, i, o, n;
+	long		 cp;
+	int		 r;
+
+	len = http_name_clean(clean, name != NULL ? name : "");
+	if (len == 0)
+		len = http_name_clean(clean, fallback);
+	r = snprintf(dst, sz, "attachment; filename=\"");
+	if (r < 0 || (size_t)r >= sz)
+		return (-1);
+	o = (size_t)r;
+	for (i = 0; i < len; i += n) {
+		n = text_utf8_next((const unsigned char *)clean + i, len - i,
+		    &cp);
+		if (o + 1 >= sz)
+			return (-1);
+		if (cp >= 0x20 && cp < 0x7f && cp != '"' && cp != '\\' &&
+		    cp != '%')
+			dst[o++] = (char)cp;
+		else
+			dst[o++] = '_';
+	}
+	r = snprintf(dst + o, sz - o, "\"; filename*=UTF-8''");
+	if (r < 0 || (size_t)r >= sz - o)
+		return (-1);
+	o += (size_t)r;
+	return (text_pct_encode(dst + o, sz - o, clean, TEXT_PCT_ATTR));
+}
