@@ -71,25 +71,14 @@ ctl_out_utf8_valid(const char *s)
 char *
 ctl_out_clean(const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t	 i = 0, o = 0, n, len = strlen(s);
+	size_t	 len = strlen(s);
 	char	*dst;
-	long	 cp;
+	int	 over;
 
 	/* Never longer than the input: each replacement is 1 byte. */
 	if ((dst = malloc(len + 1)) == NULL)
 		return (NULL);
-	while (i < len) {
-		n = text_utf8_next(u + i, len - i, &cp);
-		if (cp == -1 || text_char_unsafe(cp))
-			dst[o++] = '?';
-		else {
-			memcpy(dst + o, u + i, n);
-			o += n;
-		}
-		i += n;
-	}
-	dst[o] = '\0';
+	(void)text_clean(dst, len + 1, s, len, '?', '?', &over);
 	return (dst);
 }
 

@@ -49,44 +49,8 @@ http_digest_format(char *dst, size_t sz, const char *hex)
 }
 
 /*
- * Clean s[0..len) into dst[0..dstsz): dropped characters go, invalid bytes
- * become '_', and only whole characters are copied. Sets *over when
- * something did not fit. Returns the length written (dst terminated).
- */
-static size_t
-http_name_clean_into(char *dst, size_t dstsz, const char *s, size_t len,
-    int *over)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t	 i = 0, o = 0, n;
-	long	 cp;
-
-	*over = 0;
-	while (i < len) {
-		n = text_utf8_next(u + i, len - i, &cp);
-		if (cp == -1) {
-			if (o + 1 >= dstsz) {
-				*over = 1;
-				break;
-			}
-			dst[o++] = '_';
-		} else if (!text_char_unsafe(cp)) {
-			if (o + n >= dstsz) {
-				*over = 1;
-				break;
-			}
-			memcpy(dst + o, u + i, n);
-			o += n;
-		}
-		i += n;
-	}
-	dst[o] = '\0';
-	return (o);
-}
-
-/*
- * Clean name into dst (HTTP_NAME_MAX + 1 bytes) as valid UTF-8 without
- * dropped characters. A longer name is cut at a character boundary, and
+ * Clean name into dst (HTTP_NAME_MAX + 1 bytes) as valid UTF-8: unsafe
+ * characters dropped, each invalid byte a '_'. A longer name is cut at a character boundary, and
  * keeps its extension (a final ".xyz" of up to HTTP_EXT_MAX bytes), so the
  * saved file still opens with the right program. Returns the length.
  */
@@ -97,17 +61,17 @@ http_name_clean(char *dst, const char *name)
 	size_t	 len = strlen(name), dot, elen = 0, hlen;
 	int	 over;
 
-	hlen = http_name_clean_into(dst, HTTP_NAME_MAX + 1, name, len, &over);
+	hlen = text_clean(dst, HTTP_NAME_MAX + 1, name, len, '_', '\0', &over);
 	if (!over)
 		return (hlen);
 	for (dot = len; dot > 0 && len - (dot - 1) <= HTTP_EXT_MAX; dot--)
 		if (name[dot - 1] == '.') {
-			elen = http_name_clean_into(ext, sizeof(ext),
-			    name + dot - 1, len - (dot - 1), &over);
+			elen = text_clean(ext, sizeof(ext), name + dot - 1,
+			    len - (dot - 1), '_', '\0', &over);
 			len = dot - 1;
 			break;
 		}
-	hlen = http_name_clean_into(dst, HTTP_NAME_MAX + 1 - elen, name, len,
+	hlen = text_clean(dst, HTTP_NAME_MAX + 1 - elen, name, len, '_', '\0',
 	    &over);
 	memcpy(dst + hlen, ext, elen);
 	dst[hlen + elen] = '\0';

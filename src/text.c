@@ -116,6 +116,47 @@ text_char_unsafe(long cp)
 	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029);
 }
 
+/*
+ * Clean src[0..len) into dst (dstsz >= 1 bytes with the NUL) for showing
+ * to a user as valid UTF-8: each invalid byte becomes bad, each unsafe
+ * character (text_char_unsafe) becomes unsafe, or is dropped when unsafe
+ * is '\0'; other characters are copied whole. Stops with *over set at the
+ * first that does not fit (else *over is 0). Returns the length written.
+ */
+size_t
+text_clean(char *dst, size_t dstsz, const char *src, size_t len, char bad,
+    char unsafe, int *over)
+{
+	const unsigned char *u = (const unsigned char *)src;
+	const char	*from;
+	size_t		 i = 0, o = 0, n, need;
+	long		 cp;
+
+	*over = 0;
+	while (i < len) {
+		n = text_utf8_next(u + i, len - i, &cp);
+		if (cp == -1) {
+			from = &bad;
+			need = 1;
+		} else if (text_char_unsafe(cp)) {
+			from = &unsafe;
+			need = unsafe != '\0';
+		} else {
+			from = src + i;
+			need = n;
+		}
+		if (o + need >= dstsz) {
+			*over = 1;
+			break;
+		}
+		memcpy(dst + o, from, need);
+		o += need;
+		i += n;
+	}
+	dst[o] = '\0';
+	return (o);
+}
+
 /* Does byte c stay as it is in the class keep? */
 static int
 text_pct_keeps(unsigned char c, enum text_pct_keep keep)

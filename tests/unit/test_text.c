@@ -1,6 +1,6 @@
 /*
  * test_text: table-driven tests of src/text.c, the byte rules both
- * binaries share: hex, UTF-8, the unsafe-character class,
+ * binaries share: hex, UTF-8, the unsafe-character class and cleaning,
  * percent-encoding (three classes) and decoding, the plain relative path.
  *
  * Every table row names its case; a failure prints that name.
@@ -136,6 +136,60 @@ test_char_unsafe(void **state)
 			    cases[i].unsafe);
 }
 
+/*
+ * Cleaning for a user, in both conventions: sluice's Content-Disposition
+ * ('_' for a bad byte, unsafe dropped) and sluicectl's terminal ('?' for
+ * both, one per character whatever its length).
+ */
+static void
+test_clean(void **state)
+{
+	static const struct {
+		const char	*name;
+		const char	*in;
+		char		 bad, unsafe;
+		size_t		 dstsz;
+		const char	*want;
+		int		 over;
+	} cases[] = {
+		{ "plain", "report.csv", '_', '\0', 32, "report.csv", 0 },
+		{ "utf-8 kept", "\xc3\xa9t\xc3\xa9", '?', '?', 32,
+		    "\xc3\xa9t\xc3\xa9", 0 },
+		{ "http: bidi dropped", "invoice\xe2\x80\xae" "fdp.exe", '_',
+		    '\0', 32, "invoicefdp.exe", 0 },
+		{ "ctl: bidi is one ?", "invoice\xe2\x80\xae" "fdp.exe", '?',
+		    '?', 32, "invoice?fdp.exe", 0 },
+		{ "http: bad byte", "a\xff" "b", '_', '\0', 32, "a_b", 0 },
+		{ "ctl: bad byte", "a\xff" "b", '?', '?', 32, "a?b", 0 },
+		{ "http: ESC and LF", "a\x1b[31m\nb", '_', '\0', 32,
+		    "a[31mb", 0 },
+		{ "ctl: ESC and LF", "a\x1b[31m\nb", '?', '?', 32,
+		    "a?[31m?b", 0 },
+		{ "C1 control", "a\xc2\x85" "b", '?', '?', 32, "a?b", 0 },
+		{ "exact fit", "abc", '?', '?', 4, "abc", 0 },
+		{ "over", "abcd", '?', '?', 4, "abc", 1 },
+		{ "whole characters only", "ab\xe2\x82\xac", '?', '?', 5,
+		    "ab", 1 },
+		{ "dropped needs no room", "abc\xe2\x80\x8f", '_', '\0', 4,
+		    "abc", 0 },
+	};
+	char	 buf[32];
+	size_t	 i, n;
+	int	 over;
+
+	(void)state;
+	for (i = 0; i < NITEMS(cases); i++) {
+		over = -1;
+		n = text_clean(buf, cases[i].dstsz, cases[i].in,
+		    strlen(cases[i].in), cases[i].bad, cases[i].unsafe, &over);
+		expect_str(cases[i].name, "out", buf, cases[i].want);
+		expect_int(cases[i].name, "length", (long long)n,
+		    (long long)strlen(cases[i].want));
+		expect_int(cases[i].name, "over", over, cases[i].over);
+	}
+	end_cases();
+}
+
 static void
 test_pct_encode(void **state)
 {
@@ -269,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_utf8_next),
 		cmocka_unit_test(test_char_unsafe),
+		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_pct_encode),
 		cmocka_unit_test(test_pct_decode),
 		cmocka_unit_test(test_path_plain),
