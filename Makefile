@@ -16,14 +16,14 @@ SRCS	 = src/audit.c src/config.c src/fcgi_out.c src/http.c src/jobstore.c \
 	   src/listen.c \
 	   src/log.c \
 	   src/main.c src/policy.c src/pool.c src/request.c src/server.c \
-	   src/stream.c
+	   src/stream.c src/units.c
 HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
 SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
-UNIT	 = http request policy jobstore fcgi_out cond
+UNIT	 = http request policy jobstore fcgi_out cond units audit
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -64,16 +64,14 @@ build/asan/sluice: $(SAN_OBJS)
 	$(CC) $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
 
 # The admin tool: its own files, plus the pure id check and header guard.
-build/sluicectl: build/obj/sluicectl.o build/obj/ctl_add.o \
-    build/obj/ctl_db.o build/obj/ctl_files.o build/obj/ctl_fs.o \
-    build/obj/ctl_out.o build/obj/request.o build/obj/http.o
-	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lsodium
+# ctl_state.c's prune and vacuum use audit.c, the state database's owner.
+CTL_OBJS = sluicectl ctl_add ctl_db ctl_files ctl_fs ctl_out ctl_state \
+	   request http units audit policy log
+build/sluicectl: $(CTL_OBJS:%=build/obj/%.o)
+	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lsodium -lpthread
 
-build/asan/sluicectl: build/asan/obj/sluicectl.o build/asan/obj/ctl_add.o \
-    build/asan/obj/ctl_db.o build/asan/obj/ctl_files.o \
-    build/asan/obj/ctl_fs.o build/asan/obj/ctl_out.o \
-    build/asan/obj/request.o build/asan/obj/http.o
-	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lsodium
+build/asan/sluicectl: $(CTL_OBJS:%=build/asan/obj/%.o)
+	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lsodium -lpthread
 
 asan: build/asan/sluice
 
@@ -90,6 +88,9 @@ build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o \
     build/asan/obj/http.o
 build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
+build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
+build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
+    build/asan/obj/policy.o build/asan/obj/log.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
     build/asan/obj/jobstore.o build/asan/obj/http.o build/asan/obj/log.o
 
@@ -97,8 +98,9 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Isrc \
 	    -DSCHEMA_SQL='"$(CURDIR)/sql/schema.sql"' \
+	    -DSTATE_SQL='"$(CURDIR)/sql/state.sql"' \
 	    -o $@ $(filter %.c %.o,$^) \
-	    -lcmocka -lsqlite3
+	    -lcmocka -lsqlite3 -lpthread
 
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
