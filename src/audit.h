@@ -30,7 +30,7 @@
 #define AUDIT_WAL_LIMIT		(4 * 1024 * 1024)	/* journal_size_limit */
 #define AUDIT_LOST_MS		5000	/* rows of dead workers: closed this often */
 #define AUDIT_PRUNE_BATCH	500	/* rows deleted per retention transaction */
-#define AUDIT_PRUNE_MS		1000	/* between batches while behind */
+#define AUDIT_PRUNE_MS		100	/* between batches while behind */
 #define AUDIT_PRUNE_IDLE_MS	60000	/* between checks once caught up */
 
 /* Before the file is opened: the prediction of the response. */

@@ -251,6 +251,21 @@ config_resolve_root(struct config *c, char *err, size_t errsz)
 	return (0);
 }
 
+/* Every field at its default, before the environment and argv. */
+static void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->url_prefix, CONFIG_DEFAULT_PREFIX,
+	    sizeof(CONFIG_DEFAULT_PREFIX));
+	c->workers = CONFIG_WORKERS;
+	c->threads = CONFIG_THREADS;
+	c->drain_timeout = CONFIG_DRAIN_TIMEOUT;
+	c->min_rate = CONFIG_MIN_RATE;
+	c->rate_window = CONFIG_RATE_WINDOW;
+	c->audit_retention = AUDIT_RETENTION_DEFAULT;
+}
+
 /*
  * Fill c from the environment, then argv. Returns CONFIG_OK, CONFIG_HELP
  * (the caller prints usage and exits 0), or CONFIG_ERROR with a sentence in
@@ -264,15 +279,7 @@ config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 	const char	*v;
 	int		 ch, idx;
 
-	memset(c, 0, sizeof(*c));
-	memcpy(c->url_prefix, CONFIG_DEFAULT_PREFIX,
-	    sizeof(CONFIG_DEFAULT_PREFIX));
-	c->workers = CONFIG_WORKERS;
-	c->threads = CONFIG_THREADS;
-	c->drain_timeout = CONFIG_DRAIN_TIMEOUT;
-	c->min_rate = CONFIG_MIN_RATE;
-	c->rate_window = CONFIG_RATE_WINDOW;
-	c->audit_retention = AUDIT_RETENTION_DEFAULT;
+	config_defaults(c);
 	for (i = 0; i < NOPTIONS; i++) {
 		if ((v = getenv(config_options[i].env)) != NULL && *v != '\0' &&
 		    config_set(c, &config_options[i], v, err, errsz) == -1)
