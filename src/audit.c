@@ -526,14 +526,15 @@ audit_rec_log(const struct audit_record *r, const char *what, size_t n,
 	static const char *const kinds[] = { "begin", "cancel", "end" };
 
 	if (r->kind == AUDIT_REC_BEGIN)
-		log_warnx("event=audit_error op=%s %s id=%s batch=%zu "
-		    "error=\"%s\"", kinds[r->kind], what,
-		    r->entry->job_id != NULL ? r->entry->job_id : "-", n,
+		log_warnx("event=audit_error op=%s id=%s batch=%zu "
+		    "failed=%s error=\"%s\"", kinds[r->kind],
+		    r->entry->job_id != NULL ? r->entry->job_id : "-", n, what,
 		    sqlite3_errstr(rc));
 	else
-		log_warnx("event=audit_error op=%s %s row=%lld batch=%zu "
-		    "tries=%d error=\"%s\"", kinds[r->kind], what,
-		    (long long)r->target, n, r->tries, sqlite3_errstr(rc));
+		log_warnx("event=audit_error op=%s row=%lld batch=%zu "
+		    "failed=%s tries=%d error=\"%s\"", kinds[r->kind],
+		    (long long)r->target, n, what, r->tries,
+		    sqlite3_errstr(rc));
 }
 
 /*
@@ -564,7 +565,7 @@ audit_commit(struct audit_writer *w, struct audit_record *b, size_t n)
 		if (sqlite3_get_autocommit(a->db))
 			goto fail;	/* SQLite rolled back the whole batch */
 		b[i].failed = 1;
-		audit_rec_log(&b[i], "record_failed", n, rc);
+		audit_rec_log(&b[i], "record", n, rc);
 		if ((rc = audit_exec(a, ST_ROLLBACK_TO)) != SQLITE_OK ||
 		    (rc = audit_exec(a, ST_RELEASE)) != SQLITE_OK)
 			goto fail;
@@ -576,7 +577,7 @@ fail:
 		(void)audit_exec(a, ST_ROLLBACK);
 	for (i = 0; i < n; i++) {
 		if (!b[i].failed)
-			audit_rec_log(&b[i], "batch_failed", n, rc);
+			audit_rec_log(&b[i], "batch", n, rc);
 		b[i].failed = 1;
 	}
 }
