@@ -50,7 +50,7 @@ enum audit_st {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
 	ST_ROLLBACK_TO, ST_COUNT, ST_INSERT, ST_FINISH, ST_CANCEL,
 	ST_LOST_PIDS, ST_LOST_CLOSE, ST_PRUNE_SCAN, ST_PRUNE_TALLY,
-	ST_PRUNE_DELETE, ST_N
+	ST_PRUNE_DELETE, ST_SWEEP_SCAN, ST_SWEEP_TALLY, ST_SWEEP_DELETE, ST_N
 };
 
 static const char *const audit_sql[ST_N] = {
@@ -84,6 +84,15 @@ static const char *const audit_sql[ST_N] = {
 	    "excluded.pruned",
 	[ST_PRUNE_DELETE] = "DELETE FROM downloads WHERE id BETWEEN ?1 AND ?2 "
 	    "AND outcome <> 'started'",
+	/* sluicectl prune: every old row, wherever its id (a full pass). */
+	[ST_SWEEP_SCAN] = "SELECT id FROM downloads WHERE id > ?1 AND "
+	    "started_at < ?2 AND outcome <> 'started' ORDER BY id LIMIT ?3",
+	[ST_SWEEP_TALLY] = "INSERT INTO download_counts (job_id, pruned) "
+	    "SELECT job_id, 1 FROM downloads WHERE id = ?1 AND counts = 1 "
+	    "AND outcome <> 'started' ON CONFLICT (job_id) DO UPDATE SET "
+	    "pruned = pruned + 1",
+	[ST_SWEEP_DELETE] = "DELETE FROM downloads WHERE id = ?1 AND "
+	    "outcome <> 'started'",
 };
 
 /* One connection and its statements (the leader's, or the upkeep's). */
@@ -389,32 +398,78 @@ done:
 }
 
 /*
+ * One batch of sluicectl's prune: up to AUDIT_PRUNE_BATCH rows after id
+ * *cursor started before `before` and not 'started', whatever the rows
+ * around them (unlike the upkeep's batch, it does not rely on ids growing
+ * with time), in one transaction. Moves *cursor on. Returns the rows
+ * deleted, or -1 (logged).
+ */
+static int
+audit_sweep_batch(struct audit_conn *c, int64_t before, int64_t *cursor)
+{
+	sqlite3_stmt	*scan = c->st[ST_SWEEP_SCAN];
+	int64_t		 ids[AUDIT_PRUNE_BATCH];
+	int		 rc, i, n = 0, deleted = 0;
+
+	if ((rc = audit_exec(c, ST_BEGIN)) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(scan, 1, *cursor);
+	sqlite3_bind_int64(scan, 2, before);
+	sqlite3_bind_int(scan, 3, AUDIT_PRUNE_BATCH);
+	while (n < AUDIT_PRUNE_BATCH && (rc = sqlite3_step(scan)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(scan, 0);
+	sqlite3_reset(scan);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(c->st[ST_SWEEP_TALLY], 1, ids[i]);
+		sqlite3_bind_int64(c->st[ST_SWEEP_DELETE], 1, ids[i]);
+		if ((rc = audit_exec(c, ST_SWEEP_TALLY)) != SQLITE_OK ||
+		    (rc = audit_exec(c, ST_SWEEP_DELETE)) != SQLITE_OK)
+			goto fail;
+		deleted += sqlite3_changes(c->db);
+	}
+	if ((rc = audit_exec(c, ST_COMMIT)) != SQLITE_OK)
+		goto fail;
+	if (n > 0)
+		*cursor = ids[n - 1];
+	return (n == 0 ? 0 : deleted > 0 ? deleted : -2);
+fail:
+	if (!sqlite3_get_autocommit(c->db))
+		(void)audit_exec(c, ST_ROLLBACK);
+	log_warnx("event=audit_error op=prune error=\"%s\"",
+	    sqlite3_errstr(rc));
+	return (-1);
+}
+
+/*
  * sluicectl prune: delete every row started before `before` (unix
- * seconds) that is not still 'started', in batches. Returns the rows
- * deleted, or -1 with a sentence in err.
+ * seconds) that is not still 'started', in batches of one short
+ * transaction each. Returns the rows deleted, or -1 with a sentence in
+ * err.
  */
 int64_t
 audit_prune(const char *path, int64_t before, char *err, size_t errsz)
 {
 	struct audit_conn c;
-	int64_t		 total = 0;
+	int64_t		 total = 0, cursor = INT64_MIN;
 	int		 n;
 
 	if (audit_conn_open(&c, path, SQLITE_OPEN_READWRITE, 1, err,
 	    errsz) == -1)
 		return (-1);
-	do {
-		if ((n = audit_prune_batch(&c, before)) == -1) {
+	while ((n = audit_sweep_batch(&c, before, &cursor)) != 0) {
+		if (n == -1) {
 			snprintf(err, errsz, "state database %s: prune failed "
 			    "after %lld rows: %s", path, (long long)total,
 			    sqlite3_errmsg(c.db));
 			total = -1;
 			break;
 		}
-		total += n;
+		total += n > 0 ? n : 0;	/* -2: a batch found, none left */
 		/* A batch's WAL frames go before the next batch adds more. */
 		audit_checkpoint(&c);
-	} while (n > 0);
+	}
 	audit_conn_close(&c);
 	return (total);
 }
