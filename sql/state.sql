@@ -24,12 +24,26 @@ CREATE TABLE IF NOT EXISTS downloads (
 	-- 'started' while the response runs; then 'complete',
 	-- 'aborted:client', 'aborted:slow', 'aborted:shutdown', 'error:io',
 	-- 'error:short_read', or 'aborted:lost' for a row left 'started' by a
-	-- worker that died (closed at the next start).
+	-- worker that died (closed by its siblings' upkeep, or at the next
+	-- start). A cancelled row (a later check refused the request) is
+	-- deleted.
 	outcome		TEXT NOT NULL DEFAULT 'started',
 	pid		INTEGER NOT NULL	-- the worker that served it
 );
 
--- The one index: counting a job's downloads is on the request path. Every
--- index is another page written per download, so recent rows are found by
--- id (rowids grow with time) rather than by an index on started_at.
+-- Counting a job's downloads is on the request path. Every index is
+-- another page written per batch, so old rows (retention) are found by id
+-- (rowids grow with time) rather than by an index on started_at.
 CREATE INDEX IF NOT EXISTS downloads_job ON downloads (job_id, counts);
+
+-- The downloads in flight: small (rows leave it when they end), so closing
+-- the rows of a worker that died never scans the table.
+CREATE INDEX IF NOT EXISTS downloads_open ON downloads (pid)
+	WHERE outcome = 'started';
+
+-- Retention (--audit-retention) deletes old rows; the counted ones among
+-- them are added here first, so max_downloads still counts them.
+CREATE TABLE IF NOT EXISTS download_counts (
+	job_id		TEXT PRIMARY KEY,
+	pruned		INTEGER NOT NULL	-- counted downloads pruned
+) WITHOUT ROWID;

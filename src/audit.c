@@ -1,29 +1,38 @@
 /*
- * audit: sluice's own state database. Workload: per download, a row
- * inserted before the first body byte (after counting the job's counted
- * downloads, if it has a limit) and an update at the end. WAL with
- * synchronous=NORMAL: no fsync per download, and readers (sluicectl) never
- * block writers.
+ * audit: sluice's own state database, and its only owner in sluice.
+ * Workload: per download, a row inserted before the file is opened (after
+ * counting the job's counted downloads, if it has a limit), then either
+ * removed (a later check refused the request) or updated at the end. WAL
+ * with synchronous=NORMAL: no fsync per download, and readers (sluicectl)
+ * never block writers.
  *
  * Group commit: each worker process has one connection for its request
  * threads, and one batch at a time is committed on it, as one BEGIN
- * IMMEDIATE transaction holding every record queued so far. The request
- * thread that finds no batch in progress commits it (the leader); the
- * others wait for the commit that holds their row. An end is queued
- * without waiting and goes with the next batch. So the write lock passes
- * between processes, not between 16 threads sleeping in the busy handler;
- * one commit carries many downloads; and no thread of its own is woken
- * for it (on this kind of machine, a context switch per handoff cost more
- * than it saved: see the commit log).
+ * IMMEDIATE transaction holding every record queued so far, each record
+ * inside a savepoint of its own, so a record that fails rolls back alone.
+ * The request thread that finds no batch in progress commits it (the
+ * leader); the others wait for the commit that holds their begin. Cancels
+ * and ends are queued without waiting; one that fails is kept (up to
+ * AUDIT_RETRY_MAX, AUDIT_RETRY_TRIES times) and goes with the next batch.
  *
  * The check and the count are in the same transaction as the insert, and
  * a batch's records run in queue order, so two simultaneous first
  * downloads of a job limited to one cannot both pass.
+ *
+ * Upkeep runs in one thread per process, never on the request path: it
+ * commits what is queued when no download begins, runs RESTART
+ * checkpoints (once a second, or as soon as the WAL holds
+ * AUDIT_CHECKPOINT_FRAMES) so the WAL starts over instead of growing,
+ * closes the rows of workers that died, and prunes rows older than the
+ * retention in small batches. A pruned counted download is added to
+ * download_counts, so max_downloads still sees it.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,429 +41,845 @@
 
 #include "audit.h"
 #include "log.h"
+#include "policy.h"
 #include "sql_state.h"
 
-static const char audit_sql_count[] =
-    "SELECT count(*) FROM downloads WHERE job_id = ?1 AND counts = 1";
-static const char audit_sql_insert[] =
-    "INSERT INTO downloads (job_id, started_at, remote_addr, remote_user, "
-    "range_start, range_end, status, counts, pid) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-static const char audit_sql_finish[] =
-    "UPDATE downloads SET bytes_sent = ?2, duration_ms = ?3, outcome = ?4 "
-    "WHERE id = ?1";
+#define AUDIT_CKPT_BUSY_MS	100	/* a checkpoint's wait for the lock */
+
+enum audit_st {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
+	ST_ROLLBACK_TO, ST_COUNT, ST_INSERT, ST_FINISH, ST_CANCEL,
+	ST_LOST_PIDS, ST_LOST_CLOSE, ST_PRUNE_SCAN, ST_PRUNE_TALLY,
+	ST_PRUNE_DELETE, ST_SWEEP_SCAN, ST_SWEEP_TALLY, ST_SWEEP_DELETE, ST_N
+};
+
+static const char *const audit_sql[ST_N] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT rec",
+	[ST_RELEASE] = "RELEASE rec",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO rec",
+	[ST_COUNT] = "SELECT (SELECT count(*) FROM downloads WHERE "
+	    "job_id = ?1 AND counts = 1) + coalesce((SELECT pruned FROM "
+	    "download_counts WHERE job_id = ?1), 0)",
+	[ST_INSERT] = "INSERT INTO downloads (job_id, started_at, "
+	    "remote_addr, remote_user, range_start, range_end, status, counts, "
+	    "pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_FINISH] = "UPDATE downloads SET status = ?2, counts = ?3, "
+	    "range_start = ?4, range_end = ?5, bytes_sent = ?6, "
+	    "duration_ms = ?7, outcome = ?8 WHERE id = ?1",
+	[ST_CANCEL] = "DELETE FROM downloads WHERE id = ?1",
+	[ST_LOST_PIDS] = "SELECT DISTINCT pid FROM downloads "
+	    "WHERE outcome = 'started'",
+	[ST_LOST_CLOSE] = "UPDATE downloads SET outcome = 'aborted:lost' "
+	    "WHERE outcome = 'started' AND pid = ?1",
+	/* The oldest rows by id: rowids grow with time (no index on it). */
+	[ST_PRUNE_SCAN] = "SELECT id, started_at FROM downloads "
+	    "ORDER BY id LIMIT ?1",
+	[ST_PRUNE_TALLY] = "INSERT INTO download_counts (job_id, pruned) "
+	    "SELECT job_id, count(*) FROM downloads WHERE id BETWEEN ?1 AND ?2 "
+	    "AND counts = 1 AND outcome <> 'started' GROUP BY job_id "
+	    "ON CONFLICT (job_id) DO UPDATE SET pruned = pruned + "
+	    "excluded.pruned",
+	[ST_PRUNE_DELETE] = "DELETE FROM downloads WHERE id BETWEEN ?1 AND ?2 "
+	    "AND outcome <> 'started'",
+	/* sluicectl prune: every old row, wherever its id (a full pass). */
+	[ST_SWEEP_SCAN] = "SELECT id FROM downloads WHERE id > ?1 AND "
+	    "started_at < ?2 AND outcome <> 'started' ORDER BY id LIMIT ?3",
+	[ST_SWEEP_TALLY] = "INSERT INTO download_counts (job_id, pruned) "
+	    "SELECT job_id, 1 FROM downloads WHERE id = ?1 AND counts = 1 "
+	    "AND outcome <> 'started' ON CONFLICT (job_id) DO UPDATE SET "
+	    "pruned = pruned + 1",
+	[ST_SWEEP_DELETE] = "DELETE FROM downloads WHERE id = ?1 AND "
+	    "outcome <> 'started'",
+};
+
+/* One connection and its statements (the leader's, or the upkeep's). */
+struct audit_conn {
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST_N];
+	int		 busy_ms;	/* the busy handler's budget */
+	struct timespec	 busy_start;	/* of the current lock wait */
+};
+
+enum audit_kind {
+	AUDIT_REC_BEGIN,
+	AUDIT_REC_CANCEL,
+	AUDIT_REC_END
+};
 
 /*
- * Wait for the write lock in steps of AUDIT_BUSY_STEP_US, up to
- * AUDIT_BUSY_MS. SQLite's own busy handler sleeps 1, 2, 5, 10 ms and more
- * between tries; the lock is held for tens of microseconds per download,
- * so with many threads those sleeps, not the writes, set the pace.
+ * A queued record. A begin points at its caller's entry and result, which
+ * stay valid because the caller waits until the record is committed
+ * (*done). A cancel or an end carries its values.
+ */
+struct audit_record {
+	enum audit_kind		 kind;
+	int			 tries;		/* failed commits so far */
+	int			 failed;	/* in the batch being committed */
+	const struct audit_entry *entry;	/* a begin's */
+	int64_t			 max_downloads;
+	enum audit_result	*result;
+	int64_t			*row;
+	int			*done;
+	enum audit_result	 res;		/* until committed */
+	int64_t			 new_row;
+	int64_t			 target;	/* a cancel's or an end's row */
+	struct audit_final	 fin;
+};
+
+/* The per-process writer: a bounded queue, committed one batch at a time. */
+struct audit_writer {
+	struct audit_conn	 db;		/* by the leader, outside mu */
+	struct audit_conn	 up;		/* by the upkeep thread only */
+	struct audit_settings	 set;
+	pid_t			 pid;		/* recorded in each row */
+	pthread_mutex_t		 mu;		/* guards all below */
+	pthread_cond_t		 committed;	/* a batch ended */
+	pthread_cond_t		 wake;		/* the upkeep thread's */
+	struct audit_record	 q[AUDIT_QUEUE_MAX];
+	size_t			 head, len;
+	struct audit_record	 retry[AUDIT_RETRY_MAX];
+	size_t			 nretry;
+	int			 committing;	/* a leader holds db */
+	int			 stop;		/* the upkeep thread ends */
+	_Atomic int		 ckpt_due;	/* the WAL grew past the mark */
+	pthread_t		 upkeep;
+	int			 upkeep_started;
+};
+
+static int64_t
+audit_now_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return (0);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Wait for the write lock in steps of 50 µs, up to the connection's
+ * budget. SQLite's own busy handler sleeps 1, 2, 5, 10 ms and more
+ * between tries; the lock is held for tens of microseconds per batch, so
+ * with many threads those sleeps, not the writes, would set the pace.
  */
 static int
 audit_busy(void *arg, int tries)
 {
-	struct timespec	 ts = { 0, AUDIT_BUSY_STEP_US * 1000L }, now;
-	struct timespec	*start = arg;	/* the connection's, see below */
+	struct audit_conn *c = arg;
+	struct timespec	 ts = { 0, 50 * 1000L }, now;
 	int64_t		 ms;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
 		return (0);
 	if (tries == 0)
-		*start = now;
+		c->busy_start = now;
 	/* Elapsed time, not tries: each sleep lasts longer than asked. */
-	ms = (int64_t)(now.tv_sec - start->tv_sec) * 1000 +
-	    (now.tv_nsec - start->tv_nsec) / 1000000;
-	if (ms >= AUDIT_BUSY_MS)
+	ms = (int64_t)(now.tv_sec - c->busy_start.tv_sec) * 1000 +
+	    (now.tv_nsec - c->busy_start.tv_nsec) / 1000000;
+	if (ms >= c->busy_ms)
 		return (0);
 	nanosleep(&ts, NULL);
 	return (1);
 }
 
+static void
+audit_conn_close(struct audit_conn *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < ST_N; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Open c on path. No automatic checkpoints: only the upkeep thread runs
+ * them. journal_size_limit makes the WAL file shrink back to
+ * AUDIT_WAL_LIMIT when it starts over. With prepare, also the
+ * statements. Returns 0, or -1 with a sentence in err.
+ */
 static int
-audit_connect(sqlite3 **db, struct timespec *busy_start, const char *path,
-    int flags, char *err, size_t errsz)
+audit_conn_open(struct audit_conn *c, const char *path, int flags,
+    int prepare, char *err, size_t errsz)
+{
+	char	 pragmas[160];
+	size_t	 i;
+	int	 rc, n;
+
+	memset(c, 0, sizeof(*c));
+	c->busy_ms = AUDIT_BUSY_MS;
+	rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_extended_result_codes(c->db, 1);
+	n = snprintf(pragmas, sizeof(pragmas), "PRAGMA synchronous = NORMAL; "
+	    "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d",
+	    AUDIT_WAL_LIMIT);
+	if (n < 0 || (size_t)n >= sizeof(pragmas) ||
+	    sqlite3_busy_handler(c->db, audit_busy, c) != SQLITE_OK ||
+	    sqlite3_exec(c->db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	for (i = 0; prepare && i < ST_N; i++)
+		if (sqlite3_prepare_v3(c->db, audit_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK)
+			goto fail;
+	return (0);
+fail:
+	snprintf(err, errsz, "state database %s: %s", path,
+	    c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	audit_conn_close(c);
+	return (-1);
+}
+
+/* Step a statement that returns no row, and reset it. */
+static int
+audit_exec(struct audit_conn *c, enum audit_st s)
 {
 	int	 rc;
 
-	*db = NULL;
-	rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errsz, "state database %s: %s", path,
-		    *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-		sqlite3_close(*db);
-		*db = NULL;
-		return (-1);
-	}
-	sqlite3_extended_result_codes(*db, 1);
-	/*
-	 * No checkpoints on the request path: each worker's main thread runs
-	 * them (audit_checkpoint), so a download never waits for an fsync.
-	 */
-	if (sqlite3_busy_handler(*db, audit_busy, busy_start) != SQLITE_OK ||
-	    sqlite3_exec(*db, "PRAGMA synchronous = NORMAL; "
-	    "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "state database %s: %s", path,
-		    sqlite3_errmsg(*db));
-		sqlite3_close(*db);
-		*db = NULL;
-		return (-1);
-	}
-	return (0);
+	rc = sqlite3_step(c->st[s]);
+	sqlite3_reset(c->st[s]);
+	sqlite3_clear_bindings(c->st[s]);
+	return (rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc);
 }
 
 /*
  * Startup, before any worker: create the state database if it is missing,
- * and close as aborted:lost every row left 'started' (no worker runs yet,
- * so none of them can finish). Returns 0, or -1 with a sentence in err.
+ * close as aborted:lost every row left 'started' (no worker runs yet, so
+ * none of them can finish), and truncate a WAL a previous run left.
+ * Returns 0, or -1 with a sentence in err.
  */
 int
 audit_prepare(const char *path, char *err, size_t errsz)
 {
-	struct timespec	 busy;
-	sqlite3		*db;
+	struct audit_conn c;
 	char		*msg = NULL;
-	int		 rc;
+	int		 rc, lost;
 
-	if (audit_connect(&db, &busy, path, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, err, errsz) == -1)
+	if (audit_conn_open(&c, path, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, 0, err, errsz) == -1)
 		return (-1);
-	rc = sqlite3_exec(db, sql_state, NULL, NULL, &msg);
+	rc = sqlite3_exec(c.db, sql_state, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "UPDATE downloads SET outcome = "
+		rc = sqlite3_exec(c.db, "UPDATE downloads SET outcome = "
 		    "'aborted:lost' WHERE outcome = 'started'", NULL, NULL,
 		    &msg);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errsz, "state database %s: %s", path,
 		    msg != NULL ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		sqlite3_close(db);
+		audit_conn_close(&c);
 		return (-1);
 	}
-	if (sqlite3_changes(db) > 0)
+	if ((lost = sqlite3_changes(c.db)) > 0)
 		log_warnx("event=audit_lost rows=%d msg=\"downloads left "
-		    "started by a previous run\"", sqlite3_changes(db));
-	sqlite3_close(db);
+		    "started by a previous run\"", lost);
+	rc = sqlite3_wal_checkpoint_v2(c.db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warnx("event=audit_error op=checkpoint error=\"%s\"",
+		    sqlite3_errstr(rc));
+	audit_conn_close(&c);
 	return (0);
 }
 
 /*
- * A new worker: close rows left 'started' by workers that no longer exist
- * (a worker killed mid-download). Returns the rows closed, or -1 (logged).
+ * Upkeep: close the rows left 'started' by workers that no longer exist
+ * (a worker killed mid-download). The partial index downloads_open keeps
+ * both statements off the table. Returns the rows closed, or -1 (logged).
  */
-int
-audit_close_lost(const char *path, pid_t self)
+static int
+audit_close_lost(struct audit_conn *c, pid_t self)
 {
-	struct timespec	 busy;
-	sqlite3		*db;
-	sqlite3_stmt	*sel = NULL, *upd = NULL;
-	char		 err[512];
+	sqlite3_stmt	*sel = c->st[ST_LOST_PIDS], *upd = c->st[ST_LOST_CLOSE];
+	pid_t		 dead[64];
+	size_t		 n = 0, i;
 	int		 closed = 0, rc;
 
-	if (audit_connect(&db, &busy, path, SQLITE_OPEN_READWRITE, err,
-	    sizeof(err)) == -1) {
-		log_warnx("event=audit_error op=close_lost msg=\"%s\"", err);
-		return (-1);
-	}
-	if (sqlite3_prepare_v2(db, "SELECT DISTINCT pid FROM downloads "
-	    "WHERE outcome = 'started'", -1, &sel, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "UPDATE downloads SET outcome = "
-	    "'aborted:lost' WHERE outcome = 'started' AND pid = ?1", -1, &upd,
-	    NULL) != SQLITE_OK) {
-		log_warnx("event=audit_error op=close_lost error=\"%s\"",
-		    sqlite3_errmsg(db));
-		closed = -1;
-		goto done;
-	}
-	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW && n < 64) {
 		pid_t pid = (pid_t)sqlite3_column_int64(sel, 0);
 
 		/* Still running (a sibling worker): its rows are live. */
-		if (pid == self || kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		sqlite3_bind_int64(upd, 1, pid);
-		if (sqlite3_step(upd) == SQLITE_DONE)
-			closed += sqlite3_changes(db);
+		if (pid != self && kill(pid, 0) == -1 && errno == ESRCH)
+			dead[n++] = pid;
+	}
+	sqlite3_reset(sel);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warnx("event=audit_error op=close_lost error=\"%s\"",
+		    sqlite3_errstr(rc));
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(upd, 1, dead[i]);
+		if ((rc = audit_exec(c, ST_LOST_CLOSE)) == SQLITE_OK)
+			closed += sqlite3_changes(c->db);
 		else
 			log_warnx("event=audit_error op=close_lost pid=%ld "
-			    "error=\"%s\"", (long)pid, sqlite3_errmsg(db));
-		sqlite3_reset(upd);
+			    "error=\"%s\"", (long)dead[i], sqlite3_errstr(rc));
 	}
-	if (rc != SQLITE_DONE)
-		log_warnx("event=audit_error op=close_lost error=\"%s\"",
-		    sqlite3_errmsg(db));
 	if (closed > 0)
 		log_warnx("event=audit_lost rows=%d msg=\"downloads of a worker "
 		    "that died\"", closed);
-done:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	sqlite3_close(db);
 	return (closed);
 }
 
 /*
- * Move what the WAL holds into the database, without waiting for or
- * blocking anyone (PASSIVE). Called off the request path, by a worker's
- * main thread, about once a second. Errors are logged.
+ * Move the WAL into the database and make it start over (RESTART): waits
+ * up to AUDIT_CKPT_BUSY_MS for the write lock and for readers, then holds
+ * writers back only while it copies (the hot pages, once each). When a
+ * reader holds on, it does what it can and the next one finishes.
  */
-void
-audit_checkpoint(struct audit *a)
+static void
+audit_checkpoint(struct audit_conn *c)
 {
 	int	 rc;
 
-	rc = sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	c->busy_ms = AUDIT_CKPT_BUSY_MS;
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART,
 	    NULL, NULL);
+	c->busy_ms = AUDIT_BUSY_MS;
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warnx("event=audit_error op=checkpoint error=\"%s\"",
 		    sqlite3_errstr(rc));
 }
 
-/* Per thread: the connection and its statements. */
-int
-audit_open(struct audit *a, const char *path, char *err, size_t errsz)
+/*
+ * One retention batch, in one short transaction: of the oldest
+ * AUDIT_PRUNE_BATCH rows, those before the first started at or after
+ * `before`, except rows still 'started', are deleted; the counted ones are
+ * first added to download_counts. Returns the rows deleted, or -1.
+ */
+static int
+audit_prune_batch(struct audit_conn *c, int64_t before)
 {
-	memset(a, 0, sizeof(*a));
-	if (audit_connect(&a->db, &a->busy_start, path, SQLITE_OPEN_READWRITE,
-	    err, errsz) == -1)
-		return (-1);
-	if (sqlite3_prepare_v3(a->db, "BEGIN IMMEDIATE", -1,
-	    SQLITE_PREPARE_PERSISTENT, &a->begin, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(a->db, "COMMIT", -1,
-	    SQLITE_PREPARE_PERSISTENT, &a->commit, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(a->db, audit_sql_count, -1,
-	    SQLITE_PREPARE_PERSISTENT, &a->count, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(a->db, audit_sql_insert, -1,
-	    SQLITE_PREPARE_PERSISTENT, &a->insert, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(a->db, audit_sql_finish, -1,
-	    SQLITE_PREPARE_PERSISTENT, &a->finish, NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "state database %s: %s (create it with "
-		    "sluicectl init)", path, sqlite3_errmsg(a->db));
-		audit_close(a);
-		return (-1);
+	sqlite3_stmt	*scan = c->st[ST_PRUNE_SCAN];
+	int64_t		 lo = -1, hi = -1;
+	int		 rc, n = -1;
+
+	if ((rc = audit_exec(c, ST_BEGIN)) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int(scan, 1, AUDIT_PRUNE_BATCH);
+	while ((rc = sqlite3_step(scan)) == SQLITE_ROW &&
+	    sqlite3_column_int64(scan, 1) < before) {
+		if (lo == -1)
+			lo = sqlite3_column_int64(scan, 0);
+		hi = sqlite3_column_int64(scan, 0);
 	}
-	return (0);
+	sqlite3_reset(scan);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto done;
+	n = 0;
+	if (lo != -1) {
+		sqlite3_bind_int64(c->st[ST_PRUNE_TALLY], 1, lo);
+		sqlite3_bind_int64(c->st[ST_PRUNE_TALLY], 2, hi);
+		sqlite3_bind_int64(c->st[ST_PRUNE_DELETE], 1, lo);
+		sqlite3_bind_int64(c->st[ST_PRUNE_DELETE], 2, hi);
+		if ((rc = audit_exec(c, ST_PRUNE_TALLY)) != SQLITE_OK ||
+		    (rc = audit_exec(c, ST_PRUNE_DELETE)) != SQLITE_OK) {
+			n = -1;
+			goto done;
+		}
+		n = sqlite3_changes(c->db);
+	}
+	if ((rc = audit_exec(c, ST_COMMIT)) != SQLITE_OK)
+		n = -1;
+done:
+	if (n == -1) {
+		if (!sqlite3_get_autocommit(c->db))
+			(void)audit_exec(c, ST_ROLLBACK);
+		log_warnx("event=audit_error op=prune error=\"%s\"",
+		    sqlite3_errstr(rc));
+	}
+	return (n);
 }
 
-void
-audit_close(struct audit *a)
+/*
+ * One batch of sluicectl's prune: up to AUDIT_PRUNE_BATCH rows after id
+ * *cursor started before `before` and not 'started', whatever the rows
+ * around them (unlike the upkeep's batch, it does not rely on ids growing
+ * with time), in one transaction. Moves *cursor on. Returns the rows
+ * deleted, or -1 (logged).
+ */
+static int
+audit_sweep_batch(struct audit_conn *c, int64_t before, int64_t *cursor)
 {
-	sqlite3_finalize(a->begin);
-	sqlite3_finalize(a->commit);
-	sqlite3_finalize(a->count);
-	sqlite3_finalize(a->insert);
-	sqlite3_finalize(a->finish);
-	sqlite3_close(a->db);
-	memset(a, 0, sizeof(*a));
+	sqlite3_stmt	*scan = c->st[ST_SWEEP_SCAN];
+	int64_t		 ids[AUDIT_PRUNE_BATCH];
+	int		 rc, i, n = 0, deleted = 0;
+
+	if ((rc = audit_exec(c, ST_BEGIN)) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(scan, 1, *cursor);
+	sqlite3_bind_int64(scan, 2, before);
+	sqlite3_bind_int(scan, 3, AUDIT_PRUNE_BATCH);
+	while (n < AUDIT_PRUNE_BATCH && (rc = sqlite3_step(scan)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(scan, 0);
+	sqlite3_reset(scan);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(c->st[ST_SWEEP_TALLY], 1, ids[i]);
+		sqlite3_bind_int64(c->st[ST_SWEEP_DELETE], 1, ids[i]);
+		if ((rc = audit_exec(c, ST_SWEEP_TALLY)) != SQLITE_OK ||
+		    (rc = audit_exec(c, ST_SWEEP_DELETE)) != SQLITE_OK)
+			goto fail;
+		deleted += sqlite3_changes(c->db);
+	}
+	if ((rc = audit_exec(c, ST_COMMIT)) != SQLITE_OK)
+		goto fail;
+	if (n > 0)
+		*cursor = ids[n - 1];
+	return (n == 0 ? 0 : deleted > 0 ? deleted : -2);
+fail:
+	if (!sqlite3_get_autocommit(c->db))
+		(void)audit_exec(c, ST_ROLLBACK);
+	log_warnx("event=audit_error op=prune error=\"%s\"",
+	    sqlite3_errstr(rc));
+	return (-1);
+}
+
+/*
+ * sluicectl prune: delete every row started before `before` (unix
+ * seconds) that is not still 'started', in batches of one short
+ * transaction each. Returns the rows deleted, or -1 with a sentence in
+ * err.
+ */
+int64_t
+audit_prune(const char *path, int64_t before, char *err, size_t errsz)
+{
+	struct audit_conn c;
+	int64_t		 total = 0, cursor = INT64_MIN;
+	int		 n;
+
+	if (audit_conn_open(&c, path, SQLITE_OPEN_READWRITE, 1, err,
+	    errsz) == -1)
+		return (-1);
+	while ((n = audit_sweep_batch(&c, before, &cursor)) != 0) {
+		if (n == -1) {
+			snprintf(err, errsz, "state database %s: prune failed "
+			    "after %lld rows: %s", path, (long long)total,
+			    sqlite3_errmsg(c.db));
+			total = -1;
+			break;
+		}
+		total += n > 0 ? n : 0;	/* -2: a batch found, none left */
+		/* A batch's WAL frames go before the next batch adds more. */
+		audit_checkpoint(&c);
+	}
+	audit_conn_close(&c);
+	return (total);
+}
+
+/*
+ * sluicectl vacuum: rewrite the database without its free pages, and
+ * leave an empty WAL. Returns 0, or -1 with a sentence in err.
+ */
+int
+audit_vacuum(const char *path, char *err, size_t errsz)
+{
+	struct audit_conn c;
+	int	 rc;
+
+	if (audit_conn_open(&c, path, SQLITE_OPEN_READWRITE, 0, err,
+	    errsz) == -1)
+		return (-1);
+	rc = sqlite3_exec(c.db, "VACUUM", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_wal_checkpoint_v2(c.db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc != SQLITE_OK)
+		snprintf(err, errsz, "state database %s: vacuum: %s", path,
+		    sqlite3_errmsg(c.db));
+	audit_conn_close(&c);
+	return (rc == SQLITE_OK ? 0 : -1);
 }
 
 static void
 audit_bind_text(sqlite3_stmt *st, int col, const char *v)
 {
-	if (v == NULL || v[0] == '\0')
+	if (v != NULL && v[0] == '\0')
 		sqlite3_bind_null(st, col);
-	else
+	else	/* NULL stays NULL: job_id's NOT NULL refuses it */
 		sqlite3_bind_text(st, col, v, -1, SQLITE_STATIC);
 }
 
 /*
- * Inside the writer's transaction: the start of one download. With
- * max_downloads >= 0 and a counting response, first count the job's
- * counted downloads, this transaction's own rows included, so the limit
- * holds within a batch as across processes. Sets *r->result and *r->row.
- * Returns SQLITE_OK (also for AUDIT_LIMIT), or the failing code with *op
- * naming the statement.
+ * Inside the batch: the start of one download. With max_downloads >= 0
+ * and a counting response, first count the job's counted downloads, this
+ * transaction's own rows included, so the limit holds within a batch as
+ * across processes. Sets r->res and r->new_row. Returns SQLITE_OK (also
+ * for AUDIT_LIMIT), or the failing code.
  */
 static int
-audit_db_begin(struct audit *a, pid_t pid, const struct audit_record *r,
-    const char **op)
+audit_rec_begin(struct audit_writer *w, struct audit_record *r)
 {
 	const struct audit_entry *e = r->entry;
-	int	 rc;
+	sqlite3_stmt	*count = w->db.st[ST_COUNT], *ins = w->db.st[ST_INSERT];
+	int		 rc, limit;
 
 	if (e->counts && r->max_downloads >= 0) {
-		*op = "count";
-		sqlite3_bind_text(a->count, 1, e->job_id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(a->count);
-		if (rc == SQLITE_ROW &&
-		    sqlite3_column_int64(a->count, 0) >= r->max_downloads) {
-			sqlite3_reset(a->count);
-			*r->result = AUDIT_LIMIT;
+		sqlite3_bind_text(count, 1, e->job_id, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(count)) != SQLITE_ROW) {
+			sqlite3_reset(count);
+			return (rc);
+		}
+		limit = policy_limit_reached(r->max_downloads,
+		    sqlite3_column_int64(count, 0));
+		sqlite3_reset(count);
+		if (limit) {
+			r->res = AUDIT_LIMIT;
 			return (SQLITE_OK);
 		}
-		sqlite3_reset(a->count);
-		if (rc != SQLITE_ROW)
-			return (rc);
 	}
-	*op = "insert";
-	sqlite3_bind_text(a->insert, 1, e->job_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(a->insert, 2, e->started_at);
-	audit_bind_text(a->insert, 3, e->remote_addr);
-	audit_bind_text(a->insert, 4, e->remote_user);
-	sqlite3_bind_int64(a->insert, 5, e->range_start);
-	sqlite3_bind_int64(a->insert, 6, e->range_end);
-	sqlite3_bind_int(a->insert, 7, e->status);
-	sqlite3_bind_int(a->insert, 8, e->counts);
-	sqlite3_bind_int64(a->insert, 9, (int64_t)pid);
-	rc = sqlite3_step(a->insert);
-	sqlite3_reset(a->insert);
-	sqlite3_clear_bindings(a->insert);
-	if (rc != SQLITE_DONE)
+	audit_bind_text(ins, 1, e->job_id);
+	sqlite3_bind_int64(ins, 2, e->started_at);
+	audit_bind_text(ins, 3, e->remote_addr);
+	audit_bind_text(ins, 4, e->remote_user);
+	sqlite3_bind_int64(ins, 5, e->range_start);
+	sqlite3_bind_int64(ins, 6, e->range_end);
+	sqlite3_bind_int(ins, 7, e->status);
+	sqlite3_bind_int(ins, 8, e->counts);
+	sqlite3_bind_int64(ins, 9, (int64_t)w->pid);
+	if ((rc = audit_exec(&w->db, ST_INSERT)) != SQLITE_OK)
 		return (rc);
-	*r->row = sqlite3_last_insert_rowid(a->db);
-	*r->result = AUDIT_OK;
+	r->new_row = sqlite3_last_insert_rowid(w->db.db);
+	r->res = AUDIT_OK;
 	return (SQLITE_OK);
 }
 
-/* Inside the writer's transaction: how one download ended. */
+/* Inside the batch: a cancelled download's row goes, or one ends. */
 static int
-audit_db_end(struct audit *a, const struct audit_record *r, const char **op)
+audit_rec_apply(struct audit_writer *w, struct audit_record *r)
 {
-	int	 rc;
+	sqlite3_stmt	*f = w->db.st[ST_FINISH];
 
-	*op = "finish";
-	sqlite3_bind_int64(a->finish, 1, r->end_row);
-	sqlite3_bind_int64(a->finish, 2, r->bytes);
-	sqlite3_bind_int64(a->finish, 3, r->duration_ms);
-	sqlite3_bind_text(a->finish, 4, r->outcome, -1, SQLITE_STATIC);
-	rc = sqlite3_step(a->finish);
-	sqlite3_reset(a->finish);
-	sqlite3_clear_bindings(a->finish);
-	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+	if (r->kind == AUDIT_REC_BEGIN)
+		return (audit_rec_begin(w, r));
+	if (r->kind == AUDIT_REC_CANCEL) {
+		sqlite3_bind_int64(w->db.st[ST_CANCEL], 1, r->target);
+		return (audit_exec(&w->db, ST_CANCEL));
+	}
+	sqlite3_bind_int64(f, 1, r->target);
+	sqlite3_bind_int(f, 2, r->fin.status);
+	sqlite3_bind_int(f, 3, r->fin.counts);
+	sqlite3_bind_int64(f, 4, r->fin.range_start);
+	sqlite3_bind_int64(f, 5, r->fin.range_end);
+	sqlite3_bind_int64(f, 6, r->fin.bytes);
+	sqlite3_bind_int64(f, 7, r->fin.duration_ms);
+	sqlite3_bind_text(f, 8, r->fin.outcome, -1, SQLITE_STATIC);
+	return (audit_exec(&w->db, ST_FINISH));
+}
+
+static void
+audit_rec_log(const struct audit_record *r, const char *what, size_t n,
+    int rc)
+{
+	static const char *const kinds[] = { "begin", "cancel", "end" };
+
+	if (r->kind == AUDIT_REC_BEGIN)
+		log_warnx("event=audit_error op=%s id=%s batch=%zu "
+		    "failed=%s error=\"%s\"", kinds[r->kind],
+		    r->entry->job_id != NULL ? r->entry->job_id : "-", n, what,
+		    sqlite3_errstr(rc));
+	else
+		log_warnx("event=audit_error op=%s row=%lld batch=%zu "
+		    "failed=%s tries=%d error=\"%s\"", kinds[r->kind],
+		    (long long)r->target, n, what, r->tries,
+		    sqlite3_errstr(rc));
 }
 
 /*
- * The leader: one transaction (BEGIN IMMEDIATE ... COMMIT) for the
- * n records of a batch, in queue order. If any step fails, the whole batch
- * is rolled back: every begin in it gets AUDIT_FAILED, and every record is
- * logged once (a lost end leaves its row 'started').
+ * The leader: one transaction for the n records of a batch, in queue
+ * order, each inside its own savepoint: a record that fails is rolled back
+ * alone and marked failed. If the transaction itself fails (the lock, the
+ * commit, or a failure that ends it), every record is marked failed.
  */
 static void
 audit_commit(struct audit_writer *w, struct audit_record *b, size_t n)
 {
-	struct audit	*a = &w->db;
-	const char	*op = "begin";
+	struct audit_conn *a = &w->db;
 	size_t		 i;
 	int		 rc;
 
-	/* Prepared once: a batch's fixed cost is its locks and WAL frames. */
-	rc = sqlite3_step(a->begin);
-	sqlite3_reset(a->begin);
-	if (rc != SQLITE_DONE)
+	for (i = 0; i < n; i++)
+		b[i].failed = 0;
+	if ((rc = audit_exec(a, ST_BEGIN)) != SQLITE_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		rc = b[i].entry != NULL ? audit_db_begin(a, w->pid, &b[i], &op) :
-		    audit_db_end(a, &b[i], &op);
-		if (rc != SQLITE_OK)
+		if ((rc = audit_exec(a, ST_SAVEPOINT)) != SQLITE_OK)
+			goto fail;
+		if ((rc = audit_rec_apply(w, &b[i])) == SQLITE_OK) {
+			if ((rc = audit_exec(a, ST_RELEASE)) != SQLITE_OK)
+				goto fail;
+			continue;
+		}
+		if (sqlite3_get_autocommit(a->db))
+			goto fail;	/* SQLite rolled back the whole batch */
+		b[i].failed = 1;
+		audit_rec_log(&b[i], "record", n, rc);
+		if ((rc = audit_exec(a, ST_ROLLBACK_TO)) != SQLITE_OK ||
+		    (rc = audit_exec(a, ST_RELEASE)) != SQLITE_OK)
 			goto fail;
 	}
-	op = "commit";
-	rc = sqlite3_step(a->commit);
-	sqlite3_reset(a->commit);
-	if (rc == SQLITE_DONE)
+	if ((rc = audit_exec(a, ST_COMMIT)) == SQLITE_OK)
 		return;
 fail:
 	if (!sqlite3_get_autocommit(a->db))
-		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)audit_exec(a, ST_ROLLBACK);
 	for (i = 0; i < n; i++) {
-		if (b[i].entry != NULL) {
-			*b[i].result = AUDIT_FAILED;
-			*b[i].row = -1;
-			log_warnx("event=audit_error op=%s id=%s batch=%zu "
-			    "error=\"%s\"", op, b[i].entry->job_id, n,
-			    sqlite3_errstr(rc));
-		} else
-			log_warnx("event=audit_error op=%s row=%lld batch=%zu "
-			    "error=\"%s\"", op, (long long)b[i].end_row, n,
-			    sqlite3_errstr(rc));
+		if (!b[i].failed)
+			audit_rec_log(&b[i], "batch", n, rc);
+		b[i].failed = 1;
 	}
 }
 
 /*
- * Called with w->mu held, when no batch is being committed: take every
- * queued record and commit them as one batch, as the leader, then wake the
- * callers whose begins it held. Returns with w->mu held. The batch is
- * copied out, so records queued meanwhile form the next one.
+ * With w->mu held, after a commit: hand each begin its result and wake
+ * its caller; keep each failed cancel or end for the next batch, unless it
+ * has been tried AUDIT_RETRY_TRIES times or the retry list is full.
+ */
+static void
+audit_settle(struct audit_writer *w, struct audit_record *b, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (b[i].kind == AUDIT_REC_BEGIN) {
+			*b[i].result = b[i].failed ? AUDIT_FAILED : b[i].res;
+			*b[i].row = b[i].failed || b[i].res != AUDIT_OK ? -1 :
+			    b[i].new_row;
+			*b[i].done = 1;
+			continue;
+		}
+		if (!b[i].failed)
+			continue;
+		if (++b[i].tries < AUDIT_RETRY_TRIES &&
+		    w->nretry < AUDIT_RETRY_MAX)
+			w->retry[w->nretry++] = b[i];
+		else
+			log_warnx("event=audit_error op=dropped row=%lld "
+			    "tries=%d msg=\"a download's end or cancel is "
+			    "lost; its row stays 'started'\"",
+			    (long long)b[i].target, b[i].tries);
+	}
+}
+
+/*
+ * Called with w->mu held, when no batch is being committed: take the
+ * records kept for a retry and every queued record, commit them as one
+ * batch, as the leader, then settle them. Returns with w->mu held. The
+ * batch is copied out, so records queued meanwhile form the next one.
  */
 static void
 audit_lead(struct audit_writer *w)
 {
-	struct audit_record batch[AUDIT_QUEUE_MAX];
+	struct audit_record batch[AUDIT_RETRY_MAX + AUDIT_QUEUE_MAX];
 	size_t		 i, n;
 
-	n = w->len;
-	for (i = 0; i < n; i++)
-		batch[i] = w->q[(w->head + i) % AUDIT_QUEUE_MAX];
-	w->head = (w->head + n) % AUDIT_QUEUE_MAX;
+	memcpy(batch, w->retry, w->nretry * sizeof(batch[0]));
+	n = w->nretry;
+	w->nretry = 0;
+	for (i = 0; i < w->len; i++)
+		batch[n++] = w->q[(w->head + i) % AUDIT_QUEUE_MAX];
+	w->head = (w->head + w->len) % AUDIT_QUEUE_MAX;
 	w->len = 0;
 	w->committing = 1;
 	pthread_mutex_unlock(&w->mu);
 	audit_commit(w, batch, n);
 	pthread_mutex_lock(&w->mu);
-	for (i = 0; i < n; i++)
-		if (batch[i].entry != NULL)
-			*batch[i].done = 1;
+	audit_settle(w, batch, n);
 	w->committing = 0;
 	pthread_cond_broadcast(&w->committed);
 }
 
 /*
- * In a worker process, after fork and before its request threads: open
- * the connection that all its threads share, one at a time. Returns 0, or
- * -1 with a sentence in err.
- */
-int
-audit_writer_open(struct audit_writer *w, const char *path, char *err,
-    size_t errsz)
-{
-	int	 rc;
-
-	memset(w, 0, sizeof(*w));
-	if (audit_open(&w->db, path, err, errsz) == -1)
-		return (-1);
-	w->pid = getpid();
-	if ((rc = pthread_mutex_init(&w->mu, NULL)) != 0 ||
-	    (rc = pthread_cond_init(&w->committed, NULL)) != 0) {
-		snprintf(err, errsz, "audit writer: %s", strerror(rc));
-		audit_close(&w->db);
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * Commit the ends queued since the last batch, unless a batch is being
- * committed now (its leader or the next one takes them). The worker's
- * main thread calls it every tick, so that an end never waits long for
- * the next download's begin. May wait for the write lock (AUDIT_BUSY_MS).
+ * Commit what is queued or kept for a retry, unless a batch is being
+ * committed now (its leader or the next one takes them). The upkeep
+ * thread calls it every tick, so that an end never waits long for the
+ * next download's begin. May wait for the write lock (AUDIT_BUSY_MS).
  */
 void
 audit_writer_flush(struct audit_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
-	if (!w->committing && w->len > 0)
+	if (!w->committing && (w->len > 0 || w->nretry > 0))
 		audit_lead(w);
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* After each commit on the leader's connection: is the WAL long? */
+static int
+audit_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct audit_writer *w = arg;
+
+	(void)db;
+	(void)name;
+	if (frames >= AUDIT_CHECKPOINT_FRAMES &&
+	    !atomic_exchange(&w->ckpt_due, 1)) {
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->mu);
+	}
+	return (SQLITE_OK);
+}
+
+/* The upkeep due at now, off the request path and outside w->mu. */
+static void
+audit_upkeep_run(struct audit_writer *w, int64_t now, int64_t *next_ckpt,
+    int64_t *next_lost, int64_t *next_prune)
+{
+	int	 n;
+
+	if (atomic_exchange(&w->ckpt_due, 0) || now >= *next_ckpt) {
+		audit_checkpoint(&w->up);
+		*next_ckpt = now + AUDIT_CHECKPOINT_MS;
+	}
+	if (now >= *next_lost) {
+		(void)audit_close_lost(&w->up, w->pid);
+		*next_lost = now + AUDIT_LOST_MS;
+	}
+	if (w->set.retention > 0 && now >= *next_prune) {
+		n = audit_prune_batch(&w->up, (int64_t)time(NULL) -
+		    w->set.retention);
+		*next_prune = now + (n == -1 || n > 0 ? AUDIT_PRUNE_MS :
+		    AUDIT_PRUNE_IDLE_MS);
+	}
+}
+
 /*
- * Commit everything still queued and close the connection. Call it once
- * no request thread can queue any more (they have all been joined), so
- * that every download's end is recorded.
+ * The upkeep thread: every tick (or when the WAL hook wakes it) commit
+ * what is queued, then run the upkeep that is due. Ends when w->stop is
+ * set.
+ */
+static void *
+audit_upkeep_main(void *arg)
+{
+	struct audit_writer *w = arg;
+	struct timespec	 until;
+	int64_t		 now, tick, next_ckpt = 0, next_lost = 0;
+	int64_t		 next_prune = 0;
+
+	tick = w->set.upkeep_ms > 0 ? w->set.upkeep_ms : AUDIT_UPKEEP_MS;
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		audit_writer_flush(w);
+		now = audit_now_ms();
+		audit_upkeep_run(w, now, &next_ckpt, &next_lost, &next_prune);
+		pthread_mutex_lock(&w->mu);
+		now = audit_now_ms() + tick;
+		until.tv_sec = (time_t)(now / 1000);
+		until.tv_nsec = (long)(now % 1000) * 1000000L;
+		while (!w->stop && !atomic_load(&w->ckpt_due) &&
+		    pthread_cond_timedwait(&w->wake, &w->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return (NULL);
+}
+
+static int
+audit_writer_sync(struct audit_writer *w, char *err, size_t errsz)
+{
+	pthread_condattr_t ca;
+	int		 rc;
+
+	if ((rc = pthread_mutex_init(&w->mu, NULL)) != 0 ||
+	    (rc = pthread_cond_init(&w->committed, NULL)) != 0)
+		goto fail;
+	if ((rc = pthread_condattr_init(&ca)) != 0)
+		goto fail;
+	if ((rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0)
+		rc = pthread_cond_init(&w->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc == 0)
+		return (0);
+fail:
+	snprintf(err, errsz, "audit writer: %s", strerror(rc));
+	return (-1);
+}
+
+/*
+ * In a worker process, after fork and before its request threads (the
+ * upkeep thread inherits the caller's blocked signals): open the
+ * connection all its threads share, and start the upkeep thread. Returns
+ * the writer, which the caller owns until audit_writer_close, or NULL with
+ * a sentence in err.
+ */
+struct audit_writer *
+audit_writer_open(const char *path, const struct audit_settings *set,
+    char *err, size_t errsz)
+{
+	struct audit_writer *w;
+	int		 rc;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		snprintf(err, errsz, "audit writer: %s", strerror(errno));
+		return (NULL);
+	}
+	w->set = *set;
+	w->pid = getpid();
+	atomic_init(&w->ckpt_due, 0);
+	if (audit_conn_open(&w->db, path, SQLITE_OPEN_READWRITE, 1, err,
+	    errsz) == -1)
+		goto fail;
+	if (audit_conn_open(&w->up, path, SQLITE_OPEN_READWRITE, 1, err,
+	    errsz) == -1)
+		goto fail;
+	if (audit_writer_sync(w, err, errsz) == -1)
+		goto fail;
+	sqlite3_wal_hook(w->db.db, audit_wal_hook, w);
+	if ((rc = pthread_create(&w->upkeep, NULL, audit_upkeep_main, w)) !=
+	    0) {
+		snprintf(err, errsz, "audit upkeep thread: %s", strerror(rc));
+		goto fail;
+	}
+	w->upkeep_started = 1;
+	return (w);
+fail:
+	audit_conn_close(&w->db);
+	audit_conn_close(&w->up);
+	free(w);
+	return (NULL);
+}
+
+/*
+ * Stop the upkeep thread, commit everything still queued (a failing
+ * record is retried AUDIT_RETRY_TRIES times) and close. Call it once no
+ * request thread can queue any more (they have all been joined). w is
+ * freed.
  */
 void
 audit_writer_close(struct audit_writer *w)
 {
+	if (w == NULL)
+		return;
 	pthread_mutex_lock(&w->mu);
-	while (w->committing || w->len > 0) {
+	w->stop = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->mu);
+	if (w->upkeep_started)
+		pthread_join(w->upkeep, NULL);
+	pthread_mutex_lock(&w->mu);
+	while (w->committing || w->len > 0 || w->nretry > 0) {
 		if (w->committing)
 			pthread_cond_wait(&w->committed, &w->mu);
 		else
 			audit_lead(w);
 	}
 	pthread_mutex_unlock(&w->mu);
-	audit_close(&w->db);
+	audit_checkpoint(&w->up);
+	audit_conn_close(&w->db);
+	audit_conn_close(&w->up);
+	pthread_cond_destroy(&w->wake);
 	pthread_cond_destroy(&w->committed);
 	pthread_mutex_destroy(&w->mu);
+	free(w);
 }
 
 /*
@@ -475,12 +900,12 @@ audit_enqueue(struct audit_writer *w, const struct audit_record *r)
 }
 
 /*
- * Record the start of a download and wait until it is committed, so the
- * row exists before the first body byte. With max_downloads >= 0 and a
- * counting response, the writer first checks, in the same transaction,
- * that the job has not reached its limit. Returns AUDIT_OK with *row set,
- * AUDIT_LIMIT, or AUDIT_FAILED (logged by the writer). e is only read, and
- * only until this returns.
+ * Record the start of a download, before its file is opened, and wait
+ * until it is committed. With max_downloads >= 0 and a counting response,
+ * the writer first checks, in the same transaction, that the job has not
+ * reached its limit (policy_limit_reached). Returns AUDIT_OK with *row
+ * set, AUDIT_LIMIT, or AUDIT_FAILED (logged by the writer), with *row -1.
+ * e is only read, and only until this returns.
  */
 enum audit_result
 audit_begin(struct audit_writer *w, const struct audit_entry *e,
@@ -492,6 +917,7 @@ audit_begin(struct audit_writer *w, const struct audit_entry *e,
 
 	*row = -1;
 	memset(&r, 0, sizeof(r));
+	r.kind = AUDIT_REC_BEGIN;
 	r.entry = e;
 	r.max_downloads = max_downloads;
 	r.result = &res;
@@ -514,28 +940,45 @@ audit_begin(struct audit_writer *w, const struct audit_entry *e,
 	return (res);
 }
 
-/*
- * Record how a download ended: queued, committed with the next batch
- * (the next begin's, or the main thread's flush) without waiting for it;
- * it waits, or commits, only while the queue is full. outcome
- * must be a string constant. A row of -1 (none was written, or the audit
- * is off and w is NULL) records nothing. Failures are logged by the
- * writer, never fatal.
- */
-void
-audit_end(struct audit_writer *w, int64_t row, int64_t bytes,
-    int64_t duration_ms, const char *outcome)
+/* Queue a cancel or an end without waiting (unless the queue is full). */
+static void
+audit_queue_row(struct audit_writer *w, enum audit_kind kind, int64_t row,
+    const struct audit_final *f)
 {
 	struct audit_record r;
 
-	if (row < 0)
+	if (w == NULL || row < 0)
 		return;
 	memset(&r, 0, sizeof(r));
-	r.end_row = row;
-	r.bytes = bytes;
-	r.duration_ms = duration_ms;
-	r.outcome = outcome;
+	r.kind = kind;
+	r.target = row;
+	if (f != NULL)
+		r.fin = *f;
 	pthread_mutex_lock(&w->mu);
 	audit_enqueue(w, &r);
 	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * A check after audit_begin refused the request (or it was answered 304):
+ * the row is removed, so it never counted. Queued, not waited for; the
+ * limit is free again once it is committed (the next batch). A row of -1,
+ * or w NULL (the audit is off), does nothing.
+ */
+void
+audit_cancel(struct audit_writer *w, int64_t row)
+{
+	audit_queue_row(w, AUDIT_REC_CANCEL, row, NULL);
+}
+
+/*
+ * Record how a download ended: its final status, range, whether it
+ * counts, bytes, duration and outcome (a string constant). Queued,
+ * committed with the next batch without waiting for it. A row of -1, or
+ * w NULL, records nothing. Failures are logged and retried, never fatal.
+ */
+void
+audit_end(struct audit_writer *w, int64_t row, const struct audit_final *f)
+{
+	audit_queue_row(w, AUDIT_REC_END, row, f);
 }

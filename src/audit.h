@@ -1,51 +1,65 @@
 /*
- * audit: the downloads trail in sluice's own state database, and the
- * atomic check-and-count behind max_downloads.
+ * audit: sluice's own state database, and its one owner. The downloads
+ * trail, the atomic check-and-record behind max_downloads, and the
+ * database's upkeep (committing queued ends, checkpoints that keep the WAL
+ * bounded, closing the rows of dead workers, retention).
  *
- * One writer per worker process (struct audit_writer): one read-write
- * connection, opened after fork, on which the request threads commit what
- * they queue, many downloads per transaction (group commit). A request
- * thread waits for the commit that holds its row before the first body
- * byte (audit_begin); the outcome at the end (audit_end) is queued without
- * waiting and lands in the next commit.
+ * One writer per worker process (struct audit_writer, opaque): one
+ * read-write connection on which the request threads commit what they
+ * queue, many records per transaction (group commit), and one upkeep
+ * thread with a connection of its own. A request thread waits for the
+ * commit that holds its begin (audit_begin); a cancel or an end is queued
+ * without waiting and lands in the next commit, or is retried.
  */
 #ifndef SLUICE_AUDIT_H
 #define SLUICE_AUDIT_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
-#include <time.h>
 
-struct sqlite3;
-struct sqlite3_stmt;
+/* --audit-retention and sluicectl prune's default: README says why. */
+#define AUDIT_RETENTION_DEFAULT	(90 * 86400)	/* seconds */
 
-#define AUDIT_BUSY_MS		1000	/* then the insert fails: server.c */
-#define AUDIT_BUSY_STEP_US	50	/* between tries for the write lock */
+#define AUDIT_BUSY_MS		1000	/* then a begin fails: server.c */
 #define AUDIT_QUEUE_MAX		64	/* queued records; then callers wait */
+#define AUDIT_RETRY_MAX		64	/* failed cancels and ends kept */
+#define AUDIT_RETRY_TRIES	5	/* commits tried before one is dropped */
+#define AUDIT_UPKEEP_MS		100	/* the upkeep thread's tick */
+#define AUDIT_CHECKPOINT_MS	1000	/* a RESTART checkpoint at least this often */
+#define AUDIT_CHECKPOINT_FRAMES	1024	/* ... or once the WAL holds this many */
+#define AUDIT_WAL_LIMIT		(4 * 1024 * 1024)	/* journal_size_limit */
+#define AUDIT_LOST_MS		5000	/* rows of dead workers: closed this often */
+#define AUDIT_PRUNE_BATCH	500	/* rows deleted per retention transaction */
+#define AUDIT_PRUNE_MS		100	/* between batches while behind */
+#define AUDIT_PRUNE_IDLE_MS	60000	/* between checks once caught up */
 
-/* One connection and its statements (the writer's, or a checkpointer's). */
-struct audit {
-	struct sqlite3		*db;
-	struct sqlite3_stmt	*begin;		/* BEGIN IMMEDIATE */
-	struct sqlite3_stmt	*commit;
-	struct sqlite3_stmt	*count;
-	struct sqlite3_stmt	*insert;
-	struct sqlite3_stmt	*finish;
-	struct timespec		 busy_start;	/* of the current lock wait */
-};
-
-/* What is known before the first body byte. */
+/* Before the file is opened: the prediction of the response. */
 struct audit_entry {
 	const char	*job_id;
 	const char	*remote_addr;	/* "" = unknown */
 	const char	*remote_user;	/* "" = none */
-	int64_t		 started_at;
+	int64_t		 started_at;	/* unix seconds */
 	int64_t		 range_start;
 	int64_t		 range_end;
 	int		 status;
+	int		 counts;	/* 1: counts against max_downloads */
+};
+
+/* After the response: what was answered and how it ended. */
+struct audit_final {
+	int		 status;
 	int		 counts;
+	int64_t		 range_start;
+	int64_t		 range_end;
+	int64_t		 bytes;
+	int64_t		 duration_ms;
+	const char	*outcome;	/* a string constant */
+};
+
+/* What the writer keeps, from struct config (0s are the defaults). */
+struct audit_settings {
+	int64_t		 retention;	/* seconds; 0 = keep forever */
+	int64_t		 upkeep_ms;	/* 0: AUDIT_UPKEEP_MS (tests set it) */
 };
 
 enum audit_result {
@@ -54,46 +68,20 @@ enum audit_result {
 	AUDIT_FAILED		/* the database refused: logged */
 };
 
-/*
- * A queued record. A begin points at its caller's entry and result, which
- * stay valid because the caller waits until the record is committed
- * (done). An end carries its values.
- */
-struct audit_record {
-	const struct audit_entry *entry;	/* NULL: an end */
-	int64_t			 max_downloads;
-	enum audit_result	*result;
-	int64_t			*row;
-	int			*done;
-	int64_t			 end_row;
-	int64_t			 bytes;
-	int64_t			 duration_ms;
-	const char		*outcome;	/* a string constant */
-};
-
-/* The per-process writer: a bounded queue, committed one batch at a time. */
-struct audit_writer {
-	struct audit		 db;		/* by the leader, outside mu */
-	pid_t			 pid;		/* recorded in each row */
-	pthread_mutex_t		 mu;		/* guards all below */
-	pthread_cond_t		 committed;	/* a batch ended */
-	struct audit_record	 q[AUDIT_QUEUE_MAX];
-	size_t			 head, len;
-	int			 committing;	/* a leader holds db */
-};
+struct audit_writer;
 
 int	audit_prepare(const char *path, char *err, size_t errsz);
-int	audit_open(struct audit *, const char *path, char *err, size_t errsz);
-void	audit_close(struct audit *);
-void	audit_checkpoint(struct audit *);
-int	audit_close_lost(const char *path, pid_t self);
-int	audit_writer_open(struct audit_writer *, const char *path,
-	    char *err, size_t errsz);
+struct audit_writer *audit_writer_open(const char *path,
+	    const struct audit_settings *, char *err, size_t errsz);
 void	audit_writer_flush(struct audit_writer *);
 void	audit_writer_close(struct audit_writer *);
 enum audit_result audit_begin(struct audit_writer *,
 	    const struct audit_entry *, int64_t max_downloads, int64_t *row);
-void	audit_end(struct audit_writer *, int64_t row, int64_t bytes,
-	    int64_t duration_ms, const char *outcome);
+void	audit_cancel(struct audit_writer *, int64_t row);
+void	audit_end(struct audit_writer *, int64_t row,
+	    const struct audit_final *);
+int64_t	audit_prune(const char *path, int64_t before, char *err,
+	    size_t errsz);
+int	audit_vacuum(const char *path, char *err, size_t errsz);
 
 #endif

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "config.h"
 #include "paths.h"
+#include "units.h"
 
 struct config_option {
 	const char	*name;		/* long option */
@@ -19,13 +21,16 @@ struct config_option {
 	size_t		 off;
 	size_t		 size;		/* 0: an int64_t number */
 	int64_t		 min, max;
+	int		 duration;	/* the number is a duration: 7d, off */
 };
 
 #define CS(n, e, f) \
 	{ n, e, offsetof(struct config, f), \
-	  sizeof(((struct config *)0)->f), 0, 0 }
+	  sizeof(((struct config *)0)->f), 0, 0, 0 }
 #define CN(n, e, f, lo, hi) \
-	{ n, e, offsetof(struct config, f), 0, lo, hi }
+	{ n, e, offsetof(struct config, f), 0, lo, hi, 0 }
+#define CD(n, e, f) \
+	{ n, e, offsetof(struct config, f), 0, 0, INT64_MAX, 1 }
 
 static const struct config_option config_options[] = {
 	CS("db", "SLUICE_DB", db),
@@ -43,6 +48,7 @@ static const struct config_option config_options[] = {
 	CN("drain-timeout", "SLUICE_DRAIN_TIMEOUT", drain_timeout, 0, 86400),
 	CN("min-rate", "SLUICE_MIN_RATE", min_rate, 0, INT64_MAX / 86400),
 	CN("rate-window", "SLUICE_RATE_WINDOW", rate_window, 1, 86400),
+	CD("audit-retention", "SLUICE_AUDIT_RETENTION", audit_retention),
 };
 
 #define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -71,6 +77,10 @@ config_usage(const char *progname)
 	    "  --audit on|off      record downloads (default on; off refuses "
 	    "jobs with max_downloads)\n"
 	    "                      [SLUICE_AUDIT]\n"
+	    "  --audit-retention D keep audit rows for D (s, m, h, d or w; "
+	    "default %lldd;\n"
+	    "                      off = forever); older ones are pruned "
+	    "[SLUICE_AUDIT_RETENTION]\n"
 	    "  --offload MODE      hand the file to the web server after the "
 	    "checks: x-sendfile\n"
 	    "                      (lighttpd, Apache mod_xsendfile) or "
@@ -98,7 +108,8 @@ config_usage(const char *progname)
 	    "Each option can also be set by the environment variable in "
 	    "brackets;\nthe command line wins. Signals: TERM or INT drains "
 	    "and exits, HUP reopens the log.\n", progname,
-	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_NAME, CONFIG_WORKERS,
+	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_NAME,
+	    (long long)(AUDIT_RETENTION_DEFAULT / 86400), CONFIG_WORKERS,
 	    CONFIG_THREADS,
 	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW);
 }
@@ -109,6 +120,7 @@ config_set(struct config *c, const struct config_option *o, const char *v,
 {
 	size_t		 len = strlen(v);
 	long long	 n;
+	int64_t		 d;
 	char		*end;
 
 	if (o->size != 0) {
@@ -118,6 +130,20 @@ config_set(struct config *c, const struct config_option *o, const char *v,
 			return (-1);
 		}
 		memcpy((char *)c + o->off, v, len + 1);
+		return (0);
+	}
+	if (o->duration) {
+		if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+			n = 0;
+		else if (units_duration_parse(v, &d) == 0)
+			n = d;
+		else {
+			snprintf(err, errsz, "--%s: want a number and a unit "
+			    "s, m, h, d or w (e.g. 90d), or off; got \"%s\"",
+			    o->name, v);
+			return (-1);
+		}
+		*(int64_t *)(void *)((char *)c + o->off) = n;
 		return (0);
 	}
 	errno = 0;
@@ -226,6 +252,21 @@ config_resolve_root(struct config *c, char *err, size_t errsz)
 	return (0);
 }
 
+/* Every field at its default, before the environment and argv. */
+static void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->url_prefix, CONFIG_DEFAULT_PREFIX,
+	    sizeof(CONFIG_DEFAULT_PREFIX));
+	c->workers = CONFIG_WORKERS;
+	c->threads = CONFIG_THREADS;
+	c->drain_timeout = CONFIG_DRAIN_TIMEOUT;
+	c->min_rate = CONFIG_MIN_RATE;
+	c->rate_window = CONFIG_RATE_WINDOW;
+	c->audit_retention = AUDIT_RETENTION_DEFAULT;
+}
+
 /*
  * Fill c from the environment, then argv. Returns CONFIG_OK, CONFIG_HELP
  * (the caller prints usage and exits 0), or CONFIG_ERROR with a sentence in
@@ -239,14 +280,7 @@ config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 	const char	*v;
 	int		 ch, idx;
 
-	memset(c, 0, sizeof(*c));
-	memcpy(c->url_prefix, CONFIG_DEFAULT_PREFIX,
-	    sizeof(CONFIG_DEFAULT_PREFIX));
-	c->workers = CONFIG_WORKERS;
-	c->threads = CONFIG_THREADS;
-	c->drain_timeout = CONFIG_DRAIN_TIMEOUT;
-	c->min_rate = CONFIG_MIN_RATE;
-	c->rate_window = CONFIG_RATE_WINDOW;
+	config_defaults(c);
 	for (i = 0; i < NOPTIONS; i++) {
 		if ((v = getenv(config_options[i].env)) != NULL && *v != '\0' &&
 		    config_set(c, &config_options[i], v, err, errsz) == -1)

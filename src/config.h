@@ -46,6 +46,7 @@ struct config {
 	int64_t	 drain_timeout;
 	int64_t	 min_rate;		/* 0 = never cut slow readers */
 	int64_t	 rate_window;
+	int64_t	 audit_retention;	/* seconds; 0 = keep forever */
 };
 
 enum config_result {

@@ -71,3 +71,10 @@ policy_decide(const struct job *job, const struct policy_client *c,
 	*why = "ok";
 	return (200);
 }
+
+/* max_downloads: 1 when max >= 0 and counted downloads reached it. */
+int
+policy_limit_reached(int64_t max_downloads, int64_t counted)
+{
+	return (max_downloads >= 0 && counted >= max_downloads);
+}

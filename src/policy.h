@@ -18,5 +18,6 @@ struct policy_client {
 
 int	policy_decide(const struct job *, const struct policy_client *,
 	    int64_t now, const char **why);
+int	policy_limit_reached(int64_t max_downloads, int64_t counted);
 
 #endif

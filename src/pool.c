@@ -14,9 +14,18 @@
  * SIGTERM into "shutdown pending" without SA_RESTART, so a signal landing
  * during a blocked write to a slow client would kill that download with
  * EINTR. Here every thread keeps TERM, INT, HUP and USR1 blocked; a
- * worker's main thread takes them with sigtimedwait. Request threads unblock
- * only SIGUSR2, and only while idle in accept: the main thread sends it to
- * wake them for a drain.
+ * worker's main thread takes TERM, INT and HUP with sigtimedwait. Request
+ * threads unblock only SIGUSR2, and only while idle in accept: the main
+ * thread sends it to wake them for a drain.
+ *
+ * Each signal means one thing. SIGUSR1 is only a worker telling the
+ * supervisor "I reached --max-requests and am retiring" (the supervisor
+ * refills the slot at once); inside a worker, the request thread that
+ * reaches the count sets a flag its main thread reads every tick.
+ *
+ * The state database is not the pool's: the audit writer (audit.c) runs
+ * its own upkeep; a worker only opens it before its threads and closes it
+ * after them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +40,7 @@
 
 #include <fcgiapp.h>
 
+#include "audit.h"
 #include "config.h"
 #include "log.h"
 #include "pool.h"
@@ -48,19 +58,34 @@ struct pool_thread {
 	_Atomic int	 exited;
 };
 
+/* Why a worker stops accepting. */
+enum pool_drain {
+	POOL_DRAIN_SHUTDOWN,		/* TERM or INT: until the deadline */
+	POOL_DRAIN_RECYCLE,		/* --max-requests: no deadline */
+	POOL_DRAIN_THREAD_FAILED	/* a request thread could not run */
+};
+
+static const char *const pool_drain_names[] = {
+	[POOL_DRAIN_SHUTDOWN] = "shutdown",
+	[POOL_DRAIN_RECYCLE] = "max_requests",
+	[POOL_DRAIN_THREAD_FAILED] = "thread_failed",
+};
+
 /* One worker process. */
 struct pool {
 	const struct config	*cfg;
 	int			 listen_fd;
 	int			 listen_owned;	/* bound by us: shut on drain */
 	int			 rootfd;
+	int			 nthreads;
 	_Atomic int		 stop;		/* accept no more */
 	_Atomic int		 abort_now;	/* cut downloads in flight */
 	_Atomic int		 failed;	/* a thread could not run */
+	_Atomic int		 recycle;	/* --max-requests reached */
 	atomic_llong		 served;
+	int64_t			 deadline;	/* of a shutdown drain */
 	struct pool_thread	*threads;
-	struct audit_writer	 audit;		/* shared by the threads */
-	int			 audit_on;
+	struct audit_writer	*audit;		/* shared; NULL: off */
 };
 
 static int64_t
@@ -89,16 +114,73 @@ pool_on_wake(int sig)
 	(void)sig;
 }
 
-/* The signals a process's main thread takes with sigtimedwait. */
+/* The signals a worker's main thread takes with sigtimedwait. */
 static void
-pool_main_signals(sigset_t *set)
+pool_worker_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGUSR1);
+}
+
+/* The supervisor's: a worker's, plus its workers' news. */
+static void
+pool_supervisor_signals(sigset_t *set)
+{
+	pool_worker_signals(set);
+	sigaddset(set, SIGUSR1);	/* a worker retires (--max-requests) */
 	sigaddset(set, SIGCHLD);
+}
+
+/*
+ * Accept and serve until the pool stops. Returns 0, or -1 when accept
+ * keeps failing (POOL_ACCEPT_FAILS in a row).
+ */
+static int
+pool_thread_serve(struct pool *p, struct pool_thread *pt, FCGX_Request *req)
+{
+	sigset_t	 wake;
+	int		 rc, fails = 0;
+	long long	 n;
+
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGUSR2);
+	for (;;) {
+		pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+		if (atomic_load(&p->stop)) {
+			pthread_sigmask(SIG_BLOCK, &wake, NULL);
+			return (0);
+		}
+		rc = FCGX_Accept_r(req);
+		pthread_sigmask(SIG_BLOCK, &wake, NULL);
+		if (rc < 0) {
+			if (atomic_load(&p->stop))
+				return (0);
+			if (rc == -EINTR)
+				continue;
+			/* -EINVAL: the socket was shut for a drain. */
+			if (rc != -EINVAL) {
+				log_warnx("event=accept_error error=\"%s\"",
+				    strerror(-rc));
+				if (++fails >= POOL_ACCEPT_FAILS)
+					return (-1);
+			}
+			pool_sleep_ms(POOL_TICK_MS);
+			continue;
+		}
+		fails = 0;
+		server_handle(pt->w, req, req->envp);
+		/*
+		 * End the request now, with signals blocked: the accept would
+		 * do it with SIGUSR2 unblocked, and a wakeup landing in the
+		 * write of END_REQUEST would drop it.
+		 */
+		FCGX_Finish_r(req);
+		n = atomic_fetch_add(&p->served, 1) + 1;
+		if (p->cfg->max_requests > 0 && n == p->cfg->max_requests)
+			atomic_store(&p->recycle, 1);	/* the main thread */
+	}
 }
 
 /*
@@ -111,16 +193,10 @@ pool_thread_main(void *arg)
 	struct pool_thread *pt = arg;
 	struct pool	*p = pt->pool;
 	FCGX_Request	 req;
-	sigset_t	 wake;
 	char		 err[512], q[LOG_VALUE_MAX * 4 + 8];
-	int		 rc, fails = 0;
-	long long	 n;
 
-	sigemptyset(&wake);
-	sigaddset(&wake, SIGUSR2);
-	if (server_worker_init(pt->w, p->cfg, p->rootfd,
-	    p->audit_on ? &p->audit : NULL, &p->stop, &p->abort_now, err,
-	    sizeof(err)) == -1) {
+	if (server_worker_init(pt->w, p->cfg, p->rootfd, p->audit, &p->stop,
+	    &p->abort_now, err, sizeof(err)) == -1) {
 		log_warnx("event=worker_error msg=%s",
 		    log_quote(q, sizeof(q), err));
 		atomic_store(&p->failed, 1);
@@ -132,45 +208,8 @@ pool_thread_main(void *arg)
 		atomic_store(&p->failed, 1);
 		goto close;
 	}
-	for (;;) {
-		pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-		if (atomic_load(&p->stop)) {
-			pthread_sigmask(SIG_BLOCK, &wake, NULL);
-			break;
-		}
-		rc = FCGX_Accept_r(&req);
-		pthread_sigmask(SIG_BLOCK, &wake, NULL);
-		if (rc < 0) {
-			if (atomic_load(&p->stop))
-				break;
-			if (rc == -EINTR)
-				continue;
-			if (rc == -EINVAL) {
-				/* The socket was shut for a drain. */
-				pool_sleep_ms(POOL_TICK_MS);
-				continue;
-			}
-			log_warnx("event=accept_error error=\"%s\"",
-			    strerror(-rc));
-			if (++fails >= POOL_ACCEPT_FAILS) {
-				atomic_store(&p->failed, 1);
-				break;
-			}
-			pool_sleep_ms(POOL_TICK_MS);
-			continue;
-		}
-		fails = 0;
-		server_handle(pt->w, &req, req.envp);
-		/*
-		 * End the request now, with signals blocked: the accept would
-		 * do it with SIGUSR2 unblocked, and a wakeup landing in the
-		 * write of END_REQUEST would drop it.
-		 */
-		FCGX_Finish_r(&req);
-		n = atomic_fetch_add(&p->served, 1) + 1;
-		if (p->cfg->max_requests > 0 && n == p->cfg->max_requests)
-			kill(getpid(), SIGUSR1);	/* recycle this worker */
-	}
+	if (pool_thread_serve(p, pt, &req) == -1)
+		atomic_store(&p->failed, 1);
 	FCGX_Finish_r(&req);
 close:
 	server_worker_close(pt->w);
@@ -199,25 +238,139 @@ pool_listen_shut(int fd, int owned)
  * and tells the supervisor, which starts a replacement at once.
  */
 static void
-pool_drain_begin(struct pool *p, const char *why, int64_t *deadline)
+pool_drain_begin(struct pool *p, enum pool_drain why)
 {
-	int	 recycle = strcmp(why, "max_requests") == 0;
 	int64_t	 d;
 
-	if (!recycle) {
+	if (why != POOL_DRAIN_RECYCLE) {
 		d = pool_now_ms() + p->cfg->drain_timeout * 1000;
-		if (d < *deadline)
-			*deadline = d;
+		if (d < p->deadline)
+			p->deadline = d;
 	}
 	if (atomic_exchange(&p->stop, 1))
 		return;
-	if (recycle) {
+	if (why == POOL_DRAIN_RECYCLE) {
 		if (p->cfg->workers > 0)
 			kill(getppid(), SIGUSR1);
 	} else
 		pool_listen_shut(p->listen_fd, p->listen_owned);
-	log_info("event=drain reason=%s timeout_s=%lld", why,
-	    recycle ? -1LL : (long long)p->cfg->drain_timeout);
+	log_info("event=drain reason=%s timeout_s=%lld", pool_drain_names[why],
+	    why == POOL_DRAIN_RECYCLE ? -1LL :
+	    (long long)p->cfg->drain_timeout);
+}
+
+/*
+ * Block our signals in every thread to come, and install the handlers:
+ * ours before FCGX_Init, so that it installs none of its own (it would
+ * turn TERM and USR1 into "shutdown pending"). Returns 0 or -1 (logged).
+ */
+static int
+pool_worker_sigsetup(sigset_t *set)
+{
+	struct sigaction sa;
+	sigset_t	 all;
+
+	pool_worker_signals(set);
+	all = *set;
+	sigaddset(&all, SIGUSR1);
+	sigaddset(&all, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = pool_on_wake;
+	sa.sa_flags = 0;	/* no SA_RESTART: accept must return EINTR */
+	if (sigaction(SIGUSR2, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR1, &sa, NULL) == -1) {
+		log_warn("event=worker_error op=sigaction");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Start the request threads. Returns 0, or -1 (logged) if none could. */
+static int
+pool_threads_start(struct pool *p)
+{
+	int	 i;
+
+	if ((p->threads = calloc((size_t)p->nthreads, sizeof(*p->threads))) ==
+	    NULL) {
+		log_warn("event=worker_error op=calloc");
+		return (-1);
+	}
+	for (i = 0; i < p->nthreads; i++) {
+		struct pool_thread *pt = &p->threads[i];
+
+		pt->pool = p;
+		atomic_init(&pt->exited, 0);
+		if ((pt->w = calloc(1, sizeof(*pt->w))) == NULL ||
+		    pthread_create(&pt->tid, NULL, pool_thread_main, pt) != 0) {
+			log_warn("event=worker_error op=thread_start");
+			atomic_store(&p->failed, 1);
+			atomic_store(&pt->exited, 1);
+			break;
+		}
+		pt->started = 1;
+	}
+	return (0);
+}
+
+/* Join the request threads and free them. */
+static void
+pool_threads_join(struct pool *p)
+{
+	int	 i;
+
+	for (i = 0; i < p->nthreads; i++) {
+		if (p->threads[i].started)
+			pthread_join(p->threads[i].tid, NULL);
+		free(p->threads[i].w);
+	}
+	free(p->threads);
+	p->threads = NULL;
+}
+
+/*
+ * The worker's main thread: take signals, start drains, wake idle threads
+ * once stopping, and cut what is left at the deadline. Returns when every
+ * request thread has exited.
+ */
+static void
+pool_worker_loop(struct pool *p, const sigset_t *set)
+{
+	struct timespec	 tick = { 0, POOL_TICK_MS * 1000000L };
+	int		 i, live, sig;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			pool_drain_begin(p, POOL_DRAIN_SHUTDOWN);
+		else if (sig == SIGHUP && log_reopen() == -1)
+			log_warn("event=log_reopen_failed");
+		if (atomic_load(&p->recycle))
+			pool_drain_begin(p, POOL_DRAIN_RECYCLE);
+		if (atomic_load(&p->failed))
+			pool_drain_begin(p, POOL_DRAIN_THREAD_FAILED);
+		live = 0;
+		for (i = 0; i < p->nthreads; i++) {
+			if (!p->threads[i].started ||
+			    atomic_load(&p->threads[i].exited))
+				continue;
+			live++;
+			/* Idle threads wake; busy ones see it when done. */
+			if (atomic_load(&p->stop))
+				pthread_kill(p->threads[i].tid, SIGUSR2);
+		}
+		if (live == 0)
+			return;
+		if (atomic_load(&p->stop) && !atomic_load(&p->abort_now) &&
+		    pool_now_ms() >= p->deadline) {
+			log_warnx("event=drain_deadline msg=\"cutting %d "
+			    "download(s) still in flight\"", live);
+			atomic_store(&p->abort_now, 1);
+		}
+	}
 }
 
 /*
@@ -229,13 +382,8 @@ static int
 pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 {
 	struct pool		 p;
-	struct sigaction	 sa;
-	struct timespec		 tick = { 0, POOL_TICK_MS * 1000000L };
-	struct audit		 ckpt;
-	sigset_t		 set, all;
-	int64_t			 deadline = INT64_MAX, next_ckpt = 0;
-	int			 i, nthreads = (int)cfg->threads, live, sig;
-	int			 have_ckpt = 0;
+	struct audit_settings	 as = { cfg->audit_retention, 0 };
+	sigset_t		 set;
 	char			 err[512], q[LOG_VALUE_MAX * 4 + 8];
 
 	memset(&p, 0, sizeof(p));
@@ -243,121 +391,36 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	p.listen_fd = listen_fd;
 	p.listen_owned = owned;
 	p.rootfd = rootfd;
+	p.nthreads = (int)cfg->threads;
+	p.deadline = INT64_MAX;
 	atomic_init(&p.stop, 0);
 	atomic_init(&p.abort_now, 0);
 	atomic_init(&p.failed, 0);
+	atomic_init(&p.recycle, 0);
 	atomic_init(&p.served, 0);
-
-	/* Every thread starts with all our signals blocked. */
-	pool_main_signals(&set);
-	all = set;
-	sigaddset(&all, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = pool_on_wake;
-	sa.sa_flags = 0;	/* no SA_RESTART: accept must return EINTR */
-	if (sigaction(SIGUSR2, &sa, NULL) == -1 ||
-	    sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGUSR1, &sa, NULL) == -1) {
-		log_warn("event=worker_error op=sigaction");
+	/* Every thread, the audit's upkeep too, starts with them blocked. */
+	if (pool_worker_sigsetup(&set) == -1)
+		return (1);
+	if (cfg->audit_on && (p.audit = audit_writer_open(cfg->state_db, &as,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("event=worker_error msg=%s",
+		    log_quote(q, sizeof(q), err));
 		return (1);
 	}
-	/*
-	 * Rows of a worker killed mid-download are closed as lost; the
-	 * request threads share one writer connection; this thread's own
-	 * connection runs the state DB's checkpoints.
-	 */
-	if (cfg->audit_on) {
-		(void)audit_close_lost(cfg->state_db, getpid());
-		if (audit_writer_open(&p.audit, cfg->state_db, err,
-		    sizeof(err)) == -1) {
-			log_warnx("event=worker_error msg=%s",
-			    log_quote(q, sizeof(q), err));
-			return (1);
-		}
-		p.audit_on = 1;
-		if (audit_open(&ckpt, cfg->state_db, err, sizeof(err)) == 0)
-			have_ckpt = 1;
-		else
-			log_warnx("event=audit_error op=checkpointer msg=\"%s\"",
-			    err);
-	}
-	/* Our handlers are in place, so FCGX_Init installs none of its own. */
 	if (FCGX_Init() != 0) {
 		log_warnx("event=worker_error msg=\"FCGX_Init failed\"");
+		audit_writer_close(p.audit);
 		return (1);
 	}
-	if ((p.threads = calloc((size_t)nthreads, sizeof(*p.threads))) ==
-	    NULL) {
-		log_warn("event=worker_error op=calloc");
+	if (pool_threads_start(&p) == -1) {
+		audit_writer_close(p.audit);
 		return (1);
 	}
-	for (i = 0; i < nthreads; i++) {
-		struct pool_thread *pt = &p.threads[i];
-
-		pt->pool = &p;
-		atomic_init(&pt->exited, 0);
-		if ((pt->w = calloc(1, sizeof(*pt->w))) == NULL ||
-		    pthread_create(&pt->tid, NULL, pool_thread_main, pt) != 0) {
-			log_warn("event=worker_error op=thread_start");
-			atomic_store(&p.failed, 1);
-			atomic_store(&pt->exited, 1);
-			break;
-		}
-		pt->started = 1;
-	}
-	log_info("event=worker_start threads=%d", nthreads);
-
-	for (;;) {
-		sig = sigtimedwait(&set, NULL, &tick);
-		if (sig == SIGTERM || sig == SIGINT)
-			pool_drain_begin(&p, "shutdown", &deadline);
-		else if (sig == SIGUSR1)
-			pool_drain_begin(&p, "max_requests", &deadline);
-		else if (sig == SIGHUP && log_reopen() == -1)
-			log_warn("event=log_reopen_failed");
-		if (atomic_load(&p.failed))
-			pool_drain_begin(&p, "thread_failed", &deadline);
-		live = 0;
-		for (i = 0; i < nthreads; i++) {
-			if (!p.threads[i].started ||
-			    atomic_load(&p.threads[i].exited))
-				continue;
-			live++;
-			/* Idle threads wake; busy ones see it when done. */
-			if (atomic_load(&p.stop))
-				pthread_kill(p.threads[i].tid, SIGUSR2);
-		}
-		if (live == 0)
-			break;
-		/* Ends queued while no download began since. */
-		if (p.audit_on)
-			audit_writer_flush(&p.audit);
-		if (have_ckpt && pool_now_ms() >= next_ckpt) {
-			audit_checkpoint(&ckpt);
-			next_ckpt = pool_now_ms() + POOL_CHECKPOINT_MS;
-		}
-		if (atomic_load(&p.stop) && !atomic_load(&p.abort_now) &&
-		    pool_now_ms() >= deadline) {
-			log_warnx("event=drain_deadline msg=\"cutting %d "
-			    "download(s) still in flight\"", live);
-			atomic_store(&p.abort_now, 1);
-		}
-	}
-	for (i = 0; i < nthreads; i++) {
-		if (p.threads[i].started)
-			pthread_join(p.threads[i].tid, NULL);
-		free(p.threads[i].w);
-	}
-	free(p.threads);
+	log_info("event=worker_start threads=%d", p.nthreads);
+	pool_worker_loop(&p, &set);
+	pool_threads_join(&p);
 	/* Every request thread is gone: commit what they queued last. */
-	if (p.audit_on)
-		audit_writer_close(&p.audit);
-	if (have_ckpt) {
-		audit_checkpoint(&ckpt);
-		audit_close(&ckpt);
-	}
+	audit_writer_close(p.audit);
 	log_info("event=worker_exit served=%lld",
 	    (long long)atomic_load(&p.served));
 	return (atomic_load(&p.failed) ? 1 : 0);
@@ -369,6 +432,17 @@ struct pool_slot {
 	int64_t		 started_ms;
 	int64_t		 next_spawn_ms;
 	int		 fails;		/* failed starts in a row */
+};
+
+/* The supervisor's state. */
+struct pool_super {
+	const struct config	*cfg;
+	int			 listen_fd, owned, rootfd;
+	int			 n;		/* --workers */
+	struct pool_slot	*slots;
+	pid_t			*retiring;	/* recycled, still finishing */
+	int			 draining, killed;
+	int64_t			 deadline;	/* then KILL */
 };
 
 static void
@@ -417,6 +491,111 @@ pool_reaped(struct pool_slot *s, int status, int draining)
 	s->next_spawn_ms = now + delay;
 }
 
+/* Send sig to every worker, and with retiring to the retiring ones. */
+static void
+pool_super_kill(struct pool_super *s, int sig, int retiring)
+{
+	int	 i;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->slots[i].pid > 0)
+			kill(s->slots[i].pid, sig);
+		if (retiring && s->retiring[i] > 0)
+			kill(s->retiring[i], sig);
+	}
+}
+
+/*
+ * A worker reached --max-requests (SIGUSR1 from pid): it accepts no more
+ * and finishes its downloads; its slot is refilled now.
+ */
+static void
+pool_super_retire(struct pool_super *s, pid_t pid)
+{
+	int	 i, j;
+
+	for (i = 0; i < s->n; i++)
+		if (s->slots[i].pid == pid)
+			break;
+	for (j = 0; i < s->n && j < s->n; j++)
+		if (s->retiring[j] == 0) {
+			s->retiring[j] = s->slots[i].pid;
+			s->slots[i].pid = 0;
+			s->slots[i].fails = 0;
+			s->slots[i].next_spawn_ms = 0;
+			break;
+		}
+}
+
+/* One signal taken by the supervisor's sigtimedwait. */
+static void
+pool_super_signal(struct pool_super *s, int sig, const siginfo_t *info)
+{
+	int	 i;
+
+	if (sig == SIGUSR1 && !s->draining)
+		pool_super_retire(s, info->si_pid);
+	if ((sig == SIGTERM || sig == SIGINT) && !s->draining) {
+		s->draining = 1;
+		s->deadline = pool_now_ms() +
+		    (s->cfg->drain_timeout + POOL_KILL_GRACE) * 1000;
+		log_info("event=drain reason=shutdown timeout_s=%lld",
+		    (long long)s->cfg->drain_timeout);
+		pool_super_kill(s, SIGTERM, 1);
+		pool_listen_shut(s->listen_fd, s->owned);
+	} else if (sig == SIGHUP) {
+		if (log_reopen() == -1)
+			log_warn("event=log_reopen_failed");
+		for (i = 0; i < s->n; i++)
+			if (s->slots[i].pid > 0)
+				kill(s->slots[i].pid, SIGHUP);
+	}
+}
+
+/* Reap the workers that ended. */
+static void
+pool_super_reap(struct pool_super *s)
+{
+	pid_t	 pid;
+	int	 i, status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (i = 0; i < s->n; i++) {
+			if (s->slots[i].pid == pid)
+				pool_reaped(&s->slots[i], status, s->draining);
+			if (s->retiring[i] == pid) {
+				log_info("event=worker_retired pid=%ld",
+				    (long)pid);
+				s->retiring[i] = 0;
+			}
+		}
+}
+
+/*
+ * Refill the empty slots that are due. Returns the workers alive, or -1
+ * when none can be kept alive (every slot failed POOL_GIVE_UP starts).
+ */
+static int
+pool_super_tend(struct pool_super *s)
+{
+	int	 i, live = 0, gave_up = 1;
+
+	for (i = 0; i < s->n; i++) {
+		struct pool_slot *sl = &s->slots[i];
+
+		if (!s->draining && sl->pid == 0 &&
+		    pool_now_ms() >= sl->next_spawn_ms)
+			pool_spawn(sl, s->cfg, s->listen_fd, s->rootfd);
+		if (sl->pid > 0)
+			live++;
+		if (s->retiring[i] > 0)
+			live++;
+		if (sl->pid > 0 || sl->fails < POOL_GIVE_UP)
+			gave_up = 0;
+	}
+	return (!s->draining && gave_up ? -1 : live);
+}
+
 /*
  * The supervisor: keep --workers processes running until SIGTERM or
  * SIGINT, then drain them. Returns the exit status: 0 after a drain, 1 when
@@ -426,115 +605,50 @@ static int
 pool_supervise(const struct config *cfg, int listen_fd, int owned,
     int rootfd)
 {
-	struct pool_slot	*slots;
-	pid_t			*retiring;	/* recycled, still finishing */
+	struct pool_super	 s;
 	siginfo_t		 info;
 	struct timespec		 tick = { 0, POOL_TICK_MS * 1000000L };
 	sigset_t		 set;
-	int64_t			 deadline = 0;
-	pid_t			 pid;
-	int			 i, j, n = (int)cfg->workers, status, sig;
-	int			 draining = 0, killed = 0, live, gave_up;
+	int			 live, rc = 0;
 
-	pool_main_signals(&set);
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.listen_fd = listen_fd;
+	s.owned = owned;
+	s.rootfd = rootfd;
+	s.n = (int)cfg->workers;
+	pool_supervisor_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL ||
-	    (retiring = calloc((size_t)n, sizeof(*retiring))) == NULL)
+	if ((s.slots = calloc((size_t)s.n, sizeof(*s.slots))) == NULL ||
+	    (s.retiring = calloc((size_t)s.n, sizeof(*s.retiring))) == NULL)
 		fatal("event=startup op=calloc");
-	log_info("event=supervisor_start workers=%d threads=%lld", n,
+	log_info("event=supervisor_start workers=%d threads=%lld", s.n,
 	    (long long)cfg->threads);
 	for (;;) {
-		sig = sigtimedwait(&set, &info, &tick);
-		if (sig == SIGUSR1 && !draining) {
-			/*
-			 * A worker reached --max-requests: it accepts no more
-			 * and finishes its downloads; its slot is refilled now.
-			 */
-			for (i = 0; i < n; i++)
-				if (slots[i].pid == info.si_pid)
-					break;
-			for (j = 0; i < n && j < n; j++)
-				if (retiring[j] == 0) {
-					retiring[j] = slots[i].pid;
-					slots[i].pid = 0;
-					slots[i].fails = 0;
-					slots[i].next_spawn_ms = 0;
-					break;
-				}
-		}
-		if ((sig == SIGTERM || sig == SIGINT) && !draining) {
-			draining = 1;
-			deadline = pool_now_ms() +
-			    (cfg->drain_timeout + POOL_KILL_GRACE) * 1000;
-			log_info("event=drain reason=shutdown timeout_s=%lld",
-			    (long long)cfg->drain_timeout);
-			for (i = 0; i < n; i++) {
-				if (slots[i].pid > 0)
-					kill(slots[i].pid, SIGTERM);
-				if (retiring[i] > 0)
-					kill(retiring[i], SIGTERM);
-			}
-			pool_listen_shut(listen_fd, owned);
-		} else if (sig == SIGHUP) {
-			if (log_reopen() == -1)
-				log_warn("event=log_reopen_failed");
-			for (i = 0; i < n; i++)
-				if (slots[i].pid > 0)
-					kill(slots[i].pid, SIGHUP);
-		}
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			for (i = 0; i < n; i++) {
-				if (slots[i].pid == pid)
-					pool_reaped(&slots[i], status,
-					    draining);
-				if (retiring[i] == pid) {
-					log_info("event=worker_retired pid=%ld",
-					    (long)pid);
-					retiring[i] = 0;
-				}
-			}
-		live = 0;
-		gave_up = 1;
-		for (i = 0; i < n; i++) {
-			if (!draining && slots[i].pid == 0 &&
-			    pool_now_ms() >= slots[i].next_spawn_ms)
-				pool_spawn(&slots[i], cfg, listen_fd, rootfd);
-			if (slots[i].pid > 0)
-				live++;
-			if (retiring[i] > 0)
-				live++;
-			if (slots[i].pid > 0 || slots[i].fails < POOL_GIVE_UP)
-				gave_up = 0;
-		}
-		if (draining && live == 0)
-			break;
-		if (!draining && gave_up) {
+		pool_super_signal(&s, sigtimedwait(&set, &info, &tick), &info);
+		pool_super_reap(&s);
+		if ((live = pool_super_tend(&s)) == -1) {
 			/* Reap what may still run, and say why we stop. */
-			for (i = 0; i < n; i++)
-				if (slots[i].pid > 0)
-					kill(slots[i].pid, SIGKILL);
+			pool_super_kill(&s, SIGKILL, 0);
 			log_warnx("event=supervisor_exit msg=\"workers keep "
 			    "dying at start; giving up\" fails=%d",
 			    POOL_GIVE_UP);
-			free(slots);
-			free(retiring);
-			return (1);
+			rc = 1;
+			break;
 		}
-		if (draining && !killed && pool_now_ms() >= deadline) {
+		if (s.draining && live == 0) {
+			log_info("event=supervisor_exit status=clean");
+			break;
+		}
+		if (s.draining && !s.killed && pool_now_ms() >= s.deadline) {
 			log_warnx("event=drain_kill live=%d", live);
-			for (i = 0; i < n; i++) {
-				if (slots[i].pid > 0)
-					kill(slots[i].pid, SIGKILL);
-				if (retiring[i] > 0)
-					kill(retiring[i], SIGKILL);
-			}
-			killed = 1;
+			pool_super_kill(&s, SIGKILL, 1);
+			s.killed = 1;
 		}
 	}
-	free(slots);
-	free(retiring);
-	log_info("event=supervisor_exit status=clean");
-	return (0);
+	free(s.slots);
+	free(s.retiring);
+	return (rc);
 }
 
 /*

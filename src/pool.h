@@ -12,7 +12,6 @@ struct config;
 #define POOL_BACKOFF_MAX_MS	10000
 #define POOL_GIVE_UP		10	/* failed starts in a row, none alive */
 #define POOL_KILL_GRACE		5	/* s past --drain-timeout, then KILL */
-#define POOL_CHECKPOINT_MS	1000	/* state DB checkpoints, off the request path */
 
 int	pool_run(const struct config *, int listen_fd, int owned, int rootfd);
 

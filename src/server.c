@@ -120,6 +120,23 @@ server_elapsed_ms(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
 }
 
+/* After the response: queue how the download of row ended. */
+static void
+server_audit_end(struct worker *w, int64_t row, const struct http_decision *d,
+    const struct stream_result *res, const struct timespec *t0)
+{
+	struct audit_final	 f;
+
+	f.status = d->status;
+	f.counts = http_starts_download(1, d->status, d->start);
+	f.range_start = d->start;
+	f.range_end = d->start + d->length - 1;
+	f.bytes = res->bytes;
+	f.duration_ms = (int64_t)server_elapsed_ms(t0);
+	f.outcome = stream_outcome_name(res->outcome);
+	audit_end(w->au, row, &f);
+}
+
 /*
  * Does the request carry the job's token? The database holds only the
  * SHA-256 of the secret; the comparison takes constant time. A job without
@@ -519,9 +536,7 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 			if (stream_respond(fr, &w->hdr, NULL, 0, &res) == 0 &&
 			    res.outcome == STREAM_COMPLETE)
 				res.outcome = STREAM_OFFLOADED;
-			audit_end(w->au, row, 0,
-			    (int64_t)server_elapsed_ms(&t0),
-			    stream_outcome_name(res.outcome));
+			server_audit_end(w, row, &d, &res, &t0);
 		}
 	} else if ((status == 200 || status == 206) &&
 	    w->req.method == REQUEST_GET) {
@@ -539,9 +554,7 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 			stream_send_file(fr, &w->hdr, &f, w->buf,
 			    sizeof(w->buf), (size_t)first, d.start, d.length,
 			    &w->limits, &res);
-			audit_end(w->au, row,
-			    res.bytes, (int64_t)server_elapsed_ms(&t0),
-			    stream_outcome_name(res.outcome));
+			server_audit_end(w, row, &d, &res, &t0);
 		}
 	} else if (status == 200 || status == 206 || status == 304)
 		(void)stream_respond(fr, &w->hdr, NULL, 0, &res);

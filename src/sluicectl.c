@@ -31,7 +31,9 @@
 #include "ctl_out.h"
 #include "job.h"
 #include "paths.h"
+#include "ctl_state.h"
 #include "sluicectl.h"
+#include "units.h"
 
 #include "sql_schema.h"
 #include "sql_state.h"
@@ -45,7 +47,9 @@
 #define C_PURGE		0x20u
 #define C_AUDIT		0x40u
 #define C_CHECK		0x80u
-#define C_ALL		0xffu
+#define C_PRUNE		0x100u
+#define C_VACUUM	0x200u
+#define C_ALL		0x3ffu
 
 #define NEED_DB		0x1u
 #define NEED_ROOT	0x2u
@@ -81,7 +85,7 @@ static const struct ctl_opt ctl_opts[] = {
 	{ "url",		1,	C_ADD,		O_URL },
 	{ "status",		1,	C_LIST,		O_STATUS },
 	{ "expired",		0,	C_LIST,		O_EXPIRED },
-	{ "older-than",		1,	C_PURGE,	O_OLDER_THAN },
+	{ "older-than",		1,	C_PURGE | C_PRUNE, O_OLDER_THAN },
 	{ "dry-run",		0,	C_PURGE,	O_DRY_RUN },
 	{ "job",		1,	C_AUDIT,	O_JOB },
 	{ "since",		1,	C_AUDIT,	O_SINCE },
@@ -133,6 +137,8 @@ static const char ctl_help_main[] =
     "  purge       delete old expired, revoked and failed jobs and files\n"
     "  audit       recent downloads, from the state database\n"
     "  check       verify every done job's file beneath the root\n"
+    "  prune       delete old audit rows (--older-than, default 90d)\n"
+    "  vacuum      compact the state database and empty its WAL\n"
     "\n"
     "`sluicectl COMMAND --help` describes a command and its options.\n"
     CTL_HELP_GLOBAL
@@ -248,6 +254,28 @@ static const char ctl_help_check[] =
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
 
+static const char ctl_help_prune[] =
+    "usage: sluicectl prune [--older-than DURATION]\n"
+    "\n"
+    "Delete audit rows of downloads started more than DURATION ago (s, m,\n"
+    "h, d or w; default 90d, as sluice's --audit-retention), in small\n"
+    "batches. Downloads still open ('started') are kept, and counted\n"
+    "downloads stay counted for max_downloads. sluice prunes by itself;\n"
+    "this is for a shorter window once, or with --audit-retention off.\n"
+    "Needs --state-db, or --db to find it beside.\n"
+    CTL_HELP_GLOBAL
+    CTL_HELP_EXIT;
+
+static const char ctl_help_vacuum[] =
+    "usage: sluicectl vacuum\n"
+    "\n"
+    "Rewrite the state database without its free pages (after a large\n"
+    "prune) and empty its WAL. Takes the write lock for as long as it\n"
+    "runs: sluice's limited downloads get 503 meanwhile.\n"
+    "Needs --state-db, or --db to find it beside.\n"
+    CTL_HELP_GLOBAL
+    CTL_HELP_EXIT;
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "init", C_INIT, 0, NEED_DB | NEED_ROOT | NEED_STATE, ctl_init,
 	    ctl_help_init },
@@ -260,69 +288,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "audit", C_AUDIT, 0, NEED_STATE, ctl_audit, ctl_help_audit },
 	{ "check", C_CHECK, 0, NEED_DB | NEED_ROOT, ctl_files_check,
 	    ctl_help_check },
+	{ "prune", C_PRUNE, 0, NEED_STATE, ctl_state_prune,
+	    ctl_help_prune },
+	{ "vacuum", C_VACUUM, 0, NEED_STATE, ctl_state_vacuum,
+	    ctl_help_vacuum },
 };
 
-/*
- * A count: decimal digits only, at least one, no sign, no overflow.
- * Returns 0 with *v set, or -1.
- */
-int
-ctl_parse_count(const char *s, int64_t *v)
-{
-	int64_t	 n = 0;
-
-	if (*s == '\0')
-		return (-1);
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return (-1);
-		if (n > (INT64_MAX - (*s - '0')) / 10)
-			return (-1);
-		n = n * 10 + (*s - '0');
-	}
-	*v = n;
-	return (0);
-}
-
-/*
- * A duration: digits and one unit, s m h d or w ("7d"). Returns 0 with
- * *secs set, or -1 for anything else or an overflow.
- */
-int
-ctl_parse_duration(const char *s, int64_t *secs)
-{
-	char	 digits[24];
-	size_t	 len = strlen(s);
-	int64_t	 n, mul;
-
-	if (len < 2 || len - 1 >= sizeof(digits))
-		return (-1);
-	switch (s[len - 1]) {
-	case 's':
-		mul = 1;
-		break;
-	case 'm':
-		mul = 60;
-		break;
-	case 'h':
-		mul = 3600;
-		break;
-	case 'd':
-		mul = 86400;
-		break;
-	case 'w':
-		mul = 7 * 86400;
-		break;
-	default:
-		return (-1);
-	}
-	memcpy(digits, s, len - 1);
-	digits[len - 1] = '\0';
-	if (ctl_parse_count(digits, &n) == -1 || n > INT64_MAX / mul)
-		return (-1);
-	*secs = n * mul;
-	return (0);
-}
 
 static const struct ctl_cmd *
 ctl_cmd_find(const char *name)
@@ -403,7 +374,7 @@ ctl_opt_apply(struct ctl *c, const struct ctl_cmd *cmd,
 			c->has_expires = 0;
 			break;
 		}
-		if (ctl_parse_duration(v, &c->expires) == -1) {
+		if (units_duration_parse(v, &c->expires) == -1) {
 			ctl_errx("%s: --expires: want a number and a unit "
 			    "s, m, h, d or w (e.g. 7d), or never; got '%s'",
 			    cmd->name, v);
@@ -412,7 +383,7 @@ ctl_opt_apply(struct ctl *c, const struct ctl_cmd *cmd,
 		c->has_expires = 1;
 		break;
 	case O_MAX_DOWNLOADS:
-		if (ctl_parse_count(v, &c->max_downloads) == -1) {
+		if (units_count_parse(v, &c->max_downloads) == -1) {
 			ctl_errx("%s: --max-downloads: want a whole number "
 			    ">= 0; got '%s'", cmd->name, v);
 			return (-1);
@@ -440,7 +411,17 @@ ctl_opt_apply(struct ctl *c, const struct ctl_cmd *cmd,
 		c->expired = 1;
 		break;
 	case O_OLDER_THAN:
-		if (ctl_parse_count(v, &c->older_than) == -1) {
+		if (cmd->bit == C_PRUNE) {
+			if (units_duration_parse(v, &c->prune_age) == -1) {
+				ctl_errx("%s: --older-than: want a number and "
+				    "a unit s, m, h, d or w (e.g. 90d); got "
+				    "'%s'", cmd->name, v);
+				return (-1);
+			}
+			c->has_prune_age = 1;
+			break;
+		}
+		if (units_count_parse(v, &c->older_than) == -1) {
 			ctl_errx("%s: --older-than: want a number of days; "
 			    "got '%s'", cmd->name, v);
 			return (-1);
@@ -453,11 +434,11 @@ ctl_opt_apply(struct ctl *c, const struct ctl_cmd *cmd,
 		c->job = v;
 		break;
 	case O_SINCE:
-		if (ctl_parse_count(v, &c->since) == 0) {
+		if (units_count_parse(v, &c->since) == 0) {
 			c->has_since = 1;
 			break;
 		}
-		if (ctl_parse_duration(v, &n) == -1) {
+		if (units_duration_parse(v, &n) == -1) {
 			ctl_errx("%s: --since: want a duration (1h, 7d) or "
 			    "unix seconds; got '%s'", cmd->name, v);
 			return (-1);
@@ -466,7 +447,7 @@ ctl_opt_apply(struct ctl *c, const struct ctl_cmd *cmd,
 		c->has_since = 1;
 		break;
 	case O_LIMIT:
-		if (ctl_parse_count(v, &c->limit) == -1) {
+		if (units_count_parse(v, &c->limit) == -1) {
 			ctl_errx("%s: --limit: want a whole number >= 0; got "
 			    "'%s'", cmd->name, v);
 			return (-1);

@@ -1,7 +1,7 @@
 /*
  * sluicectl: the operators' admin tool. The parsed command line that each
  * command (sluicectl.c, ctl_add.c, ctl_files.c) works from, the exit
- * codes, and the value parsers the commands share.
+ * codes. The value parsers are units.c's.
  */
 #ifndef SLUICE_SLUICECTL_H
 #define SLUICE_SLUICECTL_H
@@ -60,14 +60,15 @@ struct ctl {
 	int64_t		 limit;		/* 0: no limit */
 	int		 has_since;
 
+	/* prune */
+	int64_t		 prune_age;	/* seconds, if has_prune_age */
+	int		 has_prune_age;
+
 	/* check */
 	int		 hash;
 
 	char		**args;		/* operands after it */
 	int		 nargs;
 };
-
-int	ctl_parse_count(const char *, int64_t *);
-int	ctl_parse_duration(const char *, int64_t *);
 
 #endif

@@ -823,6 +823,39 @@ test_purge_progress() {
 	    "$(sql "SELECT count(*) FROM export_jobs WHERE id LIKE 'bulk-%'")"
 }
 
+# ------------------------------------------------------ prune and vacuum
+# 40-day-old rows (sluice's own retention, 90 days, leaves them): prune
+# --older-than 30d deletes the finished ones, keeps the open one, and
+# keeps the counted ones counted (download_counts).
+test_prune() {
+	local t
+	t=$(( $(now) - 40 * DAY ))
+	state_sql "INSERT INTO downloads (job_id, started_at, range_start,
+	    range_end, status, counts, outcome, pid) VALUES
+	    ('prune-a', $t, 0, 9, 200, 1, 'complete', 1),
+	    ('prune-a', $t, 0, 9, 200, 1, 'aborted:client', 1),
+	    ('prune-a', $t, 5, 9, 206, 0, 'complete', 1),
+	    ('prune-a', $t, 0, 9, 200, 1, 'started', 1)"
+	ctl prune-bad prune --older-than 30
+	expect_rc 2
+	expect_err "sluicectl: prune: --older-than: want a number and a unit .*"
+	ctl prune-keep prune --older-than 41d --json
+	expect_rc 0
+	it_expect_eq "prune --older-than 41d: nothing of 40 days" 0 "$(py 'd["pruned"]')"
+	ctl prune prune --older-than 30d
+	expect_rc 0
+	expect_line "pruned 3 audit row(s) started more than 2592000 s ago"
+	it_expect_eq "prune: the open download kept" "started" \
+	    "$(state_sql "SELECT group_concat(outcome) FROM downloads WHERE job_id = 'prune-a'")"
+	it_expect_eq "prune: the two counted ones still count" 2 \
+	    "$(state_sql "SELECT pruned FROM download_counts WHERE job_id = 'prune-a'")"
+	ctl vacuum vacuum --json
+	expect_rc 0
+	expect_json
+	it_expect_eq "vacuum: the WAL is empty after it" 0 \
+	    "$(stat -c %s "$STATE-wal" 2>/dev/null || echo 0)"
+}
+
 # ------------------------------------------------------------------ run
 mkdir -p "$IT_DOCROOT"
 test_help
@@ -844,6 +877,7 @@ test_check
 test_purge
 test_purge_escapes
 test_purge_progress
+test_prune
 it_check "sluice: no sanitizer report in its log" \
     bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
 
