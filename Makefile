@@ -14,7 +14,7 @@ LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
 
 SRCS	 = src/audit.c src/config.c src/fcgi_out.c src/http.c src/jobstore.c \
 	   src/listen.c \
-	   src/log.c \
+	   src/log.c src/opt.c \
 	   src/main.c src/policy.c src/pool.c src/request.c src/server.c \
 	   src/stream.c
 HDRS	 = $(wildcard src/*.h)

@@ -4,29 +4,20 @@
  * range-checked, strings length-checked (never cut).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "opt.h"
 
-struct config_option {
-	const char	*name;		/* long option */
-	const char	*env;
-	size_t		 off;
-	size_t		 size;		/* 0: an int64_t number */
-	int64_t		 min, max;
-};
+/* Rows of opt.h's parser: a string field, a number field. */
+#define CS(n, e, f)		OPT_ROW_BUF(n, e, struct config, f)
+#define CN(n, e, f, lo, hi)	OPT_ROW_INT(n, e, struct config, f, lo, hi)
 
-#define CS(n, e, f) \
-	{ n, e, offsetof(struct config, f), \
-	  sizeof(((struct config *)0)->f), 0, 0 }
-#define CN(n, e, f, lo, hi) \
-	{ n, e, offsetof(struct config, f), 0, lo, hi }
-
-static const struct config_option config_options[] = {
+static const struct opt config_options[] = {
+	OPT_ROW_HELP(0),
 	CS("db", "SLUICE_DB", db),
 	CS("root", "SLUICE_ROOT", root),
 	CS("url-prefix", "SLUICE_URL_PREFIX", url_prefix),
@@ -100,36 +91,6 @@ config_usage(const char *progname)
 	    CONFIG_DEFAULT_PREFIX, CONFIG_STATE_DB_NAME, CONFIG_WORKERS,
 	    CONFIG_THREADS,
 	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW);
-}
-
-static int
-config_set(struct config *c, const struct config_option *o, const char *v,
-    char *err, size_t errsz)
-{
-	size_t		 len = strlen(v);
-	long long	 n;
-	char		*end;
-
-	if (o->size != 0) {
-		if (len >= o->size) {
-			snprintf(err, errsz, "--%s: value longer than %zu "
-			    "bytes", o->name, o->size - 1);
-			return (-1);
-		}
-		memcpy((char *)c + o->off, v, len + 1);
-		return (0);
-	}
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (len == 0 || *end != '\0' || errno != 0 || n < o->min ||
-	    n > o->max) {
-		snprintf(err, errsz, "--%s: want a whole number from %lld to "
-		    "%lld, got \"%s\"", o->name, (long long)o->min,
-		    (long long)o->max, v);
-		return (-1);
-	}
-	*(int64_t *)(void *)((char *)c + o->off) = n;
-	return (0);
 }
 
 /* Each comma-separated prefix: "/...", ending in '/', no '?' or '%'. */
@@ -226,58 +187,13 @@ config_resolve_root(struct config *c, char *err, size_t errsz)
 }
 
 /*
- * Fill c from the environment, then argv. Returns CONFIG_OK, CONFIG_HELP
- * (the caller prints usage and exits 0), or CONFIG_ERROR with a sentence in
- * err.
+ * What the options say together: the two required ones, the state
+ * database beside the jobs database unless given, --audit, --offload and
+ * --url-prefix. Returns CONFIG_OK, or CONFIG_ERROR with a sentence in err.
  */
-enum config_result
-config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
+static enum config_result
+config_check(struct config *c, char *err, size_t errsz)
 {
-	struct option	 longopts[NOPTIONS + 2];
-	size_t		 i;
-	const char	*v;
-	int		 ch, idx;
-
-	memset(c, 0, sizeof(*c));
-	memcpy(c->url_prefix, CONFIG_DEFAULT_PREFIX,
-	    sizeof(CONFIG_DEFAULT_PREFIX));
-	c->workers = CONFIG_WORKERS;
-	c->threads = CONFIG_THREADS;
-	c->drain_timeout = CONFIG_DRAIN_TIMEOUT;
-	c->min_rate = CONFIG_MIN_RATE;
-	c->rate_window = CONFIG_RATE_WINDOW;
-	for (i = 0; i < NOPTIONS; i++) {
-		if ((v = getenv(config_options[i].env)) != NULL && *v != '\0' &&
-		    config_set(c, &config_options[i], v, err, errsz) == -1)
-			return (CONFIG_ERROR);
-		longopts[i].name = config_options[i].name;
-		longopts[i].has_arg = required_argument;
-		longopts[i].flag = NULL;
-		longopts[i].val = 256 + (int)i;
-	}
-	longopts[NOPTIONS] = (struct option){ "help", no_argument, NULL, 'h' };
-	longopts[NOPTIONS + 1] = (struct option){ NULL, 0, NULL, 0 };
-
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		if (ch == 'h')
-			return (CONFIG_HELP);
-		if (ch >= 256 && ch < 256 + (int)NOPTIONS) {
-			if (config_set(c, &config_options[ch - 256], optarg,
-			    err, errsz) == -1)
-				return (CONFIG_ERROR);
-			continue;
-		}
-		snprintf(err, errsz, "unknown or incomplete option %s "
-		    "(see --help)", argv[optind - 1]);
-		return (CONFIG_ERROR);
-	}
-	if (optind < argc) {
-		snprintf(err, errsz, "unexpected argument %s (see --help)",
-		    argv[optind]);
-		return (CONFIG_ERROR);
-	}
 	if (c->db[0] == '\0') {
 		snprintf(err, errsz, "no jobs database: give --db or SLUICE_DB");
 		return (CONFIG_ERROR);
@@ -317,4 +233,68 @@ config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 		return (CONFIG_ERROR);
 	}
 	return (CONFIG_OK);
+}
+
+/*
+ * The command line over what the environment gave: every argument an
+ * option of the table, as getopt_long took them (a unique prefix names
+ * an option; "-x" is never an operand). Returns CONFIG_OK, CONFIG_HELP or
+ * CONFIG_ERROR with a sentence in err.
+ */
+static enum config_result
+config_parse_args(struct config *c, int argc, char **argv, char *err,
+    size_t errsz)
+{
+	struct opt_iter	 it;
+	struct opt_arg	 a;
+	const char	*operand = NULL;
+
+	opt_iter_init(&it, argc, argv, OPT_ABBREV | OPT_DASH_OPTION);
+	while (opt_next(&it, config_options, NOPTIONS, &a) != OPT_END) {
+		if (a.kind == OPT_OPERAND) {
+			if (operand == NULL)
+				operand = a.arg;
+			continue;
+		}
+		if (a.kind != OPT_OPTION) {
+			snprintf(err, errsz, "unknown or incomplete option %s "
+			    "(see --help)", a.arg);
+			return (CONFIG_ERROR);
+		}
+		if (a.o->type == OPT_HELP)
+			return (CONFIG_HELP);
+		if (opt_set(c, a.o, a.v, err, errsz) == -1)
+			return (CONFIG_ERROR);
+	}
+	if (operand != NULL) {
+		snprintf(err, errsz, "unexpected argument %s (see --help)",
+		    operand);
+		return (CONFIG_ERROR);
+	}
+	return (CONFIG_OK);
+}
+
+/*
+ * Fill c from the environment, then argv. Returns CONFIG_OK, CONFIG_HELP
+ * (the caller prints usage and exits 0), or CONFIG_ERROR with a sentence in
+ * err.
+ */
+enum config_result
+config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
+{
+	enum config_result	 r;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->url_prefix, CONFIG_DEFAULT_PREFIX,
+	    sizeof(CONFIG_DEFAULT_PREFIX));
+	c->workers = CONFIG_WORKERS;
+	c->threads = CONFIG_THREADS;
+	c->drain_timeout = CONFIG_DRAIN_TIMEOUT;
+	c->min_rate = CONFIG_MIN_RATE;
+	c->rate_window = CONFIG_RATE_WINDOW;
+	if (opt_env(c, config_options, NOPTIONS, err, errsz) == -1)
+		return (CONFIG_ERROR);
+	if ((r = config_parse_args(c, argc, argv, err, errsz)) != CONFIG_OK)
+		return (r);
+	return (config_check(c, err, errsz));
 }
