@@ -63,16 +63,18 @@ build/asan/obj/%.o: src/%.c $(HDRS) $(GEN)
 build/asan/sluice: $(SAN_OBJS)
 	$(CC) $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
 
-# The admin tool: its own files, plus the pure id check and header guard.
-build/sluicectl: build/obj/sluicectl.o build/obj/ctl_add.o \
-    build/obj/ctl_db.o build/obj/ctl_files.o build/obj/ctl_fs.o \
-    build/obj/ctl_out.o build/obj/request.o build/obj/http.o
+# The admin tool: its own files, the shared option parser, and the pure
+# id check and header guard.
+CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_add.c src/ctl_db.c \
+	   src/ctl_files.c src/ctl_fs.c src/ctl_out.c src/opt.c \
+	   src/request.c src/http.c
+CTL_OBJS = $(CTL_SRCS:src/%.c=build/obj/%.o)
+CTL_SAN_OBJS = $(CTL_SRCS:src/%.c=build/asan/obj/%.o)
+
+build/sluicectl: $(CTL_OBJS)
 	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lsodium
 
-build/asan/sluicectl: build/asan/obj/sluicectl.o build/asan/obj/ctl_add.o \
-    build/asan/obj/ctl_db.o build/asan/obj/ctl_files.o \
-    build/asan/obj/ctl_fs.o build/asan/obj/ctl_out.o \
-    build/asan/obj/request.o build/asan/obj/http.o
+build/asan/sluicectl: $(CTL_SAN_OBJS)
 	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lsodium
 
 asan: build/asan/sluice

@@ -28,73 +28,12 @@
 #include "ctl_db.h"
 #include "ctl_files.h"
 #include "ctl_fs.h"
+#include "ctl_opt.h"
 #include "ctl_out.h"
 #include "sluicectl.h"
 
 #include "sql_schema.h"
 #include "sql_state.h"
-
-/* Which commands take an option, and what each command needs. */
-#define C_INIT		0x01u
-#define C_ADD		0x02u
-#define C_LIST		0x04u
-#define C_SHOW		0x08u
-#define C_REVOKE	0x10u
-#define C_PURGE		0x20u
-#define C_AUDIT		0x40u
-#define C_CHECK		0x80u
-#define C_ALL		0xffu
-
-#define NEED_DB		0x1u
-#define NEED_ROOT	0x2u
-#define NEED_STATE	0x4u
-
-enum ctl_opt_id {
-	O_DB, O_STATE_DB, O_ROOT, O_JSON, O_HELP,
-	O_MOVE, O_NAME, O_OWNER, O_EXPIRES, O_MAX_DOWNLOADS, O_CONTENT_TYPE,
-	O_TOKEN, O_URL, O_STATUS, O_EXPIRED, O_OLDER_THAN, O_DRY_RUN,
-	O_JOB, O_SINCE, O_LIMIT, O_HASH
-};
-
-struct ctl_opt {
-	const char	*name;
-	int		 arg;		/* takes a value */
-	unsigned	 cmds;		/* the commands that accept it */
-	enum ctl_opt_id	 id;
-};
-
-static const struct ctl_opt ctl_opts[] = {
-	{ "db",			1,	C_ALL,		O_DB },
-	{ "state-db",		1,	C_ALL,		O_STATE_DB },
-	{ "root",		1,	C_ALL,		O_ROOT },
-	{ "json",		0,	C_ALL,		O_JSON },
-	{ "help",		0,	C_ALL,		O_HELP },
-	{ "move",		0,	C_ADD,		O_MOVE },
-	{ "name",		1,	C_ADD,		O_NAME },
-	{ "owner",		1,	C_ADD | C_LIST,	O_OWNER },
-	{ "expires",		1,	C_ADD,		O_EXPIRES },
-	{ "max-downloads",	1,	C_ADD,		O_MAX_DOWNLOADS },
-	{ "content-type",	1,	C_ADD,		O_CONTENT_TYPE },
-	{ "token",		0,	C_ADD,		O_TOKEN },
-	{ "url",		1,	C_ADD,		O_URL },
-	{ "status",		1,	C_LIST,		O_STATUS },
-	{ "expired",		0,	C_LIST,		O_EXPIRED },
-	{ "older-than",		1,	C_PURGE,	O_OLDER_THAN },
-	{ "dry-run",		0,	C_PURGE,	O_DRY_RUN },
-	{ "job",		1,	C_AUDIT,	O_JOB },
-	{ "since",		1,	C_AUDIT,	O_SINCE },
-	{ "limit",		1,	C_AUDIT,	O_LIMIT },
-	{ "hash",		0,	C_CHECK,	O_HASH },
-};
-
-struct ctl_cmd {
-	const char	*name;
-	unsigned	 bit;
-	int		 nargs;		/* operands after it */
-	unsigned	 need;
-	int		(*run)(struct ctl *);
-	const char	*help;
-};
 
 static int	ctl_init(struct ctl *);
 static int	ctl_list(struct ctl *);
@@ -260,9 +199,6 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    ctl_help_check },
 };
 
-static const char *const ctl_statuses[] = {
-	"pending", "running", "done", "failed", "revoked" };
-
 /*
  * A count: decimal digits only, at least one, no sign, no overflow.
  * Returns 0 with *v set, or -1.
@@ -325,279 +261,10 @@ ctl_parse_duration(const char *s, int64_t *secs)
 	return (0);
 }
 
-static const struct ctl_cmd *
-ctl_cmd_find(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
-		if (strcmp(ctl_cmds[i].name, name) == 0)
-			return (&ctl_cmds[i]);
-	return (NULL);
-}
-
-/* The option named by arg ("--name" or "--name=value"), or NULL. */
-static const struct ctl_opt *
-ctl_opt_find(const char *arg, const char **value)
-{
-	const char *eq;
-	size_t	 i, len;
-
-	*value = NULL;
-	if (strncmp(arg, "--", 2) != 0)
-		return (NULL);
-	arg += 2;
-	eq = strchr(arg, '=');
-	len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-	for (i = 0; i < sizeof(ctl_opts) / sizeof(ctl_opts[0]); i++)
-		if (strlen(ctl_opts[i].name) == len &&
-		    strncmp(ctl_opts[i].name, arg, len) == 0) {
-			if (eq != NULL)
-				*value = eq + 1;
-			return (&ctl_opts[i]);
-		}
-	return (NULL);
-}
-
-/* Is arg an option (as opposed to an operand such as "-" or an id)? */
-static int
-ctl_is_option(const char *arg)
-{
-	return (strncmp(arg, "--", 2) == 0 || strcmp(arg, "-h") == 0);
-}
-
 /*
- * Apply one option's value to c. Returns 0, or -1 after one usage line.
- */
-static int
-ctl_opt_apply(struct ctl *c, const struct ctl_cmd *cmd,
-    const struct ctl_opt *o, const char *v)
-{
-	int64_t	 n;
-	size_t	 i;
-
-	switch (o->id) {
-	case O_DB:
-		c->db = v;
-		break;
-	case O_STATE_DB:
-		c->state_db = v;
-		break;
-	case O_ROOT:
-		c->root = v;
-		break;
-	case O_JSON:
-		c->json = 1;
-		break;
-	case O_HELP:
-		break;
-	case O_MOVE:
-		c->move = 1;
-		break;
-	case O_NAME:
-		c->name = v;
-		break;
-	case O_OWNER:
-		c->owner = v;
-		break;
-	case O_EXPIRES:
-		if (strcmp(v, "never") == 0) {
-			c->has_expires = 0;
-			break;
-		}
-		if (ctl_parse_duration(v, &c->expires) == -1) {
-			ctl_errx("%s: --expires: want a number and a unit "
-			    "s, m, h, d or w (e.g. 7d), or never; got '%s'",
-			    cmd->name, v);
-			return (-1);
-		}
-		c->has_expires = 1;
-		break;
-	case O_MAX_DOWNLOADS:
-		if (ctl_parse_count(v, &c->max_downloads) == -1) {
-			ctl_errx("%s: --max-downloads: want a whole number "
-			    ">= 0; got '%s'", cmd->name, v);
-			return (-1);
-		}
-		c->has_max_downloads = 1;
-		break;
-	case O_CONTENT_TYPE:
-		c->content_type = v;
-		break;
-	case O_TOKEN:
-		c->token = 1;
-		break;
-	case O_URL:
-		c->url = v;
-		break;
-	case O_STATUS:
-		for (i = 0; i < sizeof(ctl_statuses) /
-		    sizeof(ctl_statuses[0]); i++)
-			if (strcmp(v, ctl_statuses[i]) == 0)
-				break;
-		if (i == sizeof(ctl_statuses) / sizeof(ctl_statuses[0])) {
-			ctl_errx("%s: --status: want pending, running, done, "
-			    "failed or revoked; got '%s'", cmd->name, v);
-			return (-1);
-		}
-		c->status = v;
-		break;
-	case O_EXPIRED:
-		c->expired = 1;
-		break;
-	case O_OLDER_THAN:
-		if (ctl_parse_count(v, &c->older_than) == -1) {
-			ctl_errx("%s: --older-than: want a number of days; "
-			    "got '%s'", cmd->name, v);
-			return (-1);
-		}
-		break;
-	case O_DRY_RUN:
-		c->dry_run = 1;
-		break;
-	case O_JOB:
-		c->job = v;
-		break;
-	case O_SINCE:
-		if (ctl_parse_count(v, &c->since) == 0) {
-			c->has_since = 1;
-			break;
-		}
-		if (ctl_parse_duration(v, &n) == -1) {
-			ctl_errx("%s: --since: want a duration (1h, 7d) or "
-			    "unix seconds; got '%s'", cmd->name, v);
-			return (-1);
-		}
-		c->since = c->now - n;
-		c->has_since = 1;
-		break;
-	case O_LIMIT:
-		if (ctl_parse_count(v, &c->limit) == -1) {
-			ctl_errx("%s: --limit: want a whole number >= 0; got "
-			    "'%s'", cmd->name, v);
-			return (-1);
-		}
-		break;
-	case O_HASH:
-		c->hash = 1;
-		break;
-	}
-	return (0);
-}
-
-/*
- * Parse argv into c. The first operand is the command; options may come
- * before or after it. Returns -1 when help was printed (exit 0), 0 to
- * run, or CTL_EXIT_USAGE after one line on stderr.
- */
-static int
-ctl_parse(struct ctl *c, int argc, char **argv, const struct ctl_cmd **cmdp)
-{
-	const struct ctl_cmd *cmd = NULL;
-	const struct ctl_opt *o;
-	const char *v, *cmdname = NULL;
-	int	 i, help = 0, operands_only = 0;
-
-	/* First pass: the command, and whether help is asked for. */
-	for (i = 1; i < argc; i++) {
-		if (!operands_only && strcmp(argv[i], "--") == 0) {
-			operands_only = 1;
-			continue;
-		}
-		if (!operands_only && ctl_is_option(argv[i])) {
-			if (strcmp(argv[i], "-h") == 0 ||
-			    strcmp(argv[i], "--help") == 0)
-				help = 1;
-			else if ((o = ctl_opt_find(argv[i], &v)) != NULL &&
-			    o->arg && v == NULL)
-				i++;
-			continue;
-		}
-		if (cmdname == NULL)
-			cmdname = argv[i];
-	}
-	if (cmdname != NULL && (cmd = ctl_cmd_find(cmdname)) == NULL) {
-		ctl_errx("unknown command '%s' (see sluicectl --help)",
-		    cmdname);
-		return (CTL_EXIT_USAGE);
-	}
-	if (help) {
-		fputs(cmd != NULL ? cmd->help : ctl_help_main, stdout);
-		return (-1);
-	}
-	if (cmd == NULL) {
-		ctl_errx("no command given (see sluicectl --help)");
-		return (CTL_EXIT_USAGE);
-	}
-	c->cmd = cmd->name;
-
-	/* Second pass: options and operands. */
-	if ((c->args = calloc((size_t)argc, sizeof(*c->args))) == NULL) {
-		ctl_err("memory");
-		return (CTL_EXIT_FAIL);
-	}
-	operands_only = 0;
-	for (i = 1; i < argc; i++) {
-		if (!operands_only && strcmp(argv[i], "--") == 0) {
-			operands_only = 1;
-			continue;
-		}
-		if (operands_only || !ctl_is_option(argv[i])) {
-			if (argv[i] == cmdname)
-				continue;
-			if (c->nargs >= cmd->nargs) {
-				ctl_errx("%s: unexpected argument '%s' (see "
-				    "sluicectl %s --help)", cmd->name,
-				    argv[i], cmd->name);
-				return (CTL_EXIT_USAGE);
-			}
-			c->args[c->nargs++] = argv[i];
-			continue;
-		}
-		if ((o = ctl_opt_find(argv[i], &v)) == NULL ||
-		    (o->cmds & cmd->bit) == 0) {
-			ctl_errx("%s: unknown option '%s' (see sluicectl %s "
-			    "--help)", cmd->name, argv[i], cmd->name);
-			return (CTL_EXIT_USAGE);
-		}
-		if (o->arg && v == NULL) {
-			if (i + 1 >= argc) {
-				ctl_errx("%s: --%s needs a value", cmd->name,
-				    o->name);
-				return (CTL_EXIT_USAGE);
-			}
-			v = argv[++i];
-		} else if (!o->arg && v != NULL) {
-			ctl_errx("%s: --%s takes no value", cmd->name,
-			    o->name);
-			return (CTL_EXIT_USAGE);
-		}
-		if (ctl_opt_apply(c, cmd, o, v) == -1)
-			return (CTL_EXIT_USAGE);
-	}
-	if (c->nargs < cmd->nargs) {
-		ctl_errx("%s: missing %s (see sluicectl %s --help)",
-		    cmd->name, cmd->nargs == 1 && cmd->bit == C_ADD ? "FILE" :
-		    "ID", cmd->name);
-		return (CTL_EXIT_USAGE);
-	}
-	*cmdp = cmd;
-	return (0);
-}
-
-/* An environment variable, NULL when unset or empty. */
-static const char *
-ctl_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && *v != '\0' ? v : NULL);
-}
-
-/*
- * Fill the settings not given as options from the environment, derive the
- * state database's default (as sluice does: beside --db), and check that
- * cmd has what it needs. Returns 0, or an exit code after one line.
+ * Derive the state database's default (as sluice does: beside --db), and
+ * check that cmd has what it needs. Returns 0, or an exit code after one
+ * line.
  */
 static int
 ctl_settings(struct ctl *c, const struct ctl_cmd *cmd)
@@ -606,16 +273,6 @@ ctl_settings(struct ctl *c, const struct ctl_cmd *cmd)
 	size_t	 sz;
 	int	 n;
 
-	if (c->db == NULL)
-		c->db = ctl_env("SLUICE_DB");
-	if (c->state_db == NULL)
-		c->state_db = ctl_env("SLUICE_STATE_DB");
-	if (c->root == NULL)
-		c->root = ctl_env("SLUICE_ROOT");
-	if (c->url == NULL)
-		c->url = ctl_env("SLUICE_PUBLIC_URL");
-	if (c->url == NULL)
-		c->url = CTL_DEFAULT_URL;
 	if (c->state_db == NULL && c->db != NULL) {
 		slash = strrchr(c->db, '/');
 		sz = strlen(c->db) + sizeof(CTL_STATE_DB_NAME) + 1;
@@ -1199,11 +856,16 @@ main(int argc, char **argv)
 	c.now = (int64_t)now;
 	c.older_than = CTL_PURGE_DAYS;
 	c.limit = CTL_AUDIT_LIMIT;
-	if ((rc = ctl_parse(&c, argc, argv, &cmd)) != 0) {
-		if (rc == -1)
-			rc = CTL_EXIT_OK;	/* help was printed */
+	c.url = CTL_DEFAULT_URL;
+	rc = ctl_opt_parse(&c, argc, argv, ctl_cmds,
+	    sizeof(ctl_cmds) / sizeof(ctl_cmds[0]), &cmd);
+	if (rc == CTL_OPT_HELP) {
+		fputs(cmd != NULL ? cmd->help : ctl_help_main, stdout);
+		rc = CTL_EXIT_OK;
 		goto done;
 	}
+	if (rc != 0)
+		goto done;
 	if ((rc = ctl_settings(&c, cmd)) != 0)
 		goto done;
 	rc = cmd->run(&c);
