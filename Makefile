@@ -23,7 +23,7 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
-UNIT	 = http request policy jobstore fcgi_out cond
+UNIT	 = http request policy jobstore fcgi_out cond ctl
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -65,8 +65,9 @@ build/asan/sluice: $(SAN_OBJS)
 
 # The admin tool: its own files, the shared option parser, and the pure
 # id check and header guard.
-CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_add.c src/ctl_db.c \
-	   src/ctl_files.c src/ctl_fs.c src/ctl_out.c src/opt.c \
+CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_init.c src/ctl_add.c \
+	   src/ctl_jobs.c src/ctl_audit.c src/ctl_files.c src/ctl_db.c \
+	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/opt.c \
 	   src/request.c src/http.c
 CTL_OBJS = $(CTL_SRCS:src/%.c=build/obj/%.o)
 CTL_SAN_OBJS = $(CTL_SRCS:src/%.c=build/asan/obj/%.o)
@@ -92,6 +93,11 @@ build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o \
     build/asan/obj/http.o
 build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
+# sluicectl's pure parts and the shared option parser (opt.o under
+# sluice's table, config.o): no SQLite, no files.
+build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
+    build/asan/obj/ctl_rows.o build/asan/obj/opt.o build/asan/obj/config.o \
+    build/asan/obj/http.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
     build/asan/obj/jobstore.o build/asan/obj/http.o build/asan/obj/log.o
 
