@@ -169,7 +169,7 @@ ctl_db_val(sqlite3_stmt *st, int col, struct ctl_val *v)
 		v->i = sqlite3_column_int64(st, col);
 	else if (type == SQLITE_FLOAT)
 		v->d = sqlite3_column_double(st, col);
-	/* The text form, as ctl_db_text gives it; converted after the number. */
+	/* The text form (as ctl_db_text has it), read after the number. */
 	if ((p = sqlite3_column_text(st, col)) == NULL)
 		return (-1);
 	return (ctl_val_set(v, type == SQLITE_INTEGER ? CTL_VAL_INT :

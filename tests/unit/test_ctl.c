@@ -153,7 +153,7 @@ test_table_width(void **state)
 	ctl_table_add(&t, r3);
 	mem_open(&m);
 	assert_int_equal(ctl_table_print(&t, m.fp), 0);
-	mem_expect(&m, "table", 
+	mem_expect(&m, "table",
 	    "NAME               SIZE  NOTE\n"
 	    "\xc3\xa9t\xc3\xa9                 5 B  ok\n"
 	    "a?b          1023.9 KiB  -\n"
@@ -435,7 +435,8 @@ static const struct walk_case walk_cases[] = {
 	{ "unknown", 0, { "--bogus=1", "x", NULL },
 	    { { OPT_UNKNOWN, "--bogus=1", NULL, NULL }, OP("x"), END } },
 	{ "-h is help", 0, { "-h", NULL }, { OK("-h", "help", NULL), END } },
-	{ "--help", 0, { "--help", NULL }, { OK("--help", "help", NULL), END } },
+	{ "--help", 0, { "--help", NULL },
+	    { OK("--help", "help", NULL), END } },
 	{ "-x is an operand", 0, { "-x", "-", NULL },
 	    { OP("-x"), OP("-"), END } },
 	{ "-x is an option (getopt's way)", OPT_DASH_OPTION,
