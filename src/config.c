@@ -4,7 +4,6 @@
  * range-checked, strings length-checked (never cut).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,27 +11,21 @@
 
 #include "audit.h"
 #include "config.h"
+#include "opt.h"
 #include "paths.h"
 #include "units.h"
 
-struct config_option {
-	const char	*name;		/* long option */
-	const char	*env;
-	size_t		 off;
-	size_t		 size;		/* 0: an int64_t number */
-	int64_t		 min, max;
-	int		 duration;	/* the number is a duration: 7d, off */
-};
+static opt_set_fn config_set_duration;
 
-#define CS(n, e, f) \
-	{ n, e, offsetof(struct config, f), \
-	  sizeof(((struct config *)0)->f), 0, 0, 0 }
-#define CN(n, e, f, lo, hi) \
-	{ n, e, offsetof(struct config, f), 0, lo, hi, 0 }
+/* Rows of opt.h's parser: a string field, a number field, a duration. */
+#define CS(n, e, f)		OPT_ROW_BUF(n, e, struct config, f)
+#define CN(n, e, f, lo, hi)	OPT_ROW_INT(n, e, struct config, f, lo, hi)
 #define CD(n, e, f) \
-	{ n, e, offsetof(struct config, f), 0, 0, INT64_MAX, 1 }
+	{ (n), 0, OPT_FUNC, (e), offsetof(struct config, f), 0, 0, 0, \
+	  config_set_duration, 0 }
 
-static const struct config_option config_options[] = {
+static const struct opt config_options[] = {
+	OPT_ROW_HELP(0),
 	CS("db", "SLUICE_DB", db),
 	CS("root", "SLUICE_ROOT", root),
 	CS("url-prefix", "SLUICE_URL_PREFIX", url_prefix),
@@ -114,48 +107,21 @@ config_usage(const char *progname)
 	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW);
 }
 
+/* A duration field: "90d" and the like (units.c), or "off" / "0". */
 static int
-config_set(struct config *c, const struct config_option *o, const char *v,
+config_set_duration(void *target, const struct opt *o, const char *v,
     char *err, size_t errsz)
 {
-	size_t		 len = strlen(v);
-	long long	 n;
-	int64_t		 d;
-	char		*end;
+	int64_t	 d;
 
-	if (o->size != 0) {
-		if (len >= o->size) {
-			snprintf(err, errsz, "--%s: value longer than %zu "
-			    "bytes", o->name, o->size - 1);
-			return (-1);
-		}
-		memcpy((char *)c + o->off, v, len + 1);
-		return (0);
-	}
-	if (o->duration) {
-		if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
-			n = 0;
-		else if (units_duration_parse(v, &d) == 0)
-			n = d;
-		else {
-			snprintf(err, errsz, "--%s: want a number and a unit "
-			    "s, m, h, d or w (e.g. 90d), or off; got \"%s\"",
-			    o->name, v);
-			return (-1);
-		}
-		*(int64_t *)(void *)((char *)c + o->off) = n;
-		return (0);
-	}
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (len == 0 || *end != '\0' || errno != 0 || n < o->min ||
-	    n > o->max) {
-		snprintf(err, errsz, "--%s: want a whole number from %lld to "
-		    "%lld, got \"%s\"", o->name, (long long)o->min,
-		    (long long)o->max, v);
+	if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+		d = 0;
+	else if (units_duration_parse(v, &d) == -1) {
+		snprintf(err, errsz, "--%s: want a number and a unit s, m, h, "
+		    "d or w (e.g. 90d), or off; got \"%s\"", o->name, v);
 		return (-1);
 	}
-	*(int64_t *)(void *)((char *)c + o->off) = n;
+	*(int64_t *)(void *)((char *)target + o->off) = d;
 	return (0);
 }
 
@@ -268,51 +234,13 @@ config_defaults(struct config *c)
 }
 
 /*
- * Fill c from the environment, then argv. Returns CONFIG_OK, CONFIG_HELP
- * (the caller prints usage and exits 0), or CONFIG_ERROR with a sentence in
- * err.
+ * What the options say together: the two required ones, the state
+ * database beside the jobs database unless given, --audit, --offload and
+ * --url-prefix. Returns CONFIG_OK, or CONFIG_ERROR with a sentence in err.
  */
-enum config_result
-config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
+static enum config_result
+config_check(struct config *c, char *err, size_t errsz)
 {
-	struct option	 longopts[NOPTIONS + 2];
-	size_t		 i;
-	const char	*v;
-	int		 ch, idx;
-
-	config_defaults(c);
-	for (i = 0; i < NOPTIONS; i++) {
-		if ((v = getenv(config_options[i].env)) != NULL && *v != '\0' &&
-		    config_set(c, &config_options[i], v, err, errsz) == -1)
-			return (CONFIG_ERROR);
-		longopts[i].name = config_options[i].name;
-		longopts[i].has_arg = required_argument;
-		longopts[i].flag = NULL;
-		longopts[i].val = 256 + (int)i;
-	}
-	longopts[NOPTIONS] = (struct option){ "help", no_argument, NULL, 'h' };
-	longopts[NOPTIONS + 1] = (struct option){ NULL, 0, NULL, 0 };
-
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		if (ch == 'h')
-			return (CONFIG_HELP);
-		if (ch >= 256 && ch < 256 + (int)NOPTIONS) {
-			if (config_set(c, &config_options[ch - 256], optarg,
-			    err, errsz) == -1)
-				return (CONFIG_ERROR);
-			continue;
-		}
-		snprintf(err, errsz, "unknown or incomplete option %s "
-		    "(see --help)", argv[optind - 1]);
-		return (CONFIG_ERROR);
-	}
-	if (optind < argc) {
-		snprintf(err, errsz, "unexpected argument %s (see --help)",
-		    argv[optind]);
-		return (CONFIG_ERROR);
-	}
 	if (c->db[0] == '\0') {
 		snprintf(err, errsz, "no jobs database: give --db or SLUICE_DB");
 		return (CONFIG_ERROR);
@@ -344,4 +272,61 @@ config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
 		return (CONFIG_ERROR);
 	}
 	return (CONFIG_OK);
+}
+
+/*
+ * The command line over what the environment gave: every argument an
+ * option of the table, as getopt_long took them (a unique prefix names
+ * an option; "-x" is never an operand). Returns CONFIG_OK, CONFIG_HELP or
+ * CONFIG_ERROR with a sentence in err.
+ */
+static enum config_result
+config_parse_args(struct config *c, int argc, char **argv, char *err,
+    size_t errsz)
+{
+	struct opt_iter	 it;
+	struct opt_arg	 a;
+	const char	*operand = NULL;
+
+	opt_iter_init(&it, argc, argv, OPT_ABBREV | OPT_DASH_OPTION);
+	while (opt_next(&it, config_options, NOPTIONS, &a) != OPT_END) {
+		if (a.kind == OPT_OPERAND) {
+			if (operand == NULL)
+				operand = a.arg;
+			continue;
+		}
+		if (a.kind != OPT_OPTION) {
+			snprintf(err, errsz, "unknown or incomplete option %s "
+			    "(see --help)", a.arg);
+			return (CONFIG_ERROR);
+		}
+		if (a.o->type == OPT_HELP)
+			return (CONFIG_HELP);
+		if (opt_set(c, a.o, a.v, err, errsz) == -1)
+			return (CONFIG_ERROR);
+	}
+	if (operand != NULL) {
+		snprintf(err, errsz, "unexpected argument %s (see --help)",
+		    operand);
+		return (CONFIG_ERROR);
+	}
+	return (CONFIG_OK);
+}
+
+/*
+ * Fill c from the environment, then argv. Returns CONFIG_OK, CONFIG_HELP
+ * (the caller prints usage and exits 0), or CONFIG_ERROR with a sentence in
+ * err.
+ */
+enum config_result
+config_parse(struct config *c, int argc, char **argv, char *err, size_t errsz)
+{
+	enum config_result	 r;
+
+	config_defaults(c);
+	if (opt_env(c, config_options, NOPTIONS, err, errsz) == -1)
+		return (CONFIG_ERROR);
+	if ((r = config_parse_args(c, argc, argv, err, errsz)) != CONFIG_OK)
+		return (r);
+	return (config_check(c, err, errsz));
 }

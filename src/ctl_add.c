@@ -230,36 +230,77 @@ done:
 	return (url);
 }
 
+/*
+ * Where the file is beneath the root, for the undo: nothing yet, the
+ * temporary copy, the copy renamed into place, or FILE itself renamed in.
+ */
+enum ctl_add_placed {
+	CTL_ADD_NONE,
+	CTL_ADD_TMP,		/* <mdir>/<tmp>: unlink it */
+	CTL_ADD_COPIED,		/* <mdir>/<leaf>, a copy: unlink it */
+	CTL_ADD_MOVED		/* <mdir>/<leaf> is FILE: rename it back */
+};
+
+/*
+ * One add, stage by stage. Each stage fills its fields and records what
+ * it did (the descriptors it opened, placed, committed); ctl_add_undo
+ * reverses exactly that, and nothing else.
+ */
+struct ctl_add {
+	const struct ctl *c;
+	const char	*src;		/* FILE, as given */
+	const char	*base;		/* its basename */
+	const char	*name;		/* file_name: --name, else base */
+	int64_t		 expires_at;
+
+	int		 srcfd, rootfd, yfd, mfd, tfd;
+	struct stat	 st;		/* FILE, as opened */
+	sqlite3		*db;
+	sqlite3_stmt	*ins;
+
+	char		 id[CTL_ADD_B64_SIZE], token[CTL_ADD_B64_SIZE];
+	char		 token_hex[CTL_FS_HEX_SIZE], sha[CTL_FS_HEX_SIZE];
+	char		 sane[CTL_ADD_SANE_MAX + 1], ydir[16], mdir[8];
+	char		 leaf[CTL_ADD_LEAF_SIZE], tmp[CTL_ADD_LEAF_SIZE];
+	char		 rel[JOB_PATH_MAX + 1];
+	char		*url;
+	int64_t		 size;
+	int		 ycreated, mcreated;
+
+	enum ctl_add_placed placed;
+	int		 committed;
+};
+
 /* Print what was added: a key/value list, or one JSON object. */
 static void
-ctl_add_print(const struct ctl *c, const char *id, const char *rel,
-    const char *name, int64_t size, const char *sha, int64_t expires_at,
-    const char *url, const char *token)
+ctl_add_print(const struct ctl_add *a)
 {
+	const struct ctl *c = a->c;
+	const char *token = c->token ? a->token : NULL;
 	char	 date[CTL_OUT_DATE_SIZE], hsize[CTL_OUT_SIZE_SIZE];
 	int	 first = 1;
 
 	if (c->json) {
 		fputc('{', stdout);
 		ctl_json_key(stdout, "id", &first);
-		ctl_json_string(stdout, id);
+		ctl_json_string(stdout, a->id);
 		ctl_json_key(stdout, "status", &first);
 		ctl_json_string(stdout, job_status_name(JOB_DONE));
 		ctl_json_key(stdout, "file_path", &first);
-		ctl_json_string(stdout, rel);
+		ctl_json_string(stdout, a->rel);
 		ctl_json_key(stdout, "file_name", &first);
-		ctl_json_string(stdout, name);
+		ctl_json_string(stdout, a->name);
 		ctl_json_key(stdout, "file_size", &first);
-		printf("%" PRId64, size);
+		printf("%" PRId64, a->size);
 		ctl_json_key(stdout, "sha256", &first);
-		ctl_json_string(stdout, sha);
+		ctl_json_string(stdout, a->sha);
 		ctl_json_key(stdout, "expires_at", &first);
 		if (c->has_expires)
-			printf("%" PRId64, expires_at);
+			printf("%" PRId64, a->expires_at);
 		else
 			fputs("null", stdout);
 		ctl_json_key(stdout, "url", &first);
-		ctl_json_string(stdout, url);
+		ctl_json_string(stdout, a->url);
 		ctl_json_key(stdout, "token", &first);
 		if (token != NULL)
 			ctl_json_string(stdout, token);
@@ -268,309 +309,423 @@ ctl_add_print(const struct ctl *c, const char *id, const char *rel,
 		fputs("}\n", stdout);
 		return;
 	}
-	if (ctl_out_size(hsize, sizeof(hsize), size) == -1)
+	if (ctl_out_size(hsize, sizeof(hsize), a->size) == -1)
 		hsize[0] = '\0';
-	printf("id       %s\n", id);
-	printf("file     %s\n", rel);
-	printf("size     %" PRId64 " (%s)\n", size, hsize);
-	printf("sha256   %s\n", sha);
+	printf("id       %s\n", a->id);
+	printf("file     %s\n", a->rel);
+	printf("size     %" PRId64 " (%s)\n", a->size, hsize);
+	printf("sha256   %s\n", a->sha);
 	if (!c->has_expires)
 		printf("expires  never\n");
-	else if (ctl_out_date(date, sizeof(date), expires_at) == 0)
+	else if (ctl_out_date(date, sizeof(date), a->expires_at) == 0)
 		printf("expires  %s UTC\n", date);
 	else
-		printf("expires  %" PRId64 "\n", expires_at);
-	printf("url      %s\n", url);
+		printf("expires  %" PRId64 "\n", a->expires_at);
+	printf("url      %s\n", a->url);
 	if (token != NULL)
 		printf("token    %s  (shown only now: only its SHA-256 is "
 		    "stored)\n", token);
 }
 
 /*
- * sluicectl add FILE. Returns an exit code; on failure nothing is left in
- * the root or the database.
+ * Stage 1, check: the options, the name and the expiry, before anything
+ * is opened. Returns 0, or an exit code after one line.
  */
-int
-ctl_add_run(struct ctl *c)
+static int
+ctl_add_check(struct ctl_add *a)
 {
-	struct stat	 st, lst;
-	struct tm	 tm;
-	time_t		 tt = (time_t)c->now;
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*ins = NULL;
-	const char	*src = c->args[0], *name, *slash, *base;
-	char		 id[CTL_ADD_B64_SIZE], token[CTL_ADD_B64_SIZE];
-	char		 token_hex[CTL_FS_HEX_SIZE], sha[CTL_FS_HEX_SIZE];
-	char		 sane[CTL_ADD_SANE_MAX + 1], ydir[16], mdir[8];
-	char		 leaf[CTL_ADD_LEAF_SIZE], tmp[CTL_ADD_LEAF_SIZE];
-	char		 rel[JOB_PATH_MAX + 1], *url = NULL;
-	char		 rooterr[CONFINE_ERR_SIZE];
-	int64_t		 size = 0, expires_at = 0;
-	int		 srcfd = -1, rootfd = -1, yfd = -1, mfd = -1;
-	int		 tfd = -1;
-	int		 ycreated = 0, mcreated = 0, tmp_made = 0;
-	int		 placed = 0;	/* 1: copied in, 2: renamed in */
-	int		 committed = 0, rc = CTL_EXIT_FAIL, n;
+	const struct ctl *c = a->c;
+	const char *slash = strrchr(a->src, '/');
 
-	slash = strrchr(src, '/');
-	base = slash != NULL ? slash + 1 : src;
-	name = c->name != NULL ? c->name : base;
-	if (ctl_add_check_options(c, name) == -1)
+	a->base = slash != NULL ? slash + 1 : a->src;
+	a->name = c->name != NULL ? c->name : a->base;
+	if (ctl_add_check_options(c, a->name) == -1)
 		return (CTL_EXIT_USAGE);
 	if (c->has_expires) {
 		if (c->expires > INT64_MAX - c->now) {
 			ctl_errx("add: --expires is too far away");
 			return (CTL_EXIT_USAGE);
 		}
-		expires_at = c->now + c->expires;
+		a->expires_at = c->now + c->expires;
 	}
 	if (sodium_init() < 0) {
 		ctl_errx("add: libsodium failed to initialise");
 		return (CTL_EXIT_FAIL);
 	}
+	return (0);
+}
 
-	/* FILE: a regular file, opened once; FIFOs cannot hang us. */
-	if ((srcfd = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC)) == -1) {
+/*
+ * Stage 2: FILE, a regular file, opened once (O_NONBLOCK: a FIFO cannot
+ * hang us); with --move, the name itself and not a symlink. Returns 0 or
+ * -1 after reporting.
+ */
+static int
+ctl_add_open_src(struct ctl_add *a)
+{
+	struct stat	 lst;
+	const char	*src = a->src;
+
+	if ((a->srcfd = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) == -1 || fstat(a->srcfd, &a->st) == -1) {
 		ctl_err("add: %s", src);
-		goto done;
+		return (-1);
 	}
-	if (fstat(srcfd, &st) == -1) {
-		ctl_err("add: %s", src);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(a->st.st_mode)) {
 		ctl_errx("add: %s: %s: only regular files can be added", src,
-		    ctl_add_kind(st.st_mode));
-		goto done;
+		    ctl_add_kind(a->st.st_mode));
+		return (-1);
 	}
-	if (c->move) {
-		/* A rename moves the link, not the file it names. */
-		if (lstat(src, &lst) == -1) {
-			ctl_err("add: %s", src);
-			goto done;
-		}
-		if (S_ISLNK(lst.st_mode)) {
-			ctl_errx("add: %s: a symlink: --move needs the file "
-			    "itself (or copy it without --move)", src);
-			goto done;
-		}
-		if (lst.st_dev != st.st_dev || lst.st_ino != st.st_ino) {
-			ctl_errx("add: %s: replaced while it was opened", src);
-			goto done;
-		}
+	if (!a->c->move)
+		return (0);
+	/* A rename moves the link, not the file it names. */
+	if (lstat(src, &lst) == -1) {
+		ctl_err("add: %s", src);
+		return (-1);
 	}
+	if (S_ISLNK(lst.st_mode)) {
+		ctl_errx("add: %s: a symlink: --move needs the file itself "
+		    "(or copy it without --move)", src);
+		return (-1);
+	}
+	if (lst.st_dev != a->st.st_dev || lst.st_ino != a->st.st_ino) {
+		ctl_errx("add: %s: replaced while it was opened", src);
+		return (-1);
+	}
+	return (0);
+}
 
-	/* The database first: a wrong --db fails before any copying. */
-	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1)
-		goto done;
-	if (ctl_db_prepare(db, ctl_add_sql, &ins) == -1) {
+/* Stage 3, the database: a wrong --db fails before any copying. */
+static int
+ctl_add_open_db(struct ctl_add *a)
+{
+	if (ctl_db_open(a->c->db, CTL_DB_EXISTING, &a->db) == -1)
+		return (-1);
+	if (ctl_db_prepare(a->db, ctl_add_sql, &a->ins) == -1) {
 		ctl_errx("add: %s: is it a jobs database? (run `sluicectl "
-		    "init`)", c->db);
-		goto done;
+		    "init`)", a->c->db);
+		return (-1);
 	}
+	return (0);
+}
 
-	if (ctl_add_id(id, sizeof(id)) == -1) {
+/*
+ * Stage 4, the names: a new id, and YYYY/MM/<id>-<sane> with its
+ * temporary ".<leaf>.tmp". Returns 0 or -1 after reporting.
+ */
+static int
+ctl_add_names(struct ctl_add *a)
+{
+	struct tm	 tm;
+	time_t		 tt = (time_t)a->c->now;
+	int		 n;
+
+	if (ctl_add_id(a->id, sizeof(a->id)) == -1) {
 		ctl_errx("add: cannot make a job id");
-		goto done;
+		return (-1);
 	}
-	ctl_add_sane(sane, base);
+	ctl_add_sane(a->sane, a->base);
 	if (gmtime_r(&tt, &tm) == NULL) {
 		ctl_errx("add: the clock is out of range");
-		goto done;
+		return (-1);
 	}
-	n = snprintf(ydir, sizeof(ydir), "%04d", tm.tm_year + 1900);
-	if (n < 0 || (size_t)n >= sizeof(ydir))
+	n = snprintf(a->ydir, sizeof(a->ydir), "%04d", tm.tm_year + 1900);
+	if (n < 0 || (size_t)n >= sizeof(a->ydir))
 		goto toolong;
-	n = snprintf(mdir, sizeof(mdir), "%02d", tm.tm_mon + 1);
-	if (n < 0 || (size_t)n >= sizeof(mdir))
+	n = snprintf(a->mdir, sizeof(a->mdir), "%02d", tm.tm_mon + 1);
+	if (n < 0 || (size_t)n >= sizeof(a->mdir))
 		goto toolong;
-	n = snprintf(leaf, sizeof(leaf), "%s-%s", id, sane);
-	if (n < 0 || (size_t)n >= sizeof(leaf))
+	n = snprintf(a->leaf, sizeof(a->leaf), "%s-%s", a->id, a->sane);
+	if (n < 0 || (size_t)n >= sizeof(a->leaf))
 		goto toolong;
-	n = snprintf(tmp, sizeof(tmp), ".%s.tmp", leaf);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	n = snprintf(a->tmp, sizeof(a->tmp), ".%s.tmp", a->leaf);
+	if (n < 0 || (size_t)n >= sizeof(a->tmp))
 		goto toolong;
-	n = snprintf(rel, sizeof(rel), "%s/%s/%s", ydir, mdir, leaf);
-	if (n < 0 || (size_t)n >= sizeof(rel) || !text_path_plain(rel))
+	n = snprintf(a->rel, sizeof(a->rel), "%s/%s/%s", a->ydir, a->mdir,
+	    a->leaf);
+	if (n < 0 || (size_t)n >= sizeof(a->rel) || !text_path_plain(a->rel))
 		goto toolong;
+	return (0);
+toolong:
+	ctl_errx("add: a path beneath the root would be too long");
+	return (-1);
+}
 
-	if (confine_root_open(c->root, &rootfd, rooterr, sizeof(rooterr)) ==
+/* Stage 5: the root, then YYYY and MM beneath it, made when missing. */
+static int
+ctl_add_open_dirs(struct ctl_add *a)
+{
+	const char *root = a->c->root;
+	char	 rooterr[CONFINE_ERR_SIZE];
+
+	if (confine_root_open(root, &a->rootfd, rooterr, sizeof(rooterr)) ==
 	    -1) {
 		ctl_errx("add: %s", rooterr);
-		goto done;
+		return (-1);
 	}
-	if ((yfd = ctl_fs_mkdir_open(rootfd, ydir, &ycreated)) == -1) {
-		ctl_err("add: %s/%s", c->root, ydir);
-		goto done;
+	if ((a->yfd = ctl_fs_mkdir_open(a->rootfd, a->ydir,
+	    &a->ycreated)) == -1) {
+		ctl_err("add: %s/%s", root, a->ydir);
+		return (-1);
 	}
-	if ((mfd = ctl_fs_mkdir_open(yfd, mdir, &mcreated)) == -1) {
-		ctl_err("add: %s/%s/%s", c->root, ydir, mdir);
-		goto done;
+	if ((a->mfd = ctl_fs_mkdir_open(a->yfd, a->mdir, &a->mcreated)) == -1) {
+		ctl_err("add: %s/%s/%s", root, a->ydir, a->mdir);
+		return (-1);
 	}
+	return (0);
+}
 
-	if (c->move) {
-		/* Hash by reading, make the data durable, then rename. */
-		if (ctl_fs_hash(srcfd, sha, &size) == -1) {
-			ctl_err("add: reading %s", src);
-			goto done;
-		}
-		if (fsync(srcfd) == -1) {
-			ctl_err("add: fsync %s", src);
-			goto done;
-		}
-		if (lstat(src, &lst) == -1) {
-			ctl_err("add: %s", src);
-			goto done;
-		}
-		if (lst.st_dev != st.st_dev || lst.st_ino != st.st_ino) {
-			ctl_errx("add: %s: replaced while it was read", src);
-			goto done;
-		}
-		if (renameat(AT_FDCWD, src, mfd, leaf) == 0) {
-			placed = 2;
-			if (fstat(srcfd, &st) == -1) {
-				ctl_err("add: %s", rel);
-				goto done;
-			}
-			if (st.st_size != size) {
-				ctl_errx("add: %s: changed while it was "
-				    "read", src);
-				goto done;
-			}
-		} else if (errno != EXDEV) {
-			ctl_err("add: rename %s to %s/%s", src, c->root, rel);
-			goto done;
-		} else if (lseek(srcfd, 0, SEEK_SET) == -1) {
-			ctl_err("add: %s", src);
-			goto done;
-		}
-		/* EXDEV: another file system; copy, and remove it later. */
-	}
-	if (placed == 0) {
-		tfd = openat(mfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (tfd == -1) {
-			ctl_err("add: %s/%s/%s/%s", c->root, ydir, mdir, tmp);
-			goto done;
-		}
-		tmp_made = 1;
-		if (ctl_fs_copy(srcfd, tfd, sha, &size) == -1) {
-			ctl_err("add: copying %s to %s/%s/%s/%s", src,
-			    c->root, ydir, mdir, tmp);
-			goto done;
-		}
-		if (fsync(tfd) == -1) {
-			ctl_err("add: fsync %s/%s/%s/%s", c->root, ydir, mdir,
-			    tmp);
-			goto done;
-		}
-		n = close(tfd);
-		tfd = -1;
-		if (n == -1) {
-			ctl_err("add: close %s/%s/%s/%s", c->root, ydir, mdir,
-			    tmp);
-			goto done;
-		}
-		if (renameat(mfd, tmp, mfd, leaf) == -1) {
-			ctl_err("add: rename into %s/%s", c->root, rel);
-			goto done;
-		}
-		tmp_made = 0;
-		placed = 1;
-	}
-	/* The new names: the month's entry, and the directories made. */
-	if (fsync(mfd) == -1 || (mcreated && fsync(yfd) == -1) ||
-	    (ycreated && fsync(rootfd) == -1)) {
-		ctl_err("add: fsync of a directory beneath %s", c->root);
-		goto done;
-	}
+/*
+ * Stage 6a, --move: hash FILE by reading it, make its data durable, then
+ * rename it into place (placed: CTL_ADD_MOVED). On another file system
+ * (EXDEV) nothing is placed and FILE is rewound for the copy. Returns 0
+ * or -1 after reporting.
+ */
+static int
+ctl_add_move(struct ctl_add *a)
+{
+	struct stat	 lst;
+	const char	*src = a->src;
 
-	if (c->token) {
-		if (ctl_add_random(token, sizeof(token),
-		    CTL_ADD_TOKEN_BYTES) == -1 ||
-		    ctl_fs_hex_string(token, token_hex) == -1) {
-			ctl_errx("add: cannot make a token");
-			goto done;
-		}
+	if (ctl_fs_hash(a->srcfd, a->sha, &a->size) == -1) {
+		ctl_err("add: reading %s", src);
+		return (-1);
 	}
-	if ((url = ctl_add_url(c->url, id, name, c->token ? token :
-	    NULL)) == NULL) {
+	if (fsync(a->srcfd) == -1) {
+		ctl_err("add: fsync %s", src);
+		return (-1);
+	}
+	if (lstat(src, &lst) == -1) {
+		ctl_err("add: %s", src);
+		return (-1);
+	}
+	if (lst.st_dev != a->st.st_dev || lst.st_ino != a->st.st_ino) {
+		ctl_errx("add: %s: replaced while it was read", src);
+		return (-1);
+	}
+	if (renameat(AT_FDCWD, src, a->mfd, a->leaf) == 0) {
+		a->placed = CTL_ADD_MOVED;
+		if (fstat(a->srcfd, &a->st) == -1) {
+			ctl_err("add: %s", a->rel);
+			return (-1);
+		}
+		if (a->st.st_size != a->size) {
+			ctl_errx("add: %s: changed while it was read", src);
+			return (-1);
+		}
+		return (0);
+	}
+	if (errno != EXDEV) {
+		ctl_err("add: rename %s to %s/%s", src, a->c->root, a->rel);
+		return (-1);
+	}
+	if (lseek(a->srcfd, 0, SEEK_SET) == -1) {
+		ctl_err("add: %s", src);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Stage 6b: copy FILE to the temporary name while hashing it (placed:
+ * CTL_ADD_TMP), fsync and close it, and rename it into place (placed:
+ * CTL_ADD_COPIED). Returns 0 or -1 after reporting.
+ */
+static int
+ctl_add_copy(struct ctl_add *a)
+{
+	const char *root = a->c->root, *y = a->ydir, *m = a->mdir;
+	int	 n;
+
+	a->tfd = openat(a->mfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (a->tfd == -1) {
+		ctl_err("add: %s/%s/%s/%s", root, y, m, a->tmp);
+		return (-1);
+	}
+	a->placed = CTL_ADD_TMP;
+	if (ctl_fs_copy(a->srcfd, a->tfd, a->sha, &a->size) == -1) {
+		ctl_err("add: copying %s to %s/%s/%s/%s", a->src, root, y, m,
+		    a->tmp);
+		return (-1);
+	}
+	if (fsync(a->tfd) == -1) {
+		ctl_err("add: fsync %s/%s/%s/%s", root, y, m, a->tmp);
+		return (-1);
+	}
+	n = close(a->tfd);
+	a->tfd = -1;
+	if (n == -1) {
+		ctl_err("add: close %s/%s/%s/%s", root, y, m, a->tmp);
+		return (-1);
+	}
+	if (renameat(a->mfd, a->tmp, a->mfd, a->leaf) == -1) {
+		ctl_err("add: rename into %s/%s", root, a->rel);
+		return (-1);
+	}
+	a->placed = CTL_ADD_COPIED;
+	return (0);
+}
+
+/*
+ * Stage 6: the file in place, complete and durable: moved or copied,
+ * then the new names (the month's entry, and the directories made)
+ * fsync'ed. Returns 0 or -1 after reporting.
+ */
+static int
+ctl_add_place(struct ctl_add *a)
+{
+	if (a->c->move && ctl_add_move(a) == -1)
+		return (-1);
+	/* Without --move, or EXDEV: copy, and remove FILE after commit. */
+	if (a->placed == CTL_ADD_NONE && ctl_add_copy(a) == -1)
+		return (-1);
+	if (fsync(a->mfd) == -1 || (a->mcreated && fsync(a->yfd) == -1) ||
+	    (a->ycreated && fsync(a->rootfd) == -1)) {
+		ctl_err("add: fsync of a directory beneath %s", a->c->root);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Stage 7: the token (if asked for) and the URL that carries it. */
+static int
+ctl_add_token_url(struct ctl_add *a)
+{
+	const struct ctl *c = a->c;
+
+	if (c->token && (ctl_add_random(a->token, sizeof(a->token),
+	    CTL_ADD_TOKEN_BYTES) == -1 ||
+	    ctl_fs_hex_string(a->token, a->token_hex) == -1)) {
+		ctl_errx("add: cannot make a token");
+		return (-1);
+	}
+	if ((a->url = ctl_add_url(c->url, a->id, a->name, c->token ?
+	    a->token : NULL)) == NULL) {
 		ctl_err("add: the URL");
-		goto done;
+		return (-1);
 	}
+	return (0);
+}
 
-	/* Only now the row: the file is complete and in place. */
-	if (ctl_db_exec(db, "BEGIN IMMEDIATE") == -1)
-		goto done;
-	if (sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(ins, 2, rel, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(ins, 3, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+/*
+ * Stage 8, only now the row: the file is complete and in place. One
+ * BEGIN IMMEDIATE transaction; committed is set once COMMIT succeeded.
+ */
+static int
+ctl_add_insert(struct ctl_add *a)
+{
+	const struct ctl *c = a->c;
+	sqlite3_stmt	*ins = a->ins;
+
+	if (ctl_db_exec(a->db, "BEGIN IMMEDIATE") == -1)
+		return (-1);
+	if (sqlite3_bind_text(ins, 1, a->id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(ins, 2, a->rel, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(ins, 3, a->name, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
 	    sqlite3_bind_text(ins, 4, c->content_type != NULL ?
 	    c->content_type : CTL_ADD_DEFAULT_TYPE, -1, SQLITE_STATIC) !=
 	    SQLITE_OK ||
-	    sqlite3_bind_int64(ins, 5, size) != SQLITE_OK ||
-	    sqlite3_bind_text(ins, 6, sha, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(ins, 5, a->size) != SQLITE_OK ||
+	    sqlite3_bind_text(ins, 6, a->sha, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    (c->owner != NULL ? sqlite3_bind_text(ins, 7, c->owner, -1,
 	    SQLITE_STATIC) : sqlite3_bind_null(ins, 7)) != SQLITE_OK ||
-	    (c->token ? sqlite3_bind_text(ins, 8, token_hex, -1,
+	    (c->token ? sqlite3_bind_text(ins, 8, a->token_hex, -1,
 	    SQLITE_STATIC) : sqlite3_bind_null(ins, 8)) != SQLITE_OK ||
 	    sqlite3_bind_int64(ins, 9, c->now) != SQLITE_OK ||
-	    (c->has_expires ? sqlite3_bind_int64(ins, 10, expires_at) :
+	    (c->has_expires ? sqlite3_bind_int64(ins, 10, a->expires_at) :
 	    sqlite3_bind_null(ins, 10)) != SQLITE_OK ||
 	    (c->has_max_downloads ? sqlite3_bind_int64(ins, 11,
 	    c->max_downloads) : sqlite3_bind_null(ins, 11)) != SQLITE_OK) {
-		ctl_db_errx(db, "add: bind");
-		goto done;
+		ctl_db_errx(a->db, "add: bind");
+		return (-1);
 	}
 	if (sqlite3_step(ins) != SQLITE_DONE) {
-		ctl_db_errx(db, "add: insert");
-		goto done;
+		ctl_db_errx(a->db, "add: insert");
+		return (-1);
 	}
-	if (ctl_db_exec(db, "COMMIT") == -1)
-		goto done;
-	committed = 1;
+	if (ctl_db_exec(a->db, "COMMIT") == -1)
+		return (-1);
+	a->committed = 1;
+	return (0);
+}
 
-	rc = CTL_EXIT_OK;
-	if (c->move && placed == 1) {
-		if (unlink(src) == -1) {
-			ctl_err("add: added as %s, but could not remove %s",
-			    id, src);
-			rc = CTL_EXIT_FAIL;
-		}
-	}
-	ctl_add_print(c, id, rel, name, size, sha, expires_at, url,
-	    c->token ? token : NULL);
-	goto done;
+/*
+ * Reverse what a records, and only that: before the commit, roll the
+ * transaction back and take the file back out of the root (remove the
+ * temporary or the copy, or rename FILE back). Then release everything
+ * a holds. The directories made stay: they are harmless, and another
+ * add may be using them.
+ */
+static void
+ctl_add_undo(struct ctl_add *a)
+{
+	const char *root = a->c->root;
 
-toolong:
-	ctl_errx("add: a path beneath the root would be too long");
-done:
-	if (!committed) {
-		(void)ctl_db_rollback(db);
-		if (tmp_made && unlinkat(mfd, tmp, 0) == -1)
-			ctl_err("add: remove %s/%s/%s/%s", c->root, ydir, mdir,
-			    tmp);
-		if (placed == 1 && unlinkat(mfd, leaf, 0) == -1)
-			ctl_err("add: remove %s/%s", c->root, rel);
-		if (placed == 2 && renameat(mfd, leaf, AT_FDCWD, src) == -1)
+	if (!a->committed) {
+		(void)ctl_db_rollback(a->db);
+		if (a->placed == CTL_ADD_TMP &&
+		    unlinkat(a->mfd, a->tmp, 0) == -1)
+			ctl_err("add: remove %s/%s/%s/%s", root, a->ydir,
+			    a->mdir, a->tmp);
+		if (a->placed == CTL_ADD_COPIED &&
+		    unlinkat(a->mfd, a->leaf, 0) == -1)
+			ctl_err("add: remove %s/%s", root, a->rel);
+		if (a->placed == CTL_ADD_MOVED &&
+		    renameat(a->mfd, a->leaf, AT_FDCWD, a->src) == -1)
 			ctl_err("add: could not move %s/%s back to %s",
-			    c->root, rel, src);
+			    root, a->rel, a->src);
 	}
-	if (c->token)
-		sodium_memzero(token, sizeof(token));
-	free(url);
-	ctl_db_finalize(ins);
-	ctl_db_close(db);
-	if (tfd != -1)
-		close(tfd);
-	if (mfd != -1)
-		close(mfd);
-	if (yfd != -1)
-		close(yfd);
-	if (rootfd != -1)
-		close(rootfd);
-	if (srcfd != -1)
-		close(srcfd);
+	sodium_memzero(a->token, sizeof(a->token));
+	free(a->url);
+	ctl_db_finalize(a->ins);
+	ctl_db_close(a->db);
+	if (a->tfd != -1)
+		close(a->tfd);
+	if (a->mfd != -1)
+		close(a->mfd);
+	if (a->yfd != -1)
+		close(a->yfd);
+	if (a->rootfd != -1)
+		close(a->rootfd);
+	if (a->srcfd != -1)
+		close(a->srcfd);
+}
+
+/*
+ * sluicectl add FILE: the stages in order, then the undo of whatever was
+ * done (after a commit: only the release). Returns an exit code; on
+ * failure nothing is left in the root or the database.
+ */
+int
+ctl_add_run(struct ctl *c)
+{
+	struct ctl_add	 a;
+	int		 rc;
+
+	memset(&a, 0, sizeof(a));
+	a.c = c;
+	a.src = c->args[0];
+	a.srcfd = a.rootfd = a.yfd = a.mfd = a.tfd = -1;
+	a.placed = CTL_ADD_NONE;
+	if ((rc = ctl_add_check(&a)) != 0)
+		return (rc);
+	rc = CTL_EXIT_FAIL;
+	if (ctl_add_open_src(&a) == -1 || ctl_add_open_db(&a) == -1 ||
+	    ctl_add_names(&a) == -1 || ctl_add_open_dirs(&a) == -1 ||
+	    ctl_add_place(&a) == -1 || ctl_add_token_url(&a) == -1 ||
+	    ctl_add_insert(&a) == -1)
+		goto done;
+	rc = CTL_EXIT_OK;
+	/* Copied from another file system: FILE goes only now. */
+	if (c->move && a.placed == CTL_ADD_COPIED && unlink(a.src) == -1) {
+		ctl_err("add: added as %s, but could not remove %s", a.id,
+		    a.src);
+		rc = CTL_EXIT_FAIL;
+	}
+	ctl_add_print(&a);
+done:
+	ctl_add_undo(&a);
 	return (rc);
 }

@@ -9,8 +9,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -18,6 +18,7 @@
 
 #include "ctl_db.h"
 #include "ctl_out.h"
+#include "ctl_rows.h"
 
 /* "sluicectl: <file>: <what>: <SQLite's message>" */
 void
@@ -150,56 +151,70 @@ ctl_db_int(sqlite3_stmt *st, int col, int64_t *v)
 	return (1);
 }
 
-/* Column col as a JSON value of its storage class; a BLOB as hex. */
-void
-ctl_db_json_value(FILE *fp, sqlite3_stmt *st, int col)
+/* Copy column col of st's current row into v. Returns 0, or -1 (memory). */
+static int
+ctl_db_val(sqlite3_stmt *st, int col, struct ctl_val *v)
 {
-	const unsigned char *b;
-	double	 d;
-	int	 i, n;
+	const void	*p;
+	int		 type = sqlite3_column_type(st, col);
 
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_INTEGER:
-		fprintf(fp, "%" PRId64, (int64_t)sqlite3_column_int64(st, col));
-		break;
-	case SQLITE_FLOAT:
-		d = sqlite3_column_double(st, col);
-		if (isfinite(d))
-			fprintf(fp, "%.17g", d);
-		else
-			fputs("null", fp);	/* JSON has no infinity */
-		break;
-	case SQLITE_TEXT:
-		ctl_json_string(fp, (const char *)sqlite3_column_text(st, col));
-		break;
-	case SQLITE_BLOB:
-		b = sqlite3_column_blob(st, col);
-		n = sqlite3_column_bytes(st, col);
-		fputc('"', fp);
-		for (i = 0; i < n; i++)
-			fprintf(fp, "%02x", b[i]);
-		fputc('"', fp);
-		break;
-	default:
-		fputs("null", fp);
-		break;
+	if (type == SQLITE_NULL)
+		return (ctl_val_set(v, CTL_VAL_NULL, NULL, 0));
+	if (type == SQLITE_BLOB) {
+		p = sqlite3_column_blob(st, col);
+		return (ctl_val_set(v, CTL_VAL_BLOB, p,
+		    (size_t)sqlite3_column_bytes(st, col)));
 	}
+	if (type == SQLITE_INTEGER)
+		v->i = sqlite3_column_int64(st, col);
+	else if (type == SQLITE_FLOAT)
+		v->d = sqlite3_column_double(st, col);
+	/* The text form (as ctl_db_text has it), read after the number. */
+	if ((p = sqlite3_column_text(st, col)) == NULL)
+		return (-1);
+	return (ctl_val_set(v, type == SQLITE_INTEGER ? CTL_VAL_INT :
+	    type == SQLITE_FLOAT ? CTL_VAL_FLOAT : CTL_VAL_TEXT, p,
+	    (size_t)sqlite3_column_bytes(st, col)));
 }
 
-/* The current row as one JSON object, keyed by the column names. */
-void
-ctl_db_json_object(FILE *fp, sqlite3_stmt *st)
+/*
+ * Step st to the end, copying every row into rows (initialised here with
+ * st's column names; the caller frees it, also on failure). Returns 0, or
+ * -1 after one line that names what.
+ */
+int
+ctl_db_rows(sqlite3 *db, sqlite3_stmt *st, struct ctl_rows *rows,
+    const char *what)
 {
-	int	 i, n = sqlite3_column_count(st), first = 1;
+	const char	**names;
+	struct ctl_val	*v;
+	int		 i, n = sqlite3_column_count(st), r;
 
-	fputc('{', fp);
-	for (i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i);
-
-		ctl_json_key(fp, name != NULL ? name : "?", &first);
-		ctl_db_json_value(fp, st, i);
+	memset(rows, 0, sizeof(*rows));
+	if (n <= 0 || (names = calloc((size_t)n, sizeof(*names))) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++)
+		names[i] = sqlite3_column_name(st, i);
+	r = ctl_rows_init(rows, (size_t)n, names);
+	free(names);
+	if (r == -1)
+		goto oom;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((v = ctl_rows_add(rows)) == NULL)
+			goto oom;
+		for (i = 0; i < n; i++)
+			if (ctl_db_val(st, i, &v[i]) == -1)
+				goto oom;
 	}
-	fputc('}', fp);
+	if (r != SQLITE_DONE) {
+		ctl_db_errx(db, what);
+		return (-1);
+	}
+	return (0);
+oom:
+	errno = ENOMEM;
+	ctl_err("%s", what);
+	return (-1);
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
  * ctl_db: sluicectl's SQLite plumbing. Opening a database with a busy
  * timeout, running scripts and statements with every result checked, and
- * a row as a JSON object.
+ * a query's rows copied out (ctl_rows) to print after the work is done.
  *
  * Errors are reported here, once, as one line that names the database.
  */
@@ -15,6 +15,7 @@
 
 struct sqlite3;
 struct sqlite3_stmt;
+struct ctl_rows;
 
 enum ctl_db_mode {
 	CTL_DB_EXISTING,	/* must exist; read-write if the OS allows */
@@ -32,7 +33,7 @@ int		 ctl_db_prepare(struct sqlite3 *, const char *sql,
 void		 ctl_db_finalize(struct sqlite3_stmt *);
 const char	*ctl_db_text(struct sqlite3_stmt *, int col);
 int		 ctl_db_int(struct sqlite3_stmt *, int col, int64_t *);
-void		 ctl_db_json_value(FILE *, struct sqlite3_stmt *, int col);
-void		 ctl_db_json_object(FILE *, struct sqlite3_stmt *);
+int		 ctl_db_rows(struct sqlite3 *, struct sqlite3_stmt *,
+		    struct ctl_rows *, const char *what);
 
 #endif

@@ -281,180 +281,233 @@ undo:
 	return (-1);
 }
 
+/* A purge: the jobs, what became of each, and the totals. */
+struct ctl_files_purge {
+	struct ctl_files_list	 l;
+	const char		**results;	/* l.n, constants */
+	int64_t			 cutoff;
+	int64_t			 deleted, removed, bytes, errors;
+};
+
 /*
- * sluicectl purge [--older-than N] [--dry-run]. Returns an exit code: 1
- * when some job could not be purged (the others still are).
+ * Copy out the eligible jobs (the SELECT is finalized before any file is
+ * touched). Returns 0, or -1 after reporting.
  */
-int
-ctl_files_purge(struct ctl *c)
+static int
+ctl_files_purge_collect(const struct ctl *c, sqlite3 *db,
+    struct ctl_files_purge *p)
 {
-	static const char *const head[] = { "ID", "REASON", "FINISHED",
-	    "SIZE", "FILE", "RESULT" };
-	struct ctl_files_list	 l = { NULL, 0, 0 };
-	struct ctl_files_progress p;
-	struct ctl_table	 t;
-	sqlite3			*db = NULL;
-	sqlite3_stmt		*sel = NULL, *del = NULL, *shared = NULL;
-	char			 date[CTL_OUT_DATE_SIZE];
-	char			 hsize[CTL_OUT_SIZE_SIZE];
-	char			 rooterr[CONFINE_ERR_SIZE];
-	const char		**results = NULL;
-	int64_t			 cutoff, bytes = 0, deleted = 0;
-	int64_t			 removed = 0;
-	int64_t			 errors = 0;
-	size_t			 i;
-	int			 rootfd = -1, rc = CTL_EXIT_FAIL, r, gone;
-	int			 in_batch = 0;
+	sqlite3_stmt	*sel = NULL;
 
-	ctl_table_init(&t, 6, head, 1u << 3);
-	if (c->older_than > INT64_MAX / CTL_FILES_DAY) {
-		ctl_errx("purge: --older-than is too large");
-		return (CTL_EXIT_USAGE);
-	}
-	cutoff = c->now - c->older_than * CTL_FILES_DAY;
-	if (!c->dry_run && confine_root_open(c->root, &rootfd, rooterr,
-	    sizeof(rooterr)) == -1) {
-		ctl_errx("purge: %s", rooterr);
-		goto done;
-	}
-	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1)
-		goto done;
 	if (ctl_db_prepare(db, ctl_files_purge_sql, &sel) == -1)
-		goto done;
+		return (-1);
 	if (sqlite3_bind_int64(sel, 1, c->now) != SQLITE_OK ||
-	    sqlite3_bind_int64(sel, 2, cutoff) != SQLITE_OK) {
+	    sqlite3_bind_int64(sel, 2, p->cutoff) != SQLITE_OK) {
 		ctl_db_errx(db, "purge: bind");
-		goto done;
+		ctl_db_finalize(sel);
+		return (-1);
 	}
-	r = ctl_files_collect(db, sel, &l);
-	sel = NULL;
-	if (r == -1)
-		goto done;
-	if (l.n > 0 && (results = calloc(l.n, sizeof(*results))) == NULL) {
+	if (ctl_files_collect(db, sel, &p->l) == -1)
+		return (-1);
+	if (p->l.n > 0 &&
+	    (p->results = calloc(p->l.n, sizeof(*p->results))) == NULL) {
 		ctl_err("purge");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Count what purging job j did (r: ctl_files_purge_one's result). */
+static void
+ctl_files_purge_count(struct ctl_files_purge *p,
+    const struct ctl_files_job *j, int r, int gone)
+{
+	if (r == -1 || r == 2)
+		p->errors++;
+	if (r != -1 && r != 1)
+		p->deleted++;
+	if (gone) {
+		p->removed++;
+		if (j->has_size)
+			p->bytes += j->size;
+	}
+}
+
+/*
+ * Purge every collected job (or, with --dry-run, only count them), in
+ * write transactions of CTL_FILES_BATCH jobs, so the exporter is not held
+ * for long. A job that fails is counted and the others go on. Returns 0,
+ * or -1 when the database itself failed.
+ */
+static int
+ctl_files_purge_jobs(const struct ctl *c, sqlite3 *db, int rootfd,
+    struct ctl_files_purge *p)
+{
+	struct ctl_files_progress pr;
+	sqlite3_stmt	*del = NULL, *shared = NULL;
+	size_t		 i, n = p->l.n;
+	int		 r, gone, in_batch = 0, rc = -1;
+
+	pr.what = c->dry_run ? "purge (dry run)" : "purge";
+	pr.total = n;
+	pr.tty = isatty(STDERR_FILENO);
+	pr.shown = 0;
+	if (!c->dry_run &&
+	    (ctl_db_prepare(db, ctl_files_delete_sql, &del) == -1 ||
+	    ctl_db_prepare(db, ctl_files_shared_sql, &shared) == -1))
 		goto done;
-	}
-	if (!c->dry_run) {
-		if (ctl_db_prepare(db, ctl_files_delete_sql, &del) == -1 ||
-		    ctl_db_prepare(db, ctl_files_shared_sql, &shared) == -1)
-			goto done;
-	}
+	for (i = 0; i < n; i++) {
+		const struct ctl_files_job *j = &p->l.v[i];
 
-	p.what = c->dry_run ? "purge (dry run)" : "purge";
-	p.total = l.n;
-	p.tty = isatty(STDERR_FILENO);
-	p.shown = 0;
-	for (i = 0; i < l.n; i++) {
-		const struct ctl_files_job *j = &l.v[i];
-
-		ctl_files_progress(&p, i);
+		ctl_files_progress(&pr, i);
 		if (c->dry_run) {
-			results[i] = "would delete";
-			deleted++;
+			p->results[i] = "would delete";
+			p->deleted++;
 			if (j->has_size)
-				bytes += j->size;
+				p->bytes += j->size;
 			continue;
 		}
-		/* Short write transactions, so the exporter is not held. */
-		if (!in_batch) {
-			if (ctl_db_exec(db, "BEGIN IMMEDIATE") == -1)
-				goto done;
-			in_batch = 1;
-		}
-		r = ctl_files_purge_one(db, del, shared, rootfd, c, j, cutoff,
-		    &results[i], &gone);
-		if (r == -1 || r == 2)
-			errors++;
-		if (r != -1 && r != 1)
-			deleted++;
-		if (gone) {
-			removed++;
-			if (j->has_size)
-				bytes += j->size;
-		}
-		if ((i + 1) % CTL_FILES_BATCH == 0 || i + 1 == l.n) {
+		if (!in_batch && ctl_db_exec(db, "BEGIN IMMEDIATE") == -1)
+			goto done;
+		in_batch = 1;
+		r = ctl_files_purge_one(db, del, shared, rootfd, c, j,
+		    p->cutoff, &p->results[i], &gone);
+		ctl_files_purge_count(p, j, r, gone);
+		if ((i + 1) % CTL_FILES_BATCH == 0 || i + 1 == n) {
 			if (ctl_db_exec(db, "COMMIT") == -1)
 				goto done;
 			in_batch = 0;
 		}
 	}
-	ctl_files_progress(&p, l.n);
-
-	if (c->json) {
-		printf("{\"dry_run\":%s,\"older_than_days\":%" PRId64
-		    ",\"jobs\":[", c->dry_run ? "true" : "false",
-		    c->older_than);
-		for (i = 0; i < l.n; i++) {
-			const struct ctl_files_job *j = &l.v[i];
-			int	 f = 1;
-
-			fputs(i > 0 ? ",{" : "{", stdout);
-			ctl_json_key(stdout, "id", &f);
-			ctl_json_string(stdout, j->id);
-			ctl_json_key(stdout, "reason", &f);
-			ctl_json_string(stdout, j->reason != NULL ?
-			    j->reason : "");
-			ctl_json_key(stdout, "file_path", &f);
-			if (j->path != NULL)
-				ctl_json_string(stdout, j->path);
-			else
-				fputs("null", stdout);
-			ctl_json_key(stdout, "file_size", &f);
-			if (j->has_size)
-				printf("%" PRId64, j->size);
-			else
-				fputs("null", stdout);
-			ctl_json_key(stdout, "result", &f);
-			ctl_json_string(stdout, results[i]);
-			fputc('}', stdout);
-		}
-		printf("],\"deleted\":%" PRId64 ",\"files_removed\":%" PRId64
-		    ",\"bytes\":%" PRId64 ",\"errors\":%" PRId64 "}\n",
-		    deleted, removed, bytes, errors);
-	} else {
-		for (i = 0; i < l.n; i++) {
-			const struct ctl_files_job *j = &l.v[i];
-			const char *row[6];
-
-			row[0] = j->id;
-			row[1] = j->reason;
-			row[2] = ctl_files_date(date, sizeof(date),
-			    j->has_age, j->age);
-			if (!j->has_size ||
-			    ctl_out_size(hsize, sizeof(hsize), j->size) == -1)
-				row[3] = NULL;
-			else
-				row[3] = hsize;
-			row[4] = j->path;
-			row[5] = results[i];
-			ctl_table_add(&t, row);
-		}
-		if (l.n > 0 && ctl_table_print(&t, stdout) == -1) {
-			ctl_err("purge: table");
-			goto done;
-		}
-		if (ctl_out_size(hsize, sizeof(hsize), bytes) == -1)
-			hsize[0] = '\0';
-		if (c->dry_run)
-			printf("purge: dry run: %" PRId64 " jobs older than "
-			    "%" PRId64 " days would be deleted (%s of "
-			    "files); nothing changed\n", deleted,
-			    c->older_than, hsize);
-		else
-			printf("purge: %" PRId64 " jobs deleted, %" PRId64
-			    " files removed (%s), %" PRId64 " errors\n",
-			    deleted, removed, hsize, errors);
-	}
-	rc = errors > 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	ctl_files_progress(&pr, n);
+	rc = 0;
 done:
 	if (in_batch && ctl_db_exec(db, "COMMIT") == -1)
 		(void)ctl_db_rollback(db);
-	free(results);
-	ctl_table_free(&t);
-	ctl_files_list_free(&l);
-	ctl_db_finalize(sel);
 	ctl_db_finalize(del);
 	ctl_db_finalize(shared);
+	return (rc);
+}
+
+/* The purge as one JSON object. */
+static void
+ctl_files_purge_json(const struct ctl *c, const struct ctl_files_purge *p)
+{
+	size_t	 i;
+
+	printf("{\"dry_run\":%s,\"older_than_days\":%" PRId64
+	    ",\"jobs\":[", c->dry_run ? "true" : "false", c->older_than);
+	for (i = 0; i < p->l.n; i++) {
+		const struct ctl_files_job *j = &p->l.v[i];
+		int	 f = 1;
+
+		fputs(i > 0 ? ",{" : "{", stdout);
+		ctl_json_key(stdout, "id", &f);
+		ctl_json_string(stdout, j->id);
+		ctl_json_key(stdout, "reason", &f);
+		ctl_json_string(stdout, j->reason != NULL ? j->reason : "");
+		ctl_json_key(stdout, "file_path", &f);
+		if (j->path != NULL)
+			ctl_json_string(stdout, j->path);
+		else
+			fputs("null", stdout);
+		ctl_json_key(stdout, "file_size", &f);
+		if (j->has_size)
+			printf("%" PRId64, j->size);
+		else
+			fputs("null", stdout);
+		ctl_json_key(stdout, "result", &f);
+		ctl_json_string(stdout, p->results[i]);
+		fputc('}', stdout);
+	}
+	printf("],\"deleted\":%" PRId64 ",\"files_removed\":%" PRId64
+	    ",\"bytes\":%" PRId64 ",\"errors\":%" PRId64 "}\n",
+	    p->deleted, p->removed, p->bytes, p->errors);
+}
+
+/* The purge as a table and a summary line. Returns 0, or -1. */
+static int
+ctl_files_purge_table(const struct ctl *c, const struct ctl_files_purge *p)
+{
+	static const char *const head[] = { "ID", "REASON", "FINISHED",
+	    "SIZE", "FILE", "RESULT" };
+	struct ctl_table t;
+	char		 date[CTL_OUT_DATE_SIZE], hsize[CTL_OUT_SIZE_SIZE];
+	size_t		 i;
+	int		 rc = 0;
+
+	ctl_table_init(&t, 6, head, 1u << 3);
+	for (i = 0; i < p->l.n; i++) {
+		const struct ctl_files_job *j = &p->l.v[i];
+		const char *row[6];
+
+		row[0] = j->id;
+		row[1] = j->reason;
+		row[2] = ctl_files_date(date, sizeof(date), j->has_age,
+		    j->age);
+		if (!j->has_size ||
+		    ctl_out_size(hsize, sizeof(hsize), j->size) == -1)
+			row[3] = NULL;
+		else
+			row[3] = hsize;
+		row[4] = j->path;
+		row[5] = p->results[i];
+		ctl_table_add(&t, row);
+	}
+	if (p->l.n > 0 && (rc = ctl_table_print(&t, stdout)) == -1)
+		ctl_err("purge: table");
+	ctl_table_free(&t);
+	if (rc == -1)
+		return (-1);
+	if (ctl_out_size(hsize, sizeof(hsize), p->bytes) == -1)
+		hsize[0] = '\0';
+	if (c->dry_run)
+		printf("purge: dry run: %" PRId64 " jobs older than %" PRId64
+		    " days would be deleted (%s of files); nothing changed\n",
+		    p->deleted, c->older_than, hsize);
+	else
+		printf("purge: %" PRId64 " jobs deleted, %" PRId64 " files "
+		    "removed (%s), %" PRId64 " errors\n", p->deleted,
+		    p->removed, hsize, p->errors);
+	return (0);
+}
+
+/*
+ * sluicectl purge [--older-than N] [--dry-run]: collect, purge, print.
+ * Returns an exit code: 1 when some job could not be purged (the others
+ * still are).
+ */
+int
+ctl_files_purge(struct ctl *c)
+{
+	struct ctl_files_purge	 p;
+	sqlite3			*db = NULL;
+	char			 rooterr[CONFINE_ERR_SIZE];
+	int			 rootfd = -1, rc = CTL_EXIT_FAIL;
+
+	memset(&p, 0, sizeof(p));
+	if (c->older_than > INT64_MAX / CTL_FILES_DAY) {
+		ctl_errx("purge: --older-than is too large");
+		return (CTL_EXIT_USAGE);
+	}
+	p.cutoff = c->now - c->older_than * CTL_FILES_DAY;
+	if (!c->dry_run && confine_root_open(c->root, &rootfd, rooterr,
+	    sizeof(rooterr)) == -1) {
+		ctl_errx("purge: %s", rooterr);
+		goto done;
+	}
+	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1 ||
+	    ctl_files_purge_collect(c, db, &p) == -1 ||
+	    ctl_files_purge_jobs(c, db, rootfd, &p) == -1)
+		goto done;
+	if (c->json)
+		ctl_files_purge_json(c, &p);
+	else if (ctl_files_purge_table(c, &p) == -1)
+		goto done;
+	rc = p.errors > 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+done:
+	free(p.results);
+	ctl_files_list_free(&p.l);
 	ctl_db_close(db);
 	if (rootfd != -1)
 		close(rootfd);
@@ -530,94 +583,149 @@ done:
 	return (problem);
 }
 
+/* A check: the done jobs, and each one's problem (NULL: fine). */
+struct ctl_files_checked {
+	struct ctl_files_list	 l;
+	char			**problems;	/* l.n, owned */
+	size_t			 nproblems;
+	size_t			 hashed;
+};
+
 /*
- * sluicectl check [--hash]. Returns CTL_EXIT_FAIL when any done job's
- * file has a problem.
+ * Check every collected job, keeping a copy of each problem. Returns 0,
+ * or -1 after reporting when out of memory.
+ */
+static int
+ctl_files_check_jobs(const struct ctl *c, int rootfd,
+    struct ctl_files_checked *k)
+{
+	struct ctl_files_progress p;
+	char		 buf[256];
+	const char	*problem;
+	size_t		 i;
+
+	if (k->l.n > 0 &&
+	    (k->problems = calloc(k->l.n, sizeof(*k->problems))) == NULL) {
+		ctl_err("check");
+		return (-1);
+	}
+	p.what = "check";
+	p.total = k->l.n;
+	p.tty = isatty(STDERR_FILENO);
+	p.shown = 0;
+	for (i = 0; i < k->l.n; i++) {
+		const struct ctl_files_job *j = &k->l.v[i];
+
+		ctl_files_progress(&p, i);
+		if (c->hash && j->sha != NULL)
+			k->hashed++;
+		if ((problem = ctl_files_check_one(rootfd, c, j, buf,
+		    sizeof(buf))) == NULL)
+			continue;
+		k->nproblems++;
+		if ((k->problems[i] = strdup(problem)) == NULL) {
+			ctl_err("check");
+			return (-1);
+		}
+	}
+	ctl_files_progress(&p, k->l.n);
+	return (0);
+}
+
+/* The problems as one JSON object with the totals. */
+static void
+ctl_files_check_json(const struct ctl_files_checked *k)
+{
+	size_t	 i;
+	int	 first = 1;
+
+	fputs("{\"problems\":[", stdout);
+	for (i = 0; i < k->l.n; i++) {
+		const struct ctl_files_job *j = &k->l.v[i];
+		int	 f = 1;
+
+		if (k->problems[i] == NULL)
+			continue;
+		fputs(first ? "{" : ",{", stdout);
+		first = 0;
+		ctl_json_key(stdout, "id", &f);
+		ctl_json_string(stdout, j->id);
+		ctl_json_key(stdout, "file_path", &f);
+		if (j->path != NULL)
+			ctl_json_string(stdout, j->path);
+		else
+			fputs("null", stdout);
+		ctl_json_key(stdout, "problem", &f);
+		ctl_json_string(stdout, k->problems[i]);
+		fputc('}', stdout);
+	}
+	printf("],\"checked\":%zu,\"hashed\":%zu,\"ok\":%zu}\n", k->l.n,
+	    k->hashed, k->l.n - k->nproblems);
+}
+
+/* The problems as a table, and a summary line. Returns 0, or -1. */
+static int
+ctl_files_check_table(const struct ctl *c, const struct ctl_files_checked *k)
+{
+	static const char *const head[] = { "ID", "FILE", "PROBLEM" };
+	struct ctl_table t;
+	size_t		 i;
+	int		 rc = 0;
+
+	ctl_table_init(&t, 3, head, 0);
+	for (i = 0; i < k->l.n; i++) {
+		const struct ctl_files_job *j = &k->l.v[i];
+		const char *row[3] = { j->id, j->path, k->problems[i] };
+
+		if (k->problems[i] != NULL)
+			ctl_table_add(&t, row);
+	}
+	if (k->nproblems > 0 && (rc = ctl_table_print(&t, stdout)) == -1)
+		ctl_err("check: table");
+	ctl_table_free(&t);
+	if (rc == -1)
+		return (-1);
+	printf("check: %zu done jobs, %zu with problems%s\n", k->l.n,
+	    k->nproblems, c->hash ? "; SHA-256 compared where recorded" : "");
+	return (0);
+}
+
+/*
+ * sluicectl check [--hash]: collect the done jobs, check each file,
+ * print. Returns CTL_EXIT_FAIL when any done job's file has a problem.
  */
 int
 ctl_files_check(struct ctl *c)
 {
-	static const char *const head[] = { "ID", "FILE", "PROBLEM" };
-	struct ctl_files_list	 l = { NULL, 0, 0 };
-	struct ctl_files_progress p;
-	struct ctl_table	 t;
-	sqlite3			*db = NULL;
-	sqlite3_stmt		*sel = NULL;
-	char			 buf[256];
-	const char		*problem;
-	size_t			 i, problems = 0, hashed = 0;
-	int			 rootfd = -1, rc = CTL_EXIT_FAIL, r;
-	int			 first = 1;
+	struct ctl_files_checked k;
+	sqlite3		*db = NULL;
+	sqlite3_stmt	*sel = NULL;
+	size_t		 i;
+	char		 rooterr[CONFINE_ERR_SIZE];
+	int		 rootfd = -1, rc = CTL_EXIT_FAIL;
 
-	ctl_table_init(&t, 3, head, 0);
-	if (confine_root_open(c->root, &rootfd, buf, sizeof(buf)) == -1) {
-		ctl_errx("check: %s", buf);
+	memset(&k, 0, sizeof(k));
+	if (confine_root_open(c->root, &rootfd, rooterr, sizeof(rooterr)) ==
+	    -1) {
+		ctl_errx("check: %s", rooterr);
 		goto done;
 	}
-	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1)
+	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1 ||
+	    ctl_db_prepare(db, ctl_files_check_sql, &sel) == -1)
 		goto done;
-	if (ctl_db_prepare(db, ctl_files_check_sql, &sel) == -1)
+	if (ctl_files_collect(db, sel, &k.l) == -1 ||
+	    ctl_files_check_jobs(c, rootfd, &k) == -1)
 		goto done;
-	r = ctl_files_collect(db, sel, &l);
-	sel = NULL;
-	if (r == -1)
-		goto done;
-
-	p.what = "check";
-	p.total = l.n;
-	p.tty = isatty(STDERR_FILENO);
-	p.shown = 0;
 	if (c->json)
-		fputs("{\"problems\":[", stdout);
-	for (i = 0; i < l.n; i++) {
-		const struct ctl_files_job *j = &l.v[i];
-
-		ctl_files_progress(&p, i);
-		if (c->hash && j->sha != NULL)
-			hashed++;
-		if ((problem = ctl_files_check_one(rootfd, c, j, buf,
-		    sizeof(buf))) == NULL)
-			continue;
-		problems++;
-		if (c->json) {
-			int	 f = 1;
-
-			fputs(first ? "{" : ",{", stdout);
-			first = 0;
-			ctl_json_key(stdout, "id", &f);
-			ctl_json_string(stdout, j->id);
-			ctl_json_key(stdout, "file_path", &f);
-			if (j->path != NULL)
-				ctl_json_string(stdout, j->path);
-			else
-				fputs("null", stdout);
-			ctl_json_key(stdout, "problem", &f);
-			ctl_json_string(stdout, problem);
-			fputc('}', stdout);
-		} else {
-			const char *row[3] = { j->id, j->path, problem };
-
-			ctl_table_add(&t, row);
-		}
-	}
-	ctl_files_progress(&p, l.n);
-	if (c->json)
-		printf("],\"checked\":%zu,\"hashed\":%zu,\"ok\":%zu}\n", l.n,
-		    hashed, l.n - problems);
-	else {
-		if (problems > 0 && ctl_table_print(&t, stdout) == -1) {
-			ctl_err("check: table");
-			goto done;
-		}
-		printf("check: %zu done jobs, %zu with problems%s\n", l.n,
-		    problems, c->hash ? "; SHA-256 compared where recorded" :
-		    "");
-	}
-	rc = problems > 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+		ctl_files_check_json(&k);
+	else if (ctl_files_check_table(c, &k) == -1)
+		goto done;
+	rc = k.nproblems > 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 done:
-	ctl_table_free(&t);
-	ctl_files_list_free(&l);
-	ctl_db_finalize(sel);
+	for (i = 0; k.problems != NULL && i < k.l.n; i++)
+		free(k.problems[i]);
+	free(k.problems);
+	ctl_files_list_free(&k.l);
 	ctl_db_close(db);
 	if (rootfd != -1)
 		close(rootfd);

@@ -1,7 +1,8 @@
 /*
  * sluicectl: the operators' admin tool. The parsed command line that each
- * command (sluicectl.c, ctl_add.c, ctl_files.c) works from, the exit
- * codes. The value parsers are units.c's.
+ * command (ctl_init.c, ctl_jobs.c, ctl_audit.c, ctl_add.c, ctl_files.c)
+ * works from, the command table's row, the exit codes. The value parsers are
+ * units.c's.
  */
 #ifndef SLUICE_SLUICECTL_H
 #define SLUICE_SLUICECTL_H
@@ -67,8 +68,36 @@ struct ctl {
 	/* check */
 	int		 hash;
 
-	char		**args;		/* operands after it */
+	const char	**args;		/* operands after it */
 	int		 nargs;
+};
+
+/* Command bits: which commands accept an option (ctl_opt.c). */
+#define C_INIT		0x01u
+#define C_ADD		0x02u
+#define C_LIST		0x04u
+#define C_SHOW		0x08u
+#define C_REVOKE	0x10u
+#define C_PURGE		0x20u
+#define C_AUDIT		0x40u
+#define C_CHECK		0x80u
+#define C_PRUNE		0x100u
+#define C_VACUUM	0x200u
+#define C_ALL		0xffffffffu
+
+/* What a command needs before it runs (ctl_settings). */
+#define NEED_DB		0x1u
+#define NEED_ROOT	0x2u
+#define NEED_STATE	0x4u
+
+/* One row of the command table (sluicectl.c). */
+struct ctl_cmd {
+	const char	*name;
+	unsigned	 bit;
+	int		 nargs;		/* operands after it */
+	unsigned	 need;
+	int		(*run)(struct ctl *);
+	const char	*help;
 };
 
 #endif

@@ -1,0 +1,108 @@
+/*
+ * ctl_init: `sluicectl init`. The export root (mkdir -p), then the jobs
+ * database and sluice's state database, each created when missing and
+ * its script (sql/schema.sql, sql/state.sql, compiled in) run. The
+ * scripts use IF NOT EXISTS, so a second run changes nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "ctl_db.h"
+#include "ctl_fs.h"
+#include "ctl_init.h"
+#include "ctl_out.h"
+#include "sluicectl.h"
+
+#include "sql_schema.h"
+#include "sql_state.h"
+
+/* What init found (0) or made (1): the databases, then the root. */
+struct ctl_init_made {
+	int	 db;
+	int	 state_db;
+	int	 root;
+};
+
+/* What init found or made at one path: a line, or a JSON member. */
+static void
+ctl_init_print_one(const struct ctl *c, const char *key, const char *label,
+    const char *path, int created, int *first)
+{
+	char	*clean;
+
+	if (c->json) {
+		ctl_json_key(stdout, key, first);
+		fputs("{\"path\":", stdout);
+		ctl_json_string(stdout, path);
+		printf(",\"created\":%s}", created ? "true" : "false");
+		return;
+	}
+	clean = ctl_out_clean(path);
+	printf("%-15s %s (%s)\n", label, clean != NULL ? clean : "?",
+	    created ? "created" : "exists");
+	free(clean);
+}
+
+static void
+ctl_init_print(const struct ctl *c, const struct ctl_init_made *m)
+{
+	int	 first = 1;
+
+	if (c->json)
+		fputc('{', stdout);
+	ctl_init_print_one(c, "db", "jobs database", c->db, m->db, &first);
+	ctl_init_print_one(c, "state_db", "state database", c->state_db,
+	    m->state_db, &first);
+	ctl_init_print_one(c, "root", "export root", c->root, m->root,
+	    &first);
+	if (c->json)
+		fputs("}\n", stdout);
+}
+
+/*
+ * Create the database at path unless it exists (*created says which) and
+ * run sql in it. Returns 0, or -1 after reporting.
+ */
+static int
+ctl_init_db(const char *path, const char *sql, int *created)
+{
+	struct stat	 st;
+	sqlite3		*db = NULL;
+	int		 rc = -1;
+
+	if (stat(path, &st) == 0)
+		*created = 0;
+	else if (errno == ENOENT)
+		*created = 1;
+	else {
+		ctl_err("init: %s", path);
+		return (-1);
+	}
+	if (ctl_db_open(path, CTL_DB_CREATE, &db) == -1)
+		return (-1);
+	if (ctl_db_exec(db, sql) == 0)
+		rc = 0;
+	ctl_db_close(db);
+	return (rc);
+}
+
+/* sluicectl init: make what is missing, then say what is where. */
+int
+ctl_init_run(struct ctl *c)
+{
+	struct ctl_init_made m;
+
+	if (ctl_fs_mkdir_p(c->root, &m.root) == -1) {
+		ctl_err("init: export root %s", c->root);
+		return (CTL_EXIT_FAIL);
+	}
+	if (ctl_init_db(c->db, sql_schema, &m.db) == -1 ||
+	    ctl_init_db(c->state_db, sql_state, &m.state_db) == -1)
+		return (CTL_EXIT_FAIL);
+	ctl_init_print(c, &m);
+	return (CTL_EXIT_OK);
+}
