@@ -15,15 +15,15 @@ LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
 SRCS	 = src/audit.c src/config.c src/fcgi_out.c src/http.c src/jobstore.c \
 	   src/listen.c \
 	   src/log.c \
-	   src/main.c src/policy.c src/pool.c src/request.c src/server.c \
-	   src/stream.c
+	   src/main.c src/offload.c src/plan.c src/policy.c src/pool.c \
+	   src/request.c src/server.c src/stream.c
 HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
 SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
-UNIT	 = http request policy jobstore fcgi_out cond
+UNIT	 = http request policy plan jobstore fcgi_out cond
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -88,7 +88,11 @@ build/asan/test_http: tests/unit/test_http.c build/asan/obj/http.o
 build/asan/test_cond: tests/unit/test_cond.c build/asan/obj/http.o
 build/asan/test_request: tests/unit/test_request.c build/asan/obj/request.o \
     build/asan/obj/http.o
-build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o
+build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o \
+    build/asan/obj/http.o
+build/asan/test_plan: tests/unit/test_plan.c build/asan/obj/plan.o \
+    build/asan/obj/offload.o build/asan/obj/policy.o \
+    build/asan/obj/request.o build/asan/obj/http.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
     build/asan/obj/jobstore.o build/asan/obj/http.o build/asan/obj/log.o
@@ -98,7 +102,7 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Isrc \
 	    -DSCHEMA_SQL='"$(CURDIR)/sql/schema.sql"' \
 	    -o $@ $(filter %.c %.o,$^) \
-	    -lcmocka -lsqlite3
+	    -lcmocka -lsqlite3 -lsodium
 
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc

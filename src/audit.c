@@ -32,6 +32,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "policy.h"
 #include "sql_state.h"
 
 static const char audit_sql_count[] =
@@ -41,8 +42,11 @@ static const char audit_sql_insert[] =
     "range_start, range_end, status, counts, pid) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char audit_sql_finish[] =
-    "UPDATE downloads SET bytes_sent = ?2, duration_ms = ?3, outcome = ?4 "
+    "UPDATE downloads SET bytes_sent = ?2, duration_ms = ?3, outcome = ?4, "
+    "status = ?5, counts = ?6, range_start = ?7, range_end = ?8 "
     "WHERE id = ?1";
+static const char audit_sql_cancel[] =
+    "DELETE FROM downloads WHERE id = ?1";
 
 /*
  * Wait for the write lock in steps of AUDIT_BUSY_STEP_US, up to
@@ -226,7 +230,9 @@ audit_open(struct audit *a, const char *path, char *err, size_t errsz)
 	    sqlite3_prepare_v3(a->db, audit_sql_insert, -1,
 	    SQLITE_PREPARE_PERSISTENT, &a->insert, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(a->db, audit_sql_finish, -1,
-	    SQLITE_PREPARE_PERSISTENT, &a->finish, NULL) != SQLITE_OK) {
+	    SQLITE_PREPARE_PERSISTENT, &a->finish, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(a->db, audit_sql_cancel, -1,
+	    SQLITE_PREPARE_PERSISTENT, &a->cancel, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "state database %s: %s (create it with "
 		    "sluicectl init)", path, sqlite3_errmsg(a->db));
 		audit_close(a);
@@ -243,6 +249,7 @@ audit_close(struct audit *a)
 	sqlite3_finalize(a->count);
 	sqlite3_finalize(a->insert);
 	sqlite3_finalize(a->finish);
+	sqlite3_finalize(a->cancel);
 	sqlite3_close(a->db);
 	memset(a, 0, sizeof(*a));
 }
@@ -275,8 +282,8 @@ audit_db_begin(struct audit *a, pid_t pid, const struct audit_record *r,
 		*op = "count";
 		sqlite3_bind_text(a->count, 1, e->job_id, -1, SQLITE_STATIC);
 		rc = sqlite3_step(a->count);
-		if (rc == SQLITE_ROW &&
-		    sqlite3_column_int64(a->count, 0) >= r->max_downloads) {
+		if (rc == SQLITE_ROW && policy_limit_reached(r->max_downloads,
+		    sqlite3_column_int64(a->count, 0))) {
 			sqlite3_reset(a->count);
 			*r->result = AUDIT_LIMIT;
 			return (SQLITE_OK);
@@ -305,20 +312,33 @@ audit_db_begin(struct audit *a, pid_t pid, const struct audit_record *r,
 	return (SQLITE_OK);
 }
 
-/* Inside the writer's transaction: how one download ended. */
+/* Inside the writer's transaction: how one download ended, or its undo. */
 static int
 audit_db_end(struct audit *a, const struct audit_record *r, const char **op)
 {
-	int	 rc;
+	const struct audit_final *f = &r->fin;
+	sqlite3_stmt	*st;
+	int		 rc;
 
-	*op = "finish";
-	sqlite3_bind_int64(a->finish, 1, r->end_row);
-	sqlite3_bind_int64(a->finish, 2, r->bytes);
-	sqlite3_bind_int64(a->finish, 3, r->duration_ms);
-	sqlite3_bind_text(a->finish, 4, r->outcome, -1, SQLITE_STATIC);
-	rc = sqlite3_step(a->finish);
-	sqlite3_reset(a->finish);
-	sqlite3_clear_bindings(a->finish);
+	if (r->cancel) {
+		*op = "cancel";
+		st = a->cancel;
+		sqlite3_bind_int64(st, 1, r->end_row);
+	} else {
+		*op = "finish";
+		st = a->finish;
+		sqlite3_bind_int64(st, 1, r->end_row);
+		sqlite3_bind_int64(st, 2, f->bytes);
+		sqlite3_bind_int64(st, 3, f->duration_ms);
+		sqlite3_bind_text(st, 4, f->outcome, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, f->status);
+		sqlite3_bind_int(st, 6, f->counts);
+		sqlite3_bind_int64(st, 7, f->range_start);
+		sqlite3_bind_int64(st, 8, f->range_end);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
 
@@ -517,14 +537,13 @@ audit_begin(struct audit_writer *w, const struct audit_entry *e,
 /*
  * Record how a download ended: queued, committed with the next batch
  * (the next begin's, or the main thread's flush) without waiting for it;
- * it waits, or commits, only while the queue is full. outcome
- * must be a string constant. A row of -1 (none was written, or the audit
- * is off and w is NULL) records nothing. Failures are logged by the
- * writer, never fatal.
+ * it waits, or commits, only while the queue is full. f->outcome must be
+ * a string constant. A row of -1 (none was written, or the audit is off
+ * and w is NULL) records nothing. Failures are logged by the writer,
+ * never fatal.
  */
 void
-audit_end(struct audit_writer *w, int64_t row, int64_t bytes,
-    int64_t duration_ms, const char *outcome)
+audit_end(struct audit_writer *w, int64_t row, const struct audit_final *f)
 {
 	struct audit_record r;
 
@@ -532,9 +551,27 @@ audit_end(struct audit_writer *w, int64_t row, int64_t bytes,
 		return;
 	memset(&r, 0, sizeof(r));
 	r.end_row = row;
-	r.bytes = bytes;
-	r.duration_ms = duration_ms;
-	r.outcome = outcome;
+	r.fin = *f;
+	pthread_mutex_lock(&w->mu);
+	audit_enqueue(w, &r);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Withdraw a download recorded by audit_begin that a later check refused
+ * (it never counted, and sent nothing): its row is deleted, with the next
+ * batch, like an end.
+ */
+void
+audit_cancel(struct audit_writer *w, int64_t row)
+{
+	struct audit_record r;
+
+	if (row < 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.end_row = row;
+	r.cancel = 1;
 	pthread_mutex_lock(&w->mu);
 	audit_enqueue(w, &r);
 	pthread_mutex_unlock(&w->mu);

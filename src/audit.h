@@ -33,6 +33,7 @@ struct audit {
 	struct sqlite3_stmt	*count;
 	struct sqlite3_stmt	*insert;
 	struct sqlite3_stmt	*finish;
+	struct sqlite3_stmt	*cancel;
 	struct timespec		 busy_start;	/* of the current lock wait */
 };
 
@@ -46,6 +47,17 @@ struct audit_entry {
 	int64_t		 range_end;
 	int		 status;
 	int		 counts;
+};
+
+/* What is known once the response has ended. */
+struct audit_final {
+	int		 status;
+	int		 counts;
+	int64_t		 range_start;
+	int64_t		 range_end;
+	int64_t		 bytes;
+	int64_t		 duration_ms;
+	const char	*outcome;	/* a string constant */
 };
 
 enum audit_result {
@@ -66,9 +78,8 @@ struct audit_record {
 	int64_t			*row;
 	int			*done;
 	int64_t			 end_row;
-	int64_t			 bytes;
-	int64_t			 duration_ms;
-	const char		*outcome;	/* a string constant */
+	int			 cancel;	/* an end that deletes the row */
+	struct audit_final	 fin;
 };
 
 /* The per-process writer: a bounded queue, committed one batch at a time. */
@@ -93,7 +104,8 @@ void	audit_writer_flush(struct audit_writer *);
 void	audit_writer_close(struct audit_writer *);
 enum audit_result audit_begin(struct audit_writer *,
 	    const struct audit_entry *, int64_t max_downloads, int64_t *row);
-void	audit_end(struct audit_writer *, int64_t row, int64_t bytes,
-	    int64_t duration_ms, const char *outcome);
+void	audit_cancel(struct audit_writer *, int64_t row);
+void	audit_end(struct audit_writer *, int64_t row,
+	    const struct audit_final *);
 
 #endif

@@ -6,7 +6,8 @@
  * relative to the export root, so neither "../", an absolute path, nor a
  * symlink anywhere on the way can leave the root. O_NONBLOCK keeps a
  * planted FIFO from hanging the worker; fstat on the descriptor (never the
- * path) then requires a regular file of the recorded size.
+ * path) gives the facts the plan checks: a regular file of the recorded
+ * size.
  *
  * Memory: one buffer per request thread, owned by the caller; nothing here
  * grows with the file. Once headers are out, a failure can only be shown by
@@ -90,10 +91,41 @@ stream_root_open(const char *root, int *rootfd, char *err, size_t errsz)
 	return (0);
 }
 
+/* Why openat2 failed, named and logged (errno is openat2's). */
+static void
+stream_open_failed(const struct job *job, const char *qpath,
+    const char **why)
+{
+	switch (errno) {
+	case EXDEV:
+		*why = "escape";
+		log_warnx("event=security reason=escape id=%s path=%s",
+		    job->id, qpath);
+		break;
+	case ELOOP:
+		*why = "symlink";
+		log_warnx("event=security reason=symlink id=%s path=%s",
+		    job->id, qpath);
+		break;
+	case ENOENT:
+	case ENOTDIR:
+		*why = "file_missing";
+		log_warn("event=file_error reason=missing id=%s path=%s",
+		    job->id, qpath);
+		break;
+	default:
+		*why = "open_failed";
+		log_warn("event=file_error reason=open id=%s path=%s",
+		    job->id, qpath);
+		break;
+	}
+}
+
 /*
- * Open job->file_path beneath rootfd and check it against the row.
- * Returns 0 with *f filled (the caller closes it), or 500 with *why set and
- * the reason logged; escapes are logged as security events.
+ * Open job->file_path beneath rootfd and fstat the descriptor: the file
+ * facts the plan checks (a regular file, of the row's size). Returns 0
+ * with *f filled (the caller closes it), or -1 with *why set and the
+ * reason logged; escapes are logged as security events.
  */
 int
 stream_open(int rootfd, const struct job *job, struct stream_file *f,
@@ -109,66 +141,32 @@ stream_open(int rootfd, const struct job *job, struct stream_file *f,
 		*why = "escape";
 		log_warnx("event=security reason=absolute_path id=%s path=%s",
 		    job->id, qpath);
-		return (500);
+		return (-1);
 	}
 	fd = stream_openat2(rootfd, job->file_path,
 	    O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1) {
-		switch (errno) {
-		case EXDEV:
-			*why = "escape";
-			log_warnx("event=security reason=escape id=%s path=%s",
-			    job->id, qpath);
-			break;
-		case ELOOP:
-			*why = "symlink";
-			log_warnx("event=security reason=symlink id=%s "
-			    "path=%s", job->id, qpath);
-			break;
-		case ENOENT:
-		case ENOTDIR:
-			*why = "file_missing";
-			log_warn("event=file_error reason=missing id=%s "
-			    "path=%s", job->id, qpath);
-			break;
-		default:
-			*why = "open_failed";
-			log_warn("event=file_error reason=open id=%s path=%s",
-			    job->id, qpath);
-			break;
-		}
-		return (500);
+		stream_open_failed(job, qpath, why);
+		return (-1);
 	}
 	if (fstat(fd, &st) == -1) {
 		*why = "fstat_failed";
 		log_warn("event=file_error reason=fstat id=%s path=%s", job->id,
 		    qpath);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*why = "not_regular";
-		log_warnx("event=file_error reason=not_regular id=%s path=%s "
-		    "mode=%o", job->id, qpath, (unsigned)(st.st_mode & S_IFMT));
-		goto fail;
-	}
-	if (st.st_size != job->file_size) {
-		*why = "size_mismatch";
-		log_warnx("event=file_error reason=size_mismatch id=%s path=%s "
-		    "expected=%lld actual=%lld", job->id, qpath,
-		    (long long)job->file_size, (long long)st.st_size);
-		goto fail;
+		close(fd);
+		return (-1);
 	}
 	/* Regular file: O_NONBLOCK has no effect on reads; hint readahead. */
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (S_ISREG(st.st_mode))
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	f->fd = fd;
+	f->type = (unsigned)(st.st_mode & S_IFMT);
+	f->regular = S_ISREG(st.st_mode);
 	f->size = st.st_size;
 	f->ino = (uint64_t)st.st_ino;
 	f->mtime_sec = st.st_mtim.tv_sec;
 	f->mtime_nsec = st.st_mtim.tv_nsec;
 	return (0);
-fail:
-	close(fd);
-	return (500);
 }
 
 void
@@ -230,8 +228,8 @@ stream_read_first(struct stream_file *f, unsigned char *buf, size_t bufsz,
  * the response as truncated, and free the request's streams. The next
  * FCGX_Accept_r then starts clean.
  */
-static void
-stream_abort(FCGX_Request *req)
+void
+stream_drop(FCGX_Request *req)
 {
 	int	 fd = req->ipcFd;
 
@@ -256,7 +254,7 @@ stream_respond(FCGX_Request *req, const struct http_headers *h,
 	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, body,
 	    bodylen, NULL, NULL) == -1) {
 		res->outcome = STREAM_ABORTED_CLIENT;
-		stream_abort(req);
+		stream_drop(req);
 		return (-1);
 	}
 	res->outcome = STREAM_COMPLETE;
@@ -420,14 +418,14 @@ truncate:
 	 */
 	if (fcgi_out_end_short(req->ipcFd, req->requestId) == -1)
 		log_warn("event=socket_error op=end_request");
-	stream_abort(req);
+	stream_drop(req);
 	return;
 send_failed:
 	res->outcome = errno == ETIMEDOUT ? STREAM_ABORTED_SLOW :
 	    errno == ECANCELED ? STREAM_ABORTED_SHUTDOWN :
 	    STREAM_ABORTED_CLIENT;
 abort:
-	stream_abort(req);
+	stream_drop(req);
 }
 
 const char *

@@ -17,6 +17,8 @@ struct http_headers;
 
 struct stream_file {
 	int		 fd;
+	int		 regular;
+	unsigned	 type;		/* st_mode & S_IFMT */
 	int64_t		 size;
 	uint64_t	 ino;
 	int64_t		 mtime_sec;
@@ -60,6 +62,7 @@ void	stream_send_file(struct FCGX_Request *, const struct http_headers *,
 	    struct stream_file *, unsigned char *buf, size_t bufsz,
 	    size_t first, int64_t off, int64_t len,
 	    const struct stream_limits *, struct stream_result *);
+void	stream_drop(struct FCGX_Request *);
 const char *stream_outcome_name(enum stream_outcome);
 
 #endif
