@@ -13,6 +13,10 @@
  * unit tests, which give every fact at once, see the whole contract table
  * in one call.
  *
+ * Convention, as in policy: a check returns 0 to go on, or the HTTP status
+ * to answer with; I/O helpers (stream, jobstore, audit) return 0 or -1, or
+ * a result enum that the server turns into a fact.
+ *
  * Pure: no system calls, no allocation, no globals; the time is a fact.
  */
 #ifndef SLUICE_PLAN_H

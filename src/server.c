@@ -27,7 +27,7 @@
 /* One request's facts and progress, beside the worker's buffers. */
 struct server_request {
 	struct plan_facts	 facts;
-	struct stream_file	 file;
+	int			 fd;		/* the file's; -1: none */
 	unsigned char		 token[POLICY_DIGEST_LEN];
 	struct stream_result	 res;
 	int64_t			 row;		/* the audit row; -1: none */
@@ -96,7 +96,7 @@ server_gather_request(struct worker *w, char **envp,
 	struct plan_facts *f = &x->facts;
 
 	memset(x, 0, sizeof(*x));
-	x->file.fd = -1;
+	x->fd = -1;
 	x->row = -1;
 	x->res.outcome = STREAM_COMPLETE;
 	if (clock_gettime(CLOCK_MONOTONIC, &x->t0) == -1)
@@ -183,19 +183,7 @@ server_gather_limit(struct worker *w, struct server_request *x)
 static void
 server_gather_file(struct worker *w, struct server_request *x)
 {
-	struct plan_file *pf = &x->facts.file;
-
-	if (stream_open(w->rootfd, &w->job, &x->file, &pf->why) == -1) {
-		pf->state = PLAN_FILE_ERROR;
-		return;
-	}
-	pf->state = PLAN_FILE_OPEN;
-	pf->regular = x->file.regular;
-	pf->type = x->file.type;
-	pf->size = x->file.size;
-	pf->ino = x->file.ino;
-	pf->mtime_sec = x->file.mtime_sec;
-	pf->mtime_nsec = x->file.mtime_nsec;
+	(void)stream_open(w->rootfd, &w->job, &x->fd, &x->facts.file);
 }
 
 /* A warning the plan found, logged once with what it concerns. */
@@ -214,8 +202,8 @@ server_log_event(const struct worker *w, const struct server_request *x)
 	else if (p->event == PLAN_EVENT_FILE)
 		log_warnx("event=file_error reason=%s id=%s path=%s mode=%o "
 		    "expected=%lld actual=%lld", p->why, w->job.id, qpath,
-		    x->file.type, (long long)w->job.file_size,
-		    (long long)x->file.size);
+		    x->facts.file.type, (long long)w->job.file_size,
+		    (long long)x->facts.file.size);
 	else if (p->event == PLAN_EVENT_HEADER)
 		log_warnx("event=header_error reason=%s id=%s", p->why,
 		    w->job.id);
@@ -271,7 +259,8 @@ server_audit_close(struct worker *w, struct server_request *x)
 
 	if (x->row < 0)
 		return;
-	fin.status = p->ranged && !p->offload ? 206 : p->status;
+	/* Offloaded: the status the server gives a range it honours. */
+	fin.status = p->ranged ? 206 : p->status;
 	fin.counts = p->counts;
 	fin.range_start = p->start;
 	fin.range_end = p->start + p->length - 1;
@@ -293,7 +282,7 @@ server_send_file(struct worker *w, struct FCGX_Request *fr,
 	struct plan	*p = &w->plan;
 	long		 first;
 
-	first = stream_read_first(&x->file, w->buf, sizeof(w->buf), p->start,
+	first = stream_read_first(x->fd, w->buf, sizeof(w->buf), p->start,
 	    p->length);
 	if (first == -1) {
 		plan_error(&x->facts, p, 500, "read_failed");
@@ -305,7 +294,7 @@ server_send_file(struct worker *w, struct FCGX_Request *fr,
 		return;
 	}
 	server_audit_open(w, x);
-	stream_send_file(fr, &p->hdr, &x->file, w->buf, sizeof(w->buf),
+	stream_send_file(fr, &p->hdr, x->fd, w->buf, sizeof(w->buf),
 	    (size_t)first, p->start, p->length, &w->limits, &x->res);
 	server_audit_close(w, x);
 }
@@ -382,6 +371,6 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 	server_gather_request(w, envp, &x);
 	server_plan(w, &x);
 	server_execute(w, fr, &x);
-	stream_close(&x.file);
+	stream_close(&x.fd);
 	server_log(w, &x);
 }

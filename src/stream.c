@@ -32,6 +32,7 @@
 #include "http.h"
 #include "job.h"
 #include "log.h"
+#include "plan.h"
 #include "stream.h"
 
 _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
@@ -124,18 +125,21 @@ stream_open_failed(const struct job *job, const char *qpath,
 /*
  * Open job->file_path beneath rootfd and fstat the descriptor: the file
  * facts the plan checks (a regular file, of the row's size). Returns 0
- * with *f filled (the caller closes it), or -1 with *why set and the
- * reason logged; escapes are logged as security events.
+ * with *fdp open (the caller closes it) and *f filled, or -1 with f->state
+ * PLAN_FILE_ERROR and f->why set, and the reason logged; escapes are
+ * logged as security events.
  */
 int
-stream_open(int rootfd, const struct job *job, struct stream_file *f,
-    const char **why)
+stream_open(int rootfd, const struct job *job, int *fdp, struct plan_file *f)
 {
 	char		 qpath[LOG_VALUE_MAX * 4 + 8];
+	const char	**why = &f->why;
 	struct stat	 st;
 	int		 fd = -1;
 
-	f->fd = -1;
+	*fdp = -1;
+	memset(f, 0, sizeof(*f));
+	f->state = PLAN_FILE_ERROR;
 	log_quote(qpath, sizeof(qpath), job->file_path);
 	if (job->file_path[0] == '\0' || job->file_path[0] == '/') {
 		*why = "escape";
@@ -159,7 +163,8 @@ stream_open(int rootfd, const struct job *job, struct stream_file *f,
 	/* Regular file: O_NONBLOCK has no effect on reads; hint readahead. */
 	if (S_ISREG(st.st_mode))
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	f->fd = fd;
+	*fdp = fd;
+	f->state = PLAN_FILE_OPEN;
 	f->type = (unsigned)(st.st_mode & S_IFMT);
 	f->regular = S_ISREG(st.st_mode);
 	f->size = st.st_size;
@@ -170,11 +175,11 @@ stream_open(int rootfd, const struct job *job, struct stream_file *f,
 }
 
 void
-stream_close(struct stream_file *f)
+stream_close(int *fd)
 {
-	if (f->fd != -1)
-		close(f->fd);
-	f->fd = -1;
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
 }
 
 /* pread all of buf[0..want) at off, or less at end of file. */
@@ -204,13 +209,13 @@ stream_pread(int fd, unsigned char *buf, size_t want, int64_t off)
  * Returns the bytes read (min(bufsz, len)), or -1, logged.
  */
 long
-stream_read_first(struct stream_file *f, unsigned char *buf, size_t bufsz,
-    int64_t off, int64_t len)
+stream_read_first(int fd, unsigned char *buf, size_t bufsz, int64_t off,
+    int64_t len)
 {
 	size_t	 want = len < (int64_t)bufsz ? (size_t)len : bufsz;
 	long	 n;
 
-	n = stream_pread(f->fd, buf, want, off);
+	n = stream_pread(fd, buf, want, off);
 	if (n == -1) {
 		log_warn("event=file_error reason=read");
 		return (-1);
@@ -342,7 +347,7 @@ stream_drain_wait(int fd, const struct fcgi_out_pace *pace)
  */
 void
 stream_send_file(FCGX_Request *req, const struct http_headers *h,
-    struct stream_file *f, unsigned char *buf, size_t bufsz, size_t first,
+    int fd, unsigned char *buf, size_t bufsz, size_t first,
     int64_t off, int64_t len, const struct stream_limits *lim,
     struct stream_result *res)
 {
@@ -377,7 +382,7 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 		size_t want = end - pos < (int64_t)bufsz ?
 		    (size_t)(end - pos) : bufsz;
 
-		n = stream_pread(f->fd, buf, want, pos);
+		n = stream_pread(fd, buf, want, pos);
 		if (n == -1) {
 			res->outcome = STREAM_ERROR_IO;
 			log_warn("event=file_error reason=read offset=%lld",
