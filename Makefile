@@ -15,7 +15,7 @@ LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
 SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_out.c \
 	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c src/opt.c \
-	   src/main.c src/paths.c src/policy.c src/pool.c src/request.c \
+	   src/main.c src/offload.c src/paths.c src/plan.c src/policy.c src/pool.c src/request.c \
 	   src/server.c src/stream.c src/text.c src/units.c
 HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
@@ -23,7 +23,7 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
-UNIT	 = http cond text confine job paths request policy jobstore fcgi_out \
+UNIT	 = http cond text confine job paths request policy plan jobstore fcgi_out \
 	   units audit ctl
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
@@ -101,11 +101,16 @@ build/asan/test_confine: tests/unit/test_confine.c build/asan/obj/confine.o \
     build/asan/obj/text.o
 build/asan/test_job: tests/unit/test_job.c build/asan/obj/job.o
 build/asan/test_paths: tests/unit/test_paths.c build/asan/obj/paths.o
-build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o
+build/asan/test_policy: tests/unit/test_policy.c build/asan/obj/policy.o \
+    build/asan/obj/text.o
+build/asan/test_plan: tests/unit/test_plan.c build/asan/obj/plan.o \
+    build/asan/obj/offload.o build/asan/obj/policy.o \
+    build/asan/obj/request.o $(HTTP_SRCS:src/%.c=build/asan/obj/%.o) \
+    build/asan/obj/text.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
-    build/asan/obj/policy.o build/asan/obj/log.o
+    build/asan/obj/policy.o build/asan/obj/log.o build/asan/obj/text.o
 # sluicectl's pure parts and the shared option parser (opt.o under
 # sluice's table, config.o): no SQLite, no files.
 build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
@@ -123,7 +128,7 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	    -DSCHEMA_SQL='"$(CURDIR)/sql/schema.sql"' \
 	    -DSTATE_SQL='"$(CURDIR)/sql/state.sql"' \
 	    -o $@ $(filter %.c %.o,$^) \
-	    -lcmocka -lsqlite3 -lpthread
+	    -lcmocka -lsqlite3 -lsodium -lpthread
 
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc

@@ -3,36 +3,50 @@
  * token (404, indistinguishable from an unknown id), owner (403), then the
  * job's state (409 while pending or running; 410 when failed, revoked or
  * expired), then the row's own sanity (500: a done job must name its file
- * and its size).
+ * and its size, and a limit is never negative). The download limit is
+ * decided here too (policy_limit_reached), inside the state database's
+ * transaction that counts and records the download atomically.
  *
  * Pure: no system calls, no allocation, no globals; the time is passed in.
  */
 #include <stddef.h>
 #include <string.h>
 
+#include "text.h"
 #include "job.h"
 #include "policy.h"
 
 /*
- * Decide whether the client may have the job now. *why gets a string
- * constant naming the reason, for the log. Returns 200 when the file may be
- * served, else the HTTP status to answer with.
+ * Does the client's token match the job's? The row holds only the hex
+ * SHA-256 of the secret (checked as hex by jobstore); the comparison
+ * touches every byte whatever the first difference, so its time says
+ * nothing about the token.
  */
-int
-policy_decide(const struct job *job, const struct policy_client *c,
-    int64_t now, const char **why)
+static int
+policy_token_ok(const struct job *job, const unsigned char *got)
 {
-	const char *user = c->remote_user != NULL ? c->remote_user : "";
+	unsigned char	 diff = 0;
+	int		 hi, lo;
+	size_t		 i;
 
-	if (!c->token_ok) {
-		*why = "token";
-		return (404);
+	if (!job->has_token)
+		return (1);
+	if (got == NULL)
+		return (0);
+	for (i = 0; i < POLICY_DIGEST_LEN; i++) {
+		hi = text_hexval((unsigned char)job->token_sha256[2 * i]);
+		lo = text_hexval((unsigned char)job->token_sha256[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return (0);
+		diff |= (unsigned char)(((hi << 4) | lo) ^ got[i]);
 	}
-	if (job->has_owner && (user[0] == '\0' ||
-	    strcmp(user, job->owner) != 0)) {
-		*why = "owner";
-		return (403);
-	}
+	return (diff == 0);
+}
+
+/* The job's state: 0 when done and not expired, else the status. */
+static int
+policy_state(const struct job *job, int64_t now, const char **why)
+{
 	switch (job->status) {
 	case JOB_PENDING:
 		*why = "pending";
@@ -56,6 +70,13 @@ policy_decide(const struct job *job, const struct policy_client *c,
 		*why = "expired";
 		return (410);
 	}
+	return (0);
+}
+
+/* The row itself: 0 when it can be served, else 500. */
+static int
+policy_row(const struct job *job, const char **why)
+{
 	if (job->bad_field != NULL) {
 		*why = job->bad_field;
 		return (500);
@@ -68,11 +89,66 @@ policy_decide(const struct job *job, const struct policy_client *c,
 		*why = "no_file_size";
 		return (500);
 	}
-	*why = "ok";
-	return (200);
+	/* A negative limit is a bad row, never "unlimited". */
+	if (job->has_max_downloads && job->max_downloads < 0) {
+		*why = "max_downloads";
+		return (500);
+	}
+	return (0);
 }
 
-/* max_downloads: 1 when max >= 0 and counted downloads reached it. */
+/*
+ * Checks 3 (token) to 5 (state) of the contract for a job that was found,
+ * less the limit, which needs the downloads state (policy_limit_reached).
+ * *why gets a string constant naming the reason, for the log. Returns 0
+ * when the file may be served, else the HTTP status to answer with.
+ */
+int
+policy_access(const struct job *job, const struct policy_client *c,
+    int64_t now, const char **why)
+{
+	const char	*user = c->remote_user != NULL ? c->remote_user : "";
+	int		 status;
+
+	if (!policy_token_ok(job, c->token_sha256)) {
+		*why = "token";
+		return (404);
+	}
+	if (job->has_owner && (user[0] == '\0' ||
+	    strcmp(user, job->owner) != 0)) {
+		*why = "owner";
+		return (403);
+	}
+	if ((status = policy_state(job, now, why)) != 0 ||
+	    (status = policy_row(job, why)) != 0)
+		return (status);
+	*why = "ok";
+	return (0);
+}
+
+/* The job's download limit, or -1 when it has none. */
+int64_t
+policy_limit(const struct job *job)
+{
+	return (job->has_max_downloads ? job->max_downloads : -1);
+}
+
+/*
+ * Does a response count as a download, against max_downloads and in the
+ * audit? A 200, or a 206 from byte 0, to a GET. Range continuations, HEAD
+ * and 304 never count.
+ */
+int
+policy_counts(int is_get, int status, int64_t start)
+{
+	return (is_get && (status == 200 || (status == 206 && start == 0)));
+}
+
+/*
+ * Given a job's limit (-1: none) and the downloads already counted
+ * against it, may one more be counted? Returns 1 when the limit is
+ * reached (410), 0 when not.
+ */
 int
 policy_limit_reached(int64_t max_downloads, int64_t counted)
 {

@@ -44,6 +44,7 @@
 #include "config.h"
 #include "log.h"
 #include "pool.h"
+#include "audit.h"
 #include "server.h"
 
 #define POOL_ACCEPT_FAILS	50	/* in a row, ~5 s: the thread gives up */

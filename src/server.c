@@ -1,10 +1,15 @@
 /*
- * server: one request, start to end. The checks run in the contract's
- * order, and the first that fails decides: method, path and id, lookup and
- * token, owner, job state, the file. Every request ends in exactly one log
- * line; error bodies are one short line and never carry file bytes.
+ * server: one request, start to end, as four steps:
+ *   gather facts (the request, then, as the plan asks for them, the job
+ *   row, the downloads state and the file) -> plan (plan.c, pure: every
+ *   check of the contract, the status, the header block, the body) ->
+ *   execute (send it; record the download in the audit) -> one log line.
+ * Nothing that may refuse a request runs after the first byte is sent;
+ * the only refusal left to execution is a file that cannot be read (500),
+ * found before any header goes out.
  *
- * Owns no memory of its own: everything lives in the thread's struct worker.
+ * Owns no memory of its own: everything lives in the thread's struct
+ * worker and in one struct server_request on the stack.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,14 +18,23 @@
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "config.h"
-#include "http_cond.h"
-#include "http_date.h"
-#include "http_disp.h"
 #include "log.h"
 #include "policy.h"
 #include "server.h"
-#include "text.h"
+
+/* One request's facts and progress, beside the worker's buffers. */
+struct server_request {
+	struct plan_facts	 facts;
+	int			 fd;		/* the file's; -1: none */
+	unsigned char		 token[POLICY_DIGEST_LEN];
+	struct stream_result	 res;
+	int64_t			 row;		/* the audit row; -1: none */
+	struct timespec		 t0;
+};
+
+#define SERVER_QUOTED	(LOG_VALUE_MAX * 4 + 8)	/* a log_quote'd value */
 
 /*
  * Per-thread setup: this thread's own read-only connection to the jobs
@@ -63,52 +77,6 @@ server_worker_close(struct worker *w)
 	jobstore_close(&w->js);
 }
 
-/*
- * Before the first body byte of a GET answered 200 or 206: record the
- * download and, for a job with max_downloads, check and count it in one
- * transaction. Returns 0 (go on; *row is the audit row or -1), 410 when the
- * limit is reached, or 503 when the count cannot be made: a limited job is
- * never served uncounted. For other jobs a failed insert is logged and the
- * download goes ahead: the trail is for operators, the file for the user.
- */
-static int
-server_audit_begin(struct worker *w, const struct http_decision *d,
-    int64_t *row, const char **why)
-{
-	struct audit_entry	 e;
-	int64_t			 max = -1;
-
-	*row = -1;
-	if (w->job.has_max_downloads)
-		max = w->job.max_downloads;
-	if (w->au == NULL) {
-		if (max < 0)
-			return (0);
-		*why = "audit_off";
-		return (503);
-	}
-	e.job_id = w->job.id;
-	e.remote_addr = w->req.remote_addr;
-	e.remote_user = w->req.remote_user;
-	e.started_at = (int64_t)time(NULL);
-	e.range_start = d->start;
-	e.range_end = d->start + d->length - 1;
-	e.status = d->status;
-	e.counts = http_starts_download(1, d->status, d->start);
-	switch (audit_begin(w->au, &e, max, row)) {
-	case AUDIT_OK:
-		return (0);
-	case AUDIT_LIMIT:
-		*why = "download_limit";
-		return (410);
-	default:
-		if (max < 0)
-			return (0);
-		*why = "audit_failed";
-		return (503);
-	}
-}
-
 static double
 server_elapsed_ms(const struct timespec *t0)
 {
@@ -120,380 +88,275 @@ server_elapsed_ms(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
 }
 
-/* After the response: queue how the download of row ended. */
+/* The request itself: its parameters, its target and its token. */
 static void
-server_audit_end(struct worker *w, int64_t row, const struct http_decision *d,
-    const struct stream_result *res, const struct timespec *t0)
+server_gather_request(struct worker *w, char **envp,
+    struct server_request *x)
 {
-	struct audit_final	 f;
+	struct plan_facts *f = &x->facts;
 
-	f.status = d->status;
-	f.counts = http_starts_download(1, d->status, d->start);
-	f.range_start = d->start;
-	f.range_end = d->start + d->length - 1;
-	f.bytes = res->bytes;
-	f.duration_ms = (int64_t)server_elapsed_ms(t0);
-	f.outcome = stream_outcome_name(res->outcome);
-	audit_end(w->au, row, &f);
+	memset(x, 0, sizeof(*x));
+	x->fd = -1;
+	x->row = -1;
+	x->res.outcome = STREAM_COMPLETE;
+	if (clock_gettime(CLOCK_MONOTONIC, &x->t0) == -1)
+		memset(&x->t0, 0, sizeof(x->t0));
+	f->cfg = w->cfg;
+	f->req = &w->req;
+	f->job = &w->job;
+	f->now = (int64_t)time(NULL);
+	f->draining = atomic_load(w->draining);
+	f->read_status = request_read(&w->req, envp);
+	if (f->read_status == 0 && w->req.method != REQUEST_OTHER)
+		f->target_status = request_parse_target(&w->req,
+		    w->cfg->url_prefix);
+	/* The row keeps only the token's SHA-256: compare digests. */
+	if (f->target_status == 0 && w->req.has_token &&
+	    crypto_hash_sha256(x->token, (const unsigned char *)w->req.token,
+	    strlen(w->req.token)) == 0)
+		f->token_sha256 = x->token;
 }
 
-/*
- * Does the request carry the job's token? The database holds only the
- * SHA-256 of the secret; the comparison takes constant time. A job without
- * a token needs none.
- */
-static int
-server_token_ok(const struct job *job, const struct request *r)
-{
-	unsigned char	 want[crypto_hash_sha256_BYTES];
-	unsigned char	 got[crypto_hash_sha256_BYTES];
-
-	if (!job->has_token)
-		return (1);
-	if (!r->has_token || text_hex_decode(want, sizeof(want),
-	    job->token_sha256) == -1)
-		return (0);
-	if (crypto_hash_sha256(got, (const unsigned char *)r->token,
-	    strlen(r->token)) != 0)
-		return (0);
-	return (sodium_memcmp(want, got, sizeof(want)) == 0);
-}
-
-/* Headers every response carries. */
+/* Check 3: the job's row. */
 static void
-server_common_headers(struct http_headers *h)
+server_gather_job(struct worker *w, struct plan_facts *f)
 {
-	http_headers_add(h, "Referrer-Policy", "no-referrer");
-	http_headers_add(h, "X-Content-Type-Options", "nosniff");
-}
-
-/*
- * Answer with an error status: one short text line (none for HEAD), the
- * common headers, and Allow, Retry-After or Content-Range where the status
- * calls for them. size is the file's, for a 416.
- */
-static void
-server_error(struct worker *w, struct FCGX_Request *fr, int status,
-    int64_t size, struct stream_result *res)
-{
-	struct http_headers *h = &w->hdr;
-	const char	*body = http_error_body(status);
-	size_t		 len = strlen(body);
-	char		 cr[64];
-	int		 n;
-
-	http_headers_init(h, status);
-	http_headers_add(h, "Content-Type", "text/plain; charset=utf-8");
-	http_headers_add_int(h, "Content-Length", (int64_t)len);
-	http_headers_add(h, "Cache-Control", "no-store");
-	server_common_headers(h);
-	if (status == 405)
-		http_headers_add(h, "Allow", "GET, HEAD");
-	else if (status == 409)
-		http_headers_add_int(h, "Retry-After", POLICY_RETRY_AFTER);
-	else if (status == 503)
-		http_headers_add_int(h, "Retry-After", HTTP_RETRY_AFTER_BUSY);
-	else if (status == 416) {
-		/* RFC 9110 §15.5.17: the current length, for the client. */
-		n = snprintf(cr, sizeof(cr), "bytes */%lld", (long long)size);
-		http_headers_add(h, "Content-Range",
-		    n > 0 && (size_t)n < sizeof(cr) ? cr : "");
-	}
-	/* Only values of ours above: a failure here is a bug in sluice. */
-	if (http_headers_end(h) == -1) {
-		log_warnx("event=bug reason=error_headers status=%d", status);
-		res->outcome = STREAM_ERROR_IO;
-		res->bytes = 0;
-		return;
-	}
-	(void)stream_respond(fr, h, w->req.method == REQUEST_HEAD ? NULL : body,
-	    w->req.method == REQUEST_HEAD ? 0 : len, res);
-}
-
-/*
- * The header block for a 200, 206 or 304 of the job's file: every header
- * in the contract, less what RFC 9110 §15.4.5 drops from a 304
- * (Content-Length, Content-Type, Repr-Digest). Repr-Digest covers the whole
- * file, so a 206 keeps it: a resumed download can be verified.
- * Returns 0, or -1 (logged) when a value from the row cannot be sent.
- */
-static int
-server_file_headers(struct worker *w, const struct http_decision *d,
-    const char *etag, int64_t mtime, int64_t size)
-{
-	const struct job *job = &w->job;
-	struct http_headers *h = &w->hdr;
-	char		 date[HTTP_DATE_SIZE], digest[HTTP_DIGEST_SIZE];
-	char		 disp[HTTP_DISPOSITION_SIZE], cr[80];
-	int		 n;
-
-	if (http_date_format(date, sizeof(date), mtime) == -1 ||
-	    http_disposition_format(disp, sizeof(disp),
-	    job->has_file_name ? job->file_name : NULL, job->id) == -1 ||
-	    (job->has_sha256 &&
-	    http_digest_format(digest, sizeof(digest), job->sha256) == -1)) {
-		log_warnx("event=header_error id=%s", job->id);
-		return (-1);
-	}
-	http_headers_init(h, d->status);
-	if (d->status != 304) {
-		http_headers_add(h, "Content-Type", job->has_content_type &&
-		    job->content_type[0] != '\0' ? job->content_type :
-		    "application/octet-stream");
-		http_headers_add_int(h, "Content-Length", d->length);
-		http_headers_add(h, "Accept-Ranges", "bytes");
-	}
-	if (d->status == 206) {
-		n = snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld",
-		    (long long)d->start, (long long)(d->start + d->length - 1),
-		    (long long)size);
-		if (n < 0 || (size_t)n >= sizeof(cr))
-			return (-1);
-		http_headers_add(h, "Content-Range", cr);
-	}
-	http_headers_add(h, "ETag", etag);
-	http_headers_add(h, "Last-Modified", date);
-	http_headers_add(h, "Content-Disposition", disp);
-	if (job->has_sha256 && d->status != 304)
-		http_headers_add(h, "Repr-Digest", digest);
-	http_headers_add(h, "Cache-Control", "private");
-	server_common_headers(h);
-	/* Streamed: nginx must not spool up to 1 GiB of it to disk. */
-	if (d->status != 304)
-		http_headers_add(h, "X-Accel-Buffering", "no");
-	if (http_headers_end(h) == -1) {
-		log_warnx("event=header_error reason=refused_value id=%s",
-		    job->id);
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * Offload: the header block that hands the file to the web server, which
- * then sends it with its own Content-Length, ETag, Last-Modified and
- * Accept-Ranges, and answers Range and the conditionals itself. sluice adds
- * what only it knows: the type, the name, the digest. The X-Sendfile value
- * is the absolute path as bytes (mod_xsendfile takes it verbatim; lighttpd
- * url-decodes it, so a '%' was refused before); the X-Accel-Redirect value
- * is a URI, percent-encoded. Returns 0, or -1 (logged).
- */
-static int
-server_offload_headers(struct worker *w, const struct stream_file *f)
-{
-	const struct config *cfg = w->cfg;
-	const struct job *job = &w->job;
-	struct http_headers *h = &w->hdr;
-	char		*v = w->offload_value;
-	char		 digest[HTTP_DIGEST_SIZE], disp[HTTP_DISPOSITION_SIZE];
-	char		 etag[HTTP_ETAG_SIZE];
-	size_t		 plen, rlen;
-	int		 n;
-
-	if (cfg->offload_mode == CONFIG_OFFLOAD_XACCEL) {
-		plen = strlen(cfg->offload_prefix);
-		if (plen >= sizeof(w->offload_value))
-			goto toolong;
-		memcpy(v, cfg->offload_prefix, plen);
-		if (text_pct_encode(v + plen, sizeof(w->offload_value) - plen,
-		    job->file_path, TEXT_PCT_PATH) == -1)
-			goto toolong;
-	} else {
-		rlen = strlen(cfg->root_abs);
-		n = snprintf(v, sizeof(w->offload_value), "%s%s%s",
-		    cfg->root_abs, rlen > 0 && cfg->root_abs[rlen - 1] == '/' ?
-		    "" : "/", job->file_path);
-		if (n < 0 || (size_t)n >= sizeof(w->offload_value))
-			goto toolong;
-	}
-	if (http_disposition_format(disp, sizeof(disp),
-	    job->has_file_name ? job->file_name : NULL, job->id) == -1 ||
-	    (job->has_sha256 &&
-	    http_digest_format(digest, sizeof(digest), job->sha256) == -1) ||
-	    (cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE &&
-	    http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,
-	    f->mtime_nsec) == -1)) {
-		log_warnx("event=header_error id=%s", job->id);
-		return (-1);
-	}
-	http_headers_init(h, 200);
-	http_headers_add(h, "Content-Type", job->has_content_type &&
-	    job->content_type[0] != '\0' ? job->content_type :
-	    "application/octet-stream");
-	http_headers_add(h, "Content-Disposition", disp);
-	if (job->has_sha256)
-		http_headers_add(h, "Repr-Digest", digest);
-	http_headers_add(h, "Cache-Control", "private");
-	/*
-	 * mod_xsendfile 0.12 makes every file's ETag "0" (its stat leaves
-	 * the request's file type unset), so a changed file would still
-	 * match a client's If-None-Match or If-Range. It keeps a backend's
-	 * ETag, and so does lighttpd's X-Sendfile: they then answer the
-	 * conditionals with sluice's tag, the one streaming gives. (nginx
-	 * replaces it with its own, which is sound.)
-	 */
-	if (cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE) {
-		http_headers_add(h, "ETag", etag);
-		/* mod_xsendfile honours Range but never says so. */
-		http_headers_add(h, "Accept-Ranges", "bytes");
-	}
-	server_common_headers(h);
-	http_headers_add(h, cfg->offload_mode == CONFIG_OFFLOAD_XACCEL ?
-	    "X-Accel-Redirect" : "X-Sendfile", v);
-	if (http_headers_end(h) == -1) {
-		log_warnx("event=header_error reason=refused_value id=%s",
-		    job->id);
-		return (-1);
-	}
-	return (0);
-toolong:
-	log_warnx("event=header_error reason=offload_path_too_long id=%s",
-	    job->id);
-	return (-1);
-}
-
-/*
- * Offload, after the file checks: refuse a path the web server could
- * resolve to another file than openat2 did, and work out from the Range
- * header alone (the server evaluates it, and the conditionals, itself)
- * whether this GET starts a download, for the count and the audit row.
- * Returns 200 with *d and w->hdr ready, or 500.
- */
-static int
-server_offload_decide(struct worker *w, const struct stream_file *f,
-    struct http_decision *d, const char **why)
-{
-	const struct request *r = &w->req;
-	char		 qpath[LOG_VALUE_MAX * 4 + 8];
-	int64_t		 start, len;
-
-	if (w->cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE &&
-	    strchr(w->job.file_path, '%') != NULL) {
-		*why = "offload_path";
-		log_warnx("event=security reason=offload_path id=%s path=%s",
-		    w->job.id, log_quote(qpath, sizeof(qpath),
-		    w->job.file_path));
-		return (500);
-	}
-	d->status = 200;
-	d->start = 0;
-	d->length = f->size;
-	if (r->method == REQUEST_GET && r->has_range &&
-	    http_range_parse(r->range, f->size, &start, &len) ==
-	    HTTP_RANGE_OK) {
-		d->status = 206;
-		d->start = start;
-		d->length = len;
-	}
-	if (server_offload_headers(w, f) == -1) {
-		*why = "bad_header_value";
-		return (500);
-	}
-	return (200);
-}
-
-/* The request's conditional fields, as the pure decision takes them. */
-static void
-server_conditions(const struct request *r, struct http_conditions *c)
-{
-	c->if_match = r->has_if_match ? r->if_match : NULL;
-	c->if_none_match = r->has_if_none_match ? r->if_none_match : NULL;
-	c->if_modified_since = r->has_if_modified_since ?
-	    r->if_modified_since : NULL;
-	c->if_unmodified_since = r->has_if_unmodified_since ?
-	    r->if_unmodified_since : NULL;
-	c->if_range = r->has_if_range ? r->if_range : NULL;
-	c->range = r->has_range ? r->range : NULL;
-	c->range_allowed = r->method == REQUEST_GET;
-}
-
-/*
- * Lookup through headers, in the contract's order. Returns the status to
- * answer with; for 200, 206 and 304, *f is open, *d says what to send and
- * w->hdr is ready. *why names the reason for the log.
- */
-static int
-server_decide(struct worker *w, int read_rc, struct stream_file *f,
-    struct http_decision *d, const char **why)
-{
-	struct request		*r = &w->req;
-	struct policy_client	 c;
-	struct http_conditions	 cond;
-	struct http_entity	 e;
-	char			 etag[HTTP_ETAG_SIZE];
-	char			 qpath[LOG_VALUE_MAX * 4 + 8];
-	int64_t			 now = (int64_t)time(NULL);
-	int			 status;
-
-	/* Accepted just as the pool began to drain (contract: 503). */
-	if (atomic_load(w->draining)) {
-		*why = "draining";
-		return (503);
-	}
-	if (r->method == REQUEST_OTHER) {
-		*why = "method";
-		return (405);
-	}
-	if (read_rc != 0) {
-		*why = r->why;
-		return (read_rc);
-	}
-	if ((status = request_parse_target(r, w->cfg->url_prefix)) != 0) {
-		*why = r->why;
-		return (status);
-	}
-	switch (jobstore_find(&w->js, r->id, &w->job)) {
+	switch (jobstore_find(&w->js, w->req.id, &w->job)) {
 	case JOBSTORE_FOUND:
+		f->lookup = PLAN_LOOKUP_FOUND;
 		break;
 	case JOBSTORE_NOT_FOUND:
-		*why = "unknown_id";
-		return (404);
+		f->lookup = PLAN_LOOKUP_NOT_FOUND;
+		break;
 	case JOBSTORE_BUSY:
-		*why = "db_busy";
-		return (503);
+		f->lookup = PLAN_LOOKUP_BUSY;
+		break;
 	default:
-		*why = "db_error";
-		return (500);
+		f->lookup = PLAN_LOOKUP_ERROR;
+		break;
 	}
-	c.remote_user = r->remote_user;
-	c.token_ok = server_token_ok(&w->job, r);
-	if ((status = policy_decide(&w->job, &c, now, why)) != 200)
-		return (status);
-	if ((status = stream_open(w->rootfd, &w->job, f, why)) != 0)
-		return (status);
-	/*
-	 * openat2 allows a ".." that stays beneath the root, and an empty or
-	 * "." segment. The contract's file_path has none, and an offloading
-	 * server would resolve the path again: refuse them in either mode.
-	 */
-	if (!text_path_plain(w->job.file_path)) {
-		*why = "path_not_plain";
-		log_warnx("event=security reason=path_not_plain id=%s path=%s",
-		    w->job.id, log_quote(qpath, sizeof(qpath),
-		    w->job.file_path));
-		return (500);
+}
+
+/* The audit row's first facts, before the file: the whole file, a 200. */
+static void
+server_audit_entry(const struct worker *w, const struct plan_facts *f,
+    int counts, struct audit_entry *e)
+{
+	e->job_id = w->job.id;
+	e->remote_addr = w->req.remote_addr;
+	e->remote_user = w->req.remote_user;
+	e->started_at = f->now;
+	e->range_start = 0;
+	e->range_end = w->job.file_size - 1;
+	e->status = 200;
+	e->counts = counts;
+}
+
+/*
+ * Check 5's limit: count the job's downloads and record this one, in one
+ * transaction of the state database, before the file is touched.
+ */
+static void
+server_gather_limit(struct worker *w, struct server_request *x)
+{
+	struct audit_entry e;
+
+	if (w->au == NULL) {
+		x->facts.limit = PLAN_LIMIT_OFF;
+		return;
 	}
-	if (w->cfg->offload_mode != CONFIG_OFFLOAD_NONE)
-		return (server_offload_decide(w, f, d, why));
-	if (http_etag_format(etag, sizeof(etag), f->ino, f->size, f->mtime_sec,
-	    f->mtime_nsec) == -1) {
-		*why = "etag";
-		return (500);
+	server_audit_entry(w, &x->facts, 1, &e);
+	switch (audit_begin(w->au, &e, policy_limit(&w->job), &x->row)) {
+	case AUDIT_OK:
+		x->facts.limit = PLAN_LIMIT_OK;
+		break;
+	case AUDIT_LIMIT:
+		x->facts.limit = PLAN_LIMIT_REACHED;
+		break;
+	default:
+		x->facts.limit = PLAN_LIMIT_FAILED;
+		break;
 	}
-	server_conditions(r, &cond);
-	e.etag = etag;
-	e.last_modified = f->mtime_sec;
-	e.size = f->size;
-	http_decide(&cond, &e, now, d);
-	if (d->status == 412 || d->status == 416) {
-		*why = d->status == 412 ? "precondition" : "range";
-		return (d->status);
+}
+
+/* Check 6's facts: the file, opened beneath the root, and its fstat. */
+static void
+server_gather_file(struct worker *w, struct server_request *x)
+{
+	(void)stream_open(w->rootfd, &w->job, &x->fd, &x->facts.file);
+}
+
+/* A warning the plan found, logged once with what it concerns. */
+static void
+server_log_event(const struct worker *w, const struct server_request *x)
+{
+	const struct plan *p = &w->plan;
+	char		 qpath[SERVER_QUOTED];
+
+	if (p->event == PLAN_EVENT_NONE)
+		return;
+	log_quote(qpath, sizeof(qpath), w->job.file_path);
+	if (p->event == PLAN_EVENT_SECURITY)
+		log_warnx("event=security reason=%s id=%s path=%s", p->why,
+		    w->job.id, qpath);
+	else if (p->event == PLAN_EVENT_FILE)
+		log_warnx("event=file_error reason=%s id=%s path=%s mode=%o "
+		    "expected=%lld actual=%lld", p->why, w->job.id, qpath,
+		    x->facts.file.type, (long long)w->job.file_size,
+		    (long long)x->facts.file.size);
+	else if (p->event == PLAN_EVENT_HEADER)
+		log_warnx("event=header_error reason=%s id=%s", p->why,
+		    w->job.id);
+	else
+		log_warnx("event=bug reason=error_headers status=%d",
+		    p->status);
+}
+
+/*
+ * Gather facts as the plan asks for them, until it is complete; then log
+ * what it found wrong, if anything.
+ */
+static void
+server_plan(struct worker *w, struct server_request *x)
+{
+	enum plan_next	 next;
+
+	while ((next = plan_make(&x->facts, &w->plan)) != PLAN_READY) {
+		if (next == PLAN_NEED_JOB)
+			server_gather_job(w, &x->facts);
+		else if (next == PLAN_NEED_LIMIT)
+			server_gather_limit(w, x);
+		else
+			server_gather_file(w, x);
 	}
-	if (server_file_headers(w, d, etag, f->mtime_sec, f->size) == -1) {
-		*why = "bad_header_value";
-		return (500);
+	server_log_event(w, x);
+}
+
+/*
+ * The audit row of a GET that sends the file (or hands it to the web
+ * server): a limited job's was recorded with the limit's check; any
+ * other's is recorded now, before the first byte. For those a failed
+ * insert is logged by the writer and the download goes ahead: the trail
+ * is for operators, the file for the user.
+ */
+static void
+server_audit_open(struct worker *w, struct server_request *x)
+{
+	struct audit_entry e;
+
+	if (x->row >= 0 || w->au == NULL)
+		return;
+	server_audit_entry(w, &x->facts, w->plan.counts, &e);
+	(void)audit_begin(w->au, &e, -1, &x->row);
+}
+
+/* The audit row's last facts, once the response has ended. */
+static void
+server_audit_close(struct worker *w, struct server_request *x)
+{
+	const struct plan *p = &w->plan;
+	struct audit_final fin;
+
+	if (x->row < 0)
+		return;
+	/* Offloaded: the status the server gives a range it honours. */
+	fin.status = p->ranged ? 206 : p->status;
+	fin.counts = p->counts;
+	fin.range_start = p->start;
+	fin.range_end = p->start + p->length - 1;
+	fin.bytes = x->res.bytes;
+	fin.duration_ms = (int64_t)server_elapsed_ms(&x->t0);
+	fin.outcome = stream_outcome_name(x->res.outcome);
+	audit_end(w->au, x->row, &fin);
+}
+
+/*
+ * Send the file: the first chunk is read before any header goes out, so
+ * that an unreadable file is still a clean 500 (and the download recorded
+ * for it is withdrawn).
+ */
+static void
+server_send_file(struct worker *w, struct FCGX_Request *fr,
+    struct server_request *x)
+{
+	struct plan	*p = &w->plan;
+	long		 first;
+
+	first = stream_read_first(x->fd, w->buf, sizeof(w->buf), p->start,
+	    p->length);
+	if (first == -1) {
+		plan_error(&x->facts, p, 500, "read_failed");
+		if (x->row >= 0)
+			audit_cancel(w->au, x->row);
+		x->row = -1;
+		(void)stream_respond(fr, &p->hdr, p->text, p->text_len,
+		    &x->res);
+		return;
 	}
-	return (d->status);
+	server_audit_open(w, x);
+	stream_send_file(fr, &p->hdr, x->fd, w->buf, sizeof(w->buf),
+	    (size_t)first, p->start, p->length, &w->limits, &x->res);
+	server_audit_close(w, x);
+}
+
+/* Carry the plan out: the response, and the download's audit row. */
+static void
+server_execute(struct worker *w, struct FCGX_Request *fr,
+    struct server_request *x)
+{
+	struct plan	*p = &w->plan;
+	int		 sends = w->req.method == REQUEST_GET &&
+			    (p->body == PLAN_BODY_FILE || p->offload);
+
+	/* Recorded with the limit, then refused by a later check. */
+	if (!sends && x->row >= 0) {
+		audit_cancel(w->au, x->row);
+		x->row = -1;
+	}
+	if (p->event == PLAN_EVENT_BUG) {
+		x->res.outcome = STREAM_ERROR_IO;
+		stream_drop(fr);
+	} else if (p->body == PLAN_BODY_FILE)
+		server_send_file(w, fr, x);
+	else {
+		if (sends)
+			server_audit_open(w, x);
+		if (stream_respond(fr, &p->hdr, p->body == PLAN_BODY_TEXT ?
+		    p->text : NULL, p->body == PLAN_BODY_TEXT ? p->text_len :
+		    0, &x->res) == 0 && p->offload)
+			x->res.outcome = STREAM_OFFLOADED;
+		server_audit_close(w, x);
+	}
+}
+
+/* The request's one log line. The token never reaches it. */
+static void
+server_log(struct worker *w, const struct server_request *x)
+{
+	const struct plan *p = &w->plan;
+	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED], rng[48];
+	char		*q;
+
+	/* The path without its query string. */
+	if ((q = strchr(w->req.uri, '?')) != NULL)
+		*q = '\0';
+	log_quote(qpath, sizeof(qpath), w->req.uri);
+	log_quote(quser, sizeof(quser), w->req.remote_user);
+	/* Offloaded: the range the request asked for (the server's own). */
+	if (!p->ranged || snprintf(rng, sizeof(rng), "%lld-%lld",
+	    (long long)p->start, (long long)(p->start + p->length - 1)) < 0)
+		memcpy(rng, "-", 2);
+	log_info("event=request method=%s id=%s status=%d reason=%s "
+	    "range=%s counts=%d bytes=%lld duration_ms=%.3f outcome=%s "
+	    "remote=%s user=%s path=%s",
+	    w->req.method == REQUEST_GET ? "GET" :
+	    w->req.method == REQUEST_HEAD ? "HEAD" : "other",
+	    w->req.id[0] != '\0' ? w->req.id : "-", p->status,
+	    p->why != NULL ? p->why : "-", rng, p->counts,
+	    (long long)x->res.bytes, server_elapsed_ms(&x->t0),
+	    stream_outcome_name(x->res.outcome),
+	    w->req.remote_addr[0] != '\0' ? w->req.remote_addr : "-", quser,
+	    qpath);
 }
 
 /*
@@ -503,86 +366,11 @@ server_decide(struct worker *w, int read_rc, struct stream_file *f,
 void
 server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 {
-	struct stream_file	 f = { .fd = -1 };
-	struct stream_result	 res = { STREAM_COMPLETE, 0 };
-	struct http_decision	 d = { 0, 0, 0 };
-	int64_t			 row = -1;
-	struct timespec		 t0;
-	const char		*why = "ok";
-	char			 qpath[LOG_VALUE_MAX * 4 + 8];
-	char			 quser[LOG_VALUE_MAX * 4 + 8];
-	char			 rng[48];
-	char			*q;
-	long			 first;
-	int			 read_rc, status, offload;
+	struct server_request x;
 
-	if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
-		memset(&t0, 0, sizeof(t0));
-	read_rc = request_read(&w->req, envp);
-	status = server_decide(w, read_rc, &f, &d, &why);
-	offload = w->cfg->offload_mode != CONFIG_OFFLOAD_NONE && status == 200;
-	if (offload) {
-		/* The fd is not needed: the server opens the file itself. */
-		stream_close(&f);
-		if (w->req.method == REQUEST_GET)
-			status = server_audit_begin(w, &d, &row, &why);
-		else
-			status = 0;
-		if (status != 0) {
-			offload = 0;
-			server_error(w, fr, status, 0, &res);
-		} else {
-			status = 200;
-			if (stream_respond(fr, &w->hdr, NULL, 0, &res) == 0 &&
-			    res.outcome == STREAM_COMPLETE)
-				res.outcome = STREAM_OFFLOADED;
-			server_audit_end(w, row, &d, &res, &t0);
-		}
-	} else if ((status == 200 || status == 206) &&
-	    w->req.method == REQUEST_GET) {
-		first = stream_read_first(&f, w->buf, sizeof(w->buf), d.start,
-		    d.length);
-		if (first == -1) {
-			status = 500;
-			why = "read_failed";
-		} else
-			status = server_audit_begin(w, &d, &row, &why);
-		if (status != 0)
-			server_error(w, fr, status, f.size, &res);
-		else {
-			status = d.status;
-			stream_send_file(fr, &w->hdr, &f, w->buf,
-			    sizeof(w->buf), (size_t)first, d.start, d.length,
-			    &w->limits, &res);
-			server_audit_end(w, row, &d, &res, &t0);
-		}
-	} else if (status == 200 || status == 206 || status == 304)
-		(void)stream_respond(fr, &w->hdr, NULL, 0, &res);
-	else
-		server_error(w, fr, status, f.fd != -1 ? f.size : 0, &res);
-	stream_close(&f);
-
-	/* The path without its query string: the token never reaches logs. */
-	if ((q = strchr(w->req.uri, '?')) != NULL)
-		*q = '\0';
-	log_quote(qpath, sizeof(qpath), w->req.uri);
-	log_quote(quser, sizeof(quser), w->req.remote_user);
-	/* Offloaded: the range the request asked for (the server's own). */
-	if ((offload ? d.status : status) != 206 ||
-	    snprintf(rng, sizeof(rng), "%lld-%lld",
-	    (long long)d.start, (long long)(d.start + d.length - 1)) < 0)
-		memcpy(rng, "-", 2);
-	log_info("event=request method=%s id=%s status=%d reason=%s "
-	    "range=%s counts=%d bytes=%lld duration_ms=%.3f outcome=%s "
-	    "remote=%s user=%s path=%s",
-	    w->req.method == REQUEST_GET ? "GET" :
-	    w->req.method == REQUEST_HEAD ? "HEAD" : "other",
-	    w->req.id[0] != '\0' ? w->req.id : "-", status,
-	    why != NULL ? why : "-", rng,
-	    http_starts_download(w->req.method == REQUEST_GET,
-	    offload ? d.status : status, d.start),
-	    (long long)res.bytes, server_elapsed_ms(&t0),
-	    stream_outcome_name(res.outcome),
-	    w->req.remote_addr[0] != '\0' ? w->req.remote_addr : "-", quser,
-	    qpath);
+	server_gather_request(w, envp, &x);
+	server_plan(w, &x);
+	server_execute(w, fr, &x);
+	stream_close(&x.fd);
+	server_log(w, &x);
 }

@@ -1,19 +1,19 @@
 /*
- * server: one request, start to end: request -> jobstore -> policy -> http
- * -> stream, then one log line. Each request thread owns one struct worker,
- * whose embedded buffers are all the memory a request uses.
+ * server: one request, start to end: gather facts -> plan -> execute ->
+ * log. Each request thread owns one struct worker, whose embedded buffers
+ * are all the memory a request uses.
  */
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H
 
-#include "audit.h"
-#include "http_hdr.h"
 #include "job.h"
 #include "jobstore.h"
+#include "plan.h"
 #include "request.h"
 #include "stream.h"
 
 struct FCGX_Request;
+struct audit_writer;
 struct config;
 
 struct worker {
@@ -25,8 +25,7 @@ struct worker {
 	const _Atomic int	*draining;	/* set: answer 503 */
 	struct request		 req;
 	struct job		 job;
-	struct http_headers	 hdr;
-	char			 offload_value[HTTP_HEADERS_SIZE];
+	struct plan		 plan;
 	unsigned char		 buf[STREAM_CHUNK];
 };
 

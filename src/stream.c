@@ -4,8 +4,8 @@
  * The client never supplies a path: the path comes from the job row, and
  * even that is opened beneath the export root by confine (openat2 with
  * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, O_NONBLOCK, fstat of the
- * descriptor), which leaves a regular file; here it must also have the
- * recorded size.
+ * descriptor), which leaves a regular file; its fstat is the facts the
+ * plan checks (the recorded size).
  *
  * Memory: one buffer per request thread, owned by the caller; nothing here
  * grows with the file. Once headers are out, a failure can only be shown by
@@ -29,6 +29,7 @@
 #include "http_hdr.h"
 #include "job.h"
 #include "log.h"
+#include "plan.h"
 #include "stream.h"
 
 _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
@@ -82,37 +83,36 @@ stream_open_log(enum confine_result res, const struct job *job,
 }
 
 /*
- * Open job->file_path beneath rootfd (see confine) and check it against
- * the row. Returns 0 with *f filled (the caller closes it), or 500 with
- * *why set and the reason logged; escapes are logged as security events.
+ * Open job->file_path beneath rootfd (see confine) and fstat it: the file
+ * facts the plan checks (a regular file, of the row's size). Returns 0
+ * with *fdp open (the caller closes it) and *f filled, or -1 with f->state
+ * PLAN_FILE_ERROR and f->why set, and the reason logged; escapes are
+ * logged as security events.
  */
 int
-stream_open(int rootfd, const struct job *job, struct stream_file *f,
-    const char **why)
+stream_open(int rootfd, const struct job *job, int *fdp, struct plan_file *f)
 {
 	char			 qpath[LOG_VALUE_MAX * 4 + 8];
 	struct stat		 st;
 	enum confine_result	 res;
 	int			 fd = -1;
 
-	f->fd = -1;
+	*fdp = -1;
+	memset(f, 0, sizeof(*f));
+	f->state = PLAN_FILE_ERROR;
 	log_quote(qpath, sizeof(qpath), job->file_path);
 	res = confine_file_open(rootfd, job->file_path, &fd, &st);
 	if (res != CONFINE_OK) {
-		stream_open_log(res, job, qpath, &st, why);
-		return (500);
-	}
-	if (st.st_size != job->file_size) {
-		*why = "size_mismatch";
-		log_warnx("event=file_error reason=size_mismatch id=%s path=%s "
-		    "expected=%lld actual=%lld", job->id, qpath,
-		    (long long)job->file_size, (long long)st.st_size);
-		close(fd);
-		return (500);
+		stream_open_log(res, job, qpath, &st, &f->why);
+		return (-1);
 	}
 	/* Regular file: O_NONBLOCK has no effect on reads; hint readahead. */
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	f->fd = fd;
+	if (S_ISREG(st.st_mode))
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	*fdp = fd;
+	f->state = PLAN_FILE_OPEN;
+	f->type = (unsigned)(st.st_mode & S_IFMT);
+	f->regular = S_ISREG(st.st_mode);
 	f->size = st.st_size;
 	f->ino = (uint64_t)st.st_ino;
 	f->mtime_sec = st.st_mtim.tv_sec;
@@ -121,11 +121,11 @@ stream_open(int rootfd, const struct job *job, struct stream_file *f,
 }
 
 void
-stream_close(struct stream_file *f)
+stream_close(int *fd)
 {
-	if (f->fd != -1)
-		close(f->fd);
-	f->fd = -1;
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
 }
 
 /* pread all of buf[0..want) at off, or less at end of file. */
@@ -155,13 +155,13 @@ stream_pread(int fd, unsigned char *buf, size_t want, int64_t off)
  * Returns the bytes read (min(bufsz, len)), or -1, logged.
  */
 long
-stream_read_first(struct stream_file *f, unsigned char *buf, size_t bufsz,
-    int64_t off, int64_t len)
+stream_read_first(int fd, unsigned char *buf, size_t bufsz, int64_t off,
+    int64_t len)
 {
 	size_t	 want = len < (int64_t)bufsz ? (size_t)len : bufsz;
 	long	 n;
 
-	n = stream_pread(f->fd, buf, want, off);
+	n = stream_pread(fd, buf, want, off);
 	if (n == -1) {
 		log_warn("event=file_error reason=read");
 		return (-1);
@@ -179,8 +179,8 @@ stream_read_first(struct stream_file *f, unsigned char *buf, size_t bufsz,
  * the response as truncated, and free the request's streams. The next
  * FCGX_Accept_r then starts clean.
  */
-static void
-stream_abort(FCGX_Request *req)
+void
+stream_drop(FCGX_Request *req)
 {
 	int	 fd = req->ipcFd;
 
@@ -205,7 +205,7 @@ stream_respond(FCGX_Request *req, const struct http_headers *h,
 	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, body,
 	    bodylen, NULL, NULL) == -1) {
 		res->outcome = STREAM_ABORTED_CLIENT;
-		stream_abort(req);
+		stream_drop(req);
 		return (-1);
 	}
 	res->outcome = STREAM_COMPLETE;
@@ -293,7 +293,7 @@ stream_drain_wait(int fd, const struct fcgi_out_pace *pace)
  */
 void
 stream_send_file(FCGX_Request *req, const struct http_headers *h,
-    struct stream_file *f, unsigned char *buf, size_t bufsz, size_t first,
+    int fd, unsigned char *buf, size_t bufsz, size_t first,
     int64_t off, int64_t len, const struct stream_limits *lim,
     struct stream_result *res)
 {
@@ -328,7 +328,7 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 		size_t want = end - pos < (int64_t)bufsz ?
 		    (size_t)(end - pos) : bufsz;
 
-		n = stream_pread(f->fd, buf, want, pos);
+		n = stream_pread(fd, buf, want, pos);
 		if (n == -1) {
 			res->outcome = STREAM_ERROR_IO;
 			log_warn("event=file_error reason=read offset=%lld",
@@ -369,14 +369,14 @@ truncate:
 	 */
 	if (fcgi_out_end_short(req->ipcFd, req->requestId) == -1)
 		log_warn("event=socket_error op=end_request");
-	stream_abort(req);
+	stream_drop(req);
 	return;
 send_failed:
 	res->outcome = errno == ETIMEDOUT ? STREAM_ABORTED_SLOW :
 	    errno == ECANCELED ? STREAM_ABORTED_SHUTDOWN :
 	    STREAM_ABORTED_CLIENT;
 abort:
-	stream_abort(req);
+	stream_drop(req);
 }
 
 const char *

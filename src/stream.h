@@ -11,17 +11,11 @@
 
 struct FCGX_Request;
 struct job;
+struct plan_file;
 struct http_headers;
 
 #define STREAM_CHUNK	(256 * 1024)	/* per-thread read buffer */
 
-struct stream_file {
-	int		 fd;
-	int64_t		 size;
-	uint64_t	 ino;
-	int64_t		 mtime_sec;
-	long		 mtime_nsec;
-};
 
 enum stream_outcome {
 	STREAM_COMPLETE,
@@ -47,17 +41,18 @@ struct stream_result {
 	int64_t			 bytes;		/* body bytes sent */
 };
 
-int	stream_open(int rootfd, const struct job *, struct stream_file *,
-	    const char **why);
-void	stream_close(struct stream_file *);
-long	stream_read_first(struct stream_file *, unsigned char *buf,
+int	stream_open(int rootfd, const struct job *, int *fd,
+	    struct plan_file *);
+void	stream_close(int *fd);
+long	stream_read_first(int fd, unsigned char *buf,
 	    size_t bufsz, int64_t off, int64_t len);
 int	stream_respond(struct FCGX_Request *, const struct http_headers *,
 	    const char *body, size_t bodylen, struct stream_result *);
 void	stream_send_file(struct FCGX_Request *, const struct http_headers *,
-	    struct stream_file *, unsigned char *buf, size_t bufsz,
+	    int fd, unsigned char *buf, size_t bufsz,
 	    size_t first, int64_t off, int64_t len,
 	    const struct stream_limits *, struct stream_result *);
+void	stream_drop(struct FCGX_Request *);
 const char *stream_outcome_name(enum stream_outcome);
 
 #endif

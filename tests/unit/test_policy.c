@@ -20,6 +20,21 @@
 
 #define NOW	INT64_C(1700000000)
 
+/* SHA-256 of "secret", as the row keeps it and as the client's digest. */
+static const char token_hex[] =
+    "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+static unsigned char token_right[POLICY_DIGEST_LEN];
+static unsigned char token_wrong[POLICY_DIGEST_LEN];
+
+static void
+digest_from_hex(unsigned char *d, const char *hex)
+{
+	size_t	 i;
+
+	for (i = 0; i < POLICY_DIGEST_LEN; i++)
+		sscanf(hex + 2 * i, "%2hhx", &d[i]);
+}
+
 enum expiry {
 	EXP_NONE = 0,	/* expires_at NULL: never */
 	EXP_PAST,	/* now - 1 */
@@ -39,7 +54,11 @@ struct policy_case {
 	enum expiry	 exp;
 	const char	*owner;		/* NULL: anyone with the link */
 	const char	*user;		/* REMOTE_USER; NULL: none */
-	int		 token_bad;
+	int		 token_bad;	/* the job has a token: none given */
+	int		 token_wrong;	/* ... the wrong one given */
+	int		 token_right;	/* ... the right one given */
+	int64_t		 max;		/* max_downloads, if has_max */
+	int		 has_max;
 	int		 no_path;
 	int		 no_size;
 	const char	*bad_field;
@@ -57,7 +76,22 @@ static const struct policy_case policy_cases[] = {
 	    .why = "ok" },
 
 	/* Token: 404, the same answer as an unknown id. */
-	{ "wrong token", .token_bad = 1, .want = 404, .why = "token" },
+	{ "token needed, none given", .token_bad = 1, .want = 404,
+	    .why = "token" },
+	{ "token needed, wrong one", .token_wrong = 1, .want = 404,
+	    .why = "token" },
+	{ "token needed, right one", .token_right = 1, .want = 200,
+	    .why = "ok" },
+	{ "right token, other owner", .token_right = 1, .owner = "alice",
+	    .user = "bob", .want = 403, .why = "owner" },
+
+	/* The limit's own sanity: never negative ("unlimited" is NULL). */
+	{ "max_downloads 0 is a limit", .has_max = 1, .max = 0, .want = 200,
+	    .why = "ok" },
+	{ "negative max_downloads", .has_max = 1, .max = -1, .want = 500,
+	    .why = "max_downloads" },
+	{ "expired before negative max", .has_max = 1, .max = -5,
+	    .exp = EXP_PAST, .want = 410, .why = "expired" },
 
 	/* Owner: 403 unless REMOTE_USER is exactly the owner. */
 	{ "owner, same user", .owner = "alice", .user = "alice",
@@ -202,6 +236,12 @@ case_job(const struct policy_case *tc, struct job *job)
 		break;
 	}
 	job->bad_field = tc->bad_field;
+	if (tc->token_bad || tc->token_wrong || tc->token_right) {
+		strcpy(job->token_sha256, token_hex);
+		job->has_token = 1;
+	}
+	job->has_max_downloads = tc->has_max;
+	job->max_downloads = tc->max;
 }
 
 static void
@@ -211,6 +251,9 @@ test_policy_table(void **state)
 	size_t		 i;
 
 	(void)state;
+	digest_from_hex(token_right, token_hex);
+	digest_from_hex(token_wrong, token_hex);
+	token_wrong[31] ^= 1;
 	job = test_malloc(sizeof(*job));
 	copy = test_malloc(sizeof(*copy));
 	for (i = 0; i < NITEMS(policy_cases); i++) {
@@ -222,8 +265,11 @@ test_policy_table(void **state)
 		case_job(tc, job);
 		memcpy(copy, job, sizeof(*job));
 		c.remote_user = tc->user;
-		c.token_ok = !tc->token_bad;
-		st = policy_decide(job, &c, NOW, &why);
+		c.token_sha256 = tc->token_right ? token_right :
+		    tc->token_wrong ? token_wrong : NULL;
+		st = policy_access(job, &c, NOW, &why);
+		if (st == 0)
+			st = 200;	/* go on: the file may be served */
 		if (st != tc->want)
 			case_fail(tc->name, "status %d, want %d (why %s)", st,
 			    tc->want, why ? why : "NULL");
@@ -242,7 +288,7 @@ static void
 test_policy_expiry_edge(void **state)
 {
 	struct job		*job;
-	struct policy_client	 c = { "", 1 };
+	struct policy_client	 c = { "", NULL };
 	const char		*why;
 	int64_t			 t;
 
@@ -253,18 +299,37 @@ test_policy_expiry_edge(void **state)
 	job->has_expires = 1;
 	job->expires_at = NOW;
 	for (t = NOW - 3; t <= NOW + 3; t++) {
-		int	 want = t < NOW ? 200 : 410;
+		int	 want = t < NOW ? 0 : 410;
 
-		if (policy_decide(job, &c, t, &why) != want)
+		if (policy_access(job, &c, t, &why) != want)
 			case_fail("expiry edge", "now %lld: want %d",
 			    (long long)t, want);
 	}
 	/* Far past and far future times. */
-	if (policy_decide(job, &c, INT64_MIN, &why) != 200)
-		case_fail("expiry edge", "INT64_MIN not 200");
-	if (policy_decide(job, &c, INT64_MAX, &why) != 410)
+	if (policy_access(job, &c, INT64_MIN, &why) != 0)
+		case_fail("expiry edge", "INT64_MIN not 0");
+	if (policy_access(job, &c, INT64_MAX, &why) != 410)
 		case_fail("expiry edge", "INT64_MAX not 410");
 	test_free(job);
+	end_cases();
+}
+
+/* What counts as a download, and when the limit is reached. */
+static void
+test_policy_counting(void **state)
+{
+	(void)state;
+	expect_int("200 GET", "counts", policy_counts(1, 200, 0), 1);
+	expect_int("206 GET from 0", "counts", policy_counts(1, 206, 0), 1);
+	expect_int("206 GET from 1", "counts", policy_counts(1, 206, 1), 0);
+	expect_int("304 GET", "counts", policy_counts(1, 304, 0), 0);
+	expect_int("200 HEAD", "counts", policy_counts(0, 200, 0), 0);
+	expect_int("416 GET", "counts", policy_counts(1, 416, 0), 0);
+	expect_int("no limit", "reached", policy_limit_reached(-1, 99), 0);
+	expect_int("0 of 0", "reached", policy_limit_reached(0, 0), 1);
+	expect_int("2 of 3", "reached", policy_limit_reached(3, 2), 0);
+	expect_int("3 of 3", "reached", policy_limit_reached(3, 3), 1);
+	expect_int("4 of 3", "reached", policy_limit_reached(3, 4), 1);
 	end_cases();
 }
 
@@ -272,6 +337,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_policy_counting),
 		cmocka_unit_test(test_policy_table),
 		cmocka_unit_test(test_policy_expiry_edge),
 	};
