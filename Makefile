@@ -33,10 +33,10 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
 	    lighttpd nginx-light apache2-bin apache2-utils \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
-	    coreutils wrk gnuplot-nox
+	    coreutils wrk gnuplot-nox python3
 
-.PHONY: all deps test unit integration demo clean asan fuzz fuzz-quick \
-	bench bench-quick soak
+.PHONY: all deps test check unit integration demo clean asan fuzz \
+	fuzz-quick fuzz-check bench bench-quick soak
 
 all: build/sluice build/sluicectl
 
@@ -139,6 +139,15 @@ integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/apache.sh
 	bash tests/integration/sluicectl.sh
 	bash tests/integration/soak.sh
+
+# The quick check for the edit-compile loop (well under 90 s on 2 cores):
+# the unit tests, 2 s of each fuzzer, and the HTTP cases kept as data
+# (tests/integration/cases/) behind lighttpd in stream mode. `make test`
+# is the full run (CI).
+check: all asan build/sluicectl
+	$(MAKE) unit
+	$(MAKE) fuzz-check
+	bash tests/integration/check.sh
 
 test: deps
 	$(MAKE) all asan
@@ -284,3 +293,6 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-quick:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
+fuzz-check:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=2

@@ -31,8 +31,6 @@ IT_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$IT_TOP" || exit 1
 . tests/integration/lib.sh
 . tests/integration/servers.sh
-# sentinel and expect_no_file.
-. tests/integration/suite.sh
 
 BIN=${SLUICE_BIN:-$IT_TOP/build/sluice}
 [ -x "$BIN" ] || { echo "missing $BIN: run make first" >&2; exit 2; }
@@ -133,7 +131,7 @@ test_apache() {
 	it_expect_status 412
 	it_get r416 /download/hello -H 'Range: bytes=100-'
 	it_expect_status 416
-	sentinel conditionals
+	it_sentinel conditionals
 	it_check "conditionals: sluice answered the 304, 412 and 416 itself" \
 	    bash -c "grep -q 'id=hello status=304 ' '$LOG' &&
 	        grep -q 'id=hello status=412 ' '$LOG' &&
@@ -149,7 +147,7 @@ test_apache() {
 	it_expect_body 'bad request'
 	it_get hugehdr /download/hello -H "X-Big: $(printf '%09000d' 0)"
 	it_expect_status 400
-	expect_no_file
+	it_expect_no_file
 	it_check "hugehdr: refused by Apache, before sluice" \
 	    bash -c "! grep -q '<html' '$IT_DIR/b.longuri' &&
 	        grep -qi '<html' '$IT_DIR/b.hugehdr'"
@@ -157,7 +155,7 @@ test_apache() {
 	# Encoded slashes (AllowEncodedSlashes NoDecode): no <Location>
 	# matches, Apache's own 404 from the document root.
 	it_get encslash /private%2fdownload/owned -u alice:alice-pw
-	expect_no_file
+	it_expect_no_file
 	it_expect_status 404
 
 	# A wrong password: Apache's 401 (suite.sh: sluice never sees it),
@@ -172,7 +170,7 @@ test_apache() {
 	it_expect_status 200
 	it_get tokbad '/download/tok?token=guess'
 	it_expect_status 404
-	sentinel tokens
+	it_sentinel tokens
 	it_check "tokens: no token in Apache's access log" \
 	    bash -c "grep -q ' \"GET /download/tok HTTP/1.1\" 200 ' '$AP_ACCESS' &&
 	        ! grep -Eq 's3cret|guess|token=' '$AP_ACCESS'"
@@ -182,6 +180,9 @@ test_apache() {
 	it_expect_status 200
 	it_expect_body_sha_of "$IT_DOCROOT/static.txt"
 }
+
+# sluice has logged exactly $1 requests for m50.
+m50_lines_are() { [ "$(grep -c 'id=m50 ' "$LOG")" = "$1" ]; }
 
 # ---------------------------------------------------------- client abort
 # A client that reads the status line, stalls, then goes away in the
@@ -200,9 +201,9 @@ test_client_abort() {
 	printf 'GET /download/m50 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
 	IFS= read -r -t 5 line <&3
 	it_expect_eq "abort: the response has begun" 'HTTP/1.1 200 OK' "${line%$'\r'}"
-	sleep 2
-	it_check "abort: after 2 s sluice is still sending (Apache spools nothing)" \
-	    [ "$(grep -c 'id=m50 ' "$LOG")" = "$n" ]
+	# No event to wait for: the claim is that nothing ends for 2 s.
+	it_check "abort: for 2 s sluice is still sending (Apache spools nothing)" \
+	    it_holds_for 2 m50_lines_are "$n"
 	exec 3<&-
 	it_check "abort: sluice logs the download as aborted:client" \
 	    it_wait_grep "$LOG" 10 'id=m50 status=200 .*outcome=aborted:client '
@@ -229,36 +230,6 @@ test_apache_log() {
 }
 
 # ------------------------------------------------------------ truncation
-# shrink_get NAME: download shrink.bin (from 100 MB) into b.NAME, and cut
-# the file to 1 MB once the client has 2 MB of it. Sets RC (curl's exit),
-# MS (how long the client waited) and GOT (the bytes it got).
-shrink_get() {
-	local name=$1 cutter t0 t1
-	truncate -s 0 "$IT_ROOT/shrink.bin"
-	truncate -s "$SHRINK_SIZE" "$IT_ROOT/shrink.bin"
-	rm -f "$IT_DIR/b.$name"
-	(for _ in $(seq 1 100); do
-		[ "$(stat -c %s "$IT_DIR/b.$name" 2>/dev/null || echo 0)" -ge 2097152 ] &&
-		    break
-		sleep 0.05
-	done
-	truncate -s 1M "$IT_ROOT/shrink.bin") &
-	cutter=$!
-	t0=$(date +%s%N)
-	curl -sS --max-time 20 --limit-rate 20M -D "$IT_DIR/h.raw" \
-	    -o "$IT_DIR/b.$name" "$BASE/download/shrink" 2>/dev/null
-	RC=$?
-	t1=$(date +%s%N)
-	wait "$cutter"
-	tr -d '\r' <"$IT_DIR/h.raw" >"$IT_DIR/h.$name"
-	R_NAME=$name
-	MS=$(((t1 - t0) / 1000000))
-	GOT=$(stat -c %s "$IT_DIR/b.$name")
-	it_check "$name: curl sees a partial transfer (exit $RC)" [ "$RC" -eq 18 ]
-	it_check "$name: fewer bytes than Content-Length arrived ($GOT)" \
-	    [ "$GOT" -lt "$SHRINK_SIZE" ]
-}
-
 # The file shrinks while it is being sent: sluice stops (never pads) and
 # ends the FastCGI request short of its Content-Length (END_REQUEST, then
 # close). The client must see a truncated download, not a complete one;
@@ -267,7 +238,7 @@ shrink_get() {
 test_truncation() {
 	local kat sent
 	kat=$(sed -n 's/^KeepAliveTimeout[[:space:]]*//p' "$IT_DIR/apache.conf")
-	shrink_get shrink
+	it_shrink_get shrink
 	it_expect_header "Content-Length: $SHRINK_SIZE"
 	it_expect_no_header Transfer-Encoding
 	it_check "shrink: logged as error:short_read" \
@@ -283,16 +254,15 @@ test_truncation() {
 }
 
 # -------------------------------------------------------------- mod_fcgid
-# Wait up to 5 s until none of the pids is running.
-fcgid_gone() {
+# None of the pids is running.
+fcgid_dead() {
 	local p
-	for _ in $(seq 1 50); do
-		for p in "$@"; do it_alive "$p" && break; done
-		it_alive "$p" || return 0
-		sleep 0.1
-	done
-	return 1
+	for p in "$@"; do it_alive "$p" && return 1; done
+	return 0
 }
+
+# Wait up to 5 s until none of the pids is running.
+fcgid_gone() { it_wait_for 5 fcgid_dead "$@"; }
 
 # Apache starts sluice itself (sluice-fcgid.conf): fd 0 is mod_fcgid's
 # socket, the settings come from FcgidInitialEnv, --workers 0. It runs
@@ -340,7 +310,7 @@ test_fcgid() {
 
 	# A response sluice cuts short: mod_fcgid too holds the client's
 	# connection until KeepAliveTimeout, then the client sees the cut.
-	shrink_get fc:shrink
+	it_shrink_get fc:shrink
 	it_check "fc:shrink: logged as error:short_read" \
 	    it_wait_grep "$FC_LOG" 10 'id=shrink status=200 .*outcome=error:short_read'
 	it_log "     mod_fcgid: the client saw the truncation after ${MS} ms"

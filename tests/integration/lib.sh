@@ -15,7 +15,7 @@ it_ok() {
 
 it_not_ok() {
 	IT_FAIL=$((IT_FAIL + 1))
-	printf 'FAIL %s\n' "$1"
+	printf 'not ok %s\n' "$1"
 	shift
 	local l
 	for l in "$@"; do printf '       %s\n' "$l"; done
@@ -34,36 +34,64 @@ it_free_port() {
 	return 1
 }
 
-# Wait until a TCP port on 127.0.0.1 accepts connections (max ~5 s).
-it_wait_port() {
-	for _ in $(seq 1 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+# it_wait_for SECS COMMAND...: run COMMAND (a function or a program)
+# every 50 ms until it succeeds (0) or SECS seconds have passed (1). The
+# one way these tests wait: for a condition, never for a fixed time.
+it_wait_for() {
+	local end=$((${EPOCHREALTIME/./} + ${1%.*} * 1000000))
+	shift
+	until "$@"; do
+		[ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
 		sleep 0.05
 	done
-	return 1
 }
 
-# Wait until a unix socket exists (max ~5 s).
-it_wait_socket() {
-	for _ in $(seq 1 100); do
-		[ -S "$1" ] && return 0
+# it_holds_for SECS COMMAND...: COMMAND keeps succeeding for SECS seconds
+# (checked every 50 ms; fails at the first time it does not). For the few
+# cases whose claim is "nothing happens within a window" (a stalled
+# client holds sluice back), where there is no event to wait for.
+it_holds_for() {
+	local end=$((${EPOCHREALTIME/./} + ${1%.*} * 1000000))
+	shift
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+		"$@" || return 1
 		sleep 0.05
 	done
-	return 1
 }
+
+it_not() { ! "$@"; }
+
+# Does a TCP port on 127.0.0.1 accept connections?
+it_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Wait until a TCP port on 127.0.0.1 accepts connections (max 5 s).
+it_wait_port() { it_wait_for 5 it_port_open "$1"; }
+
+# Wait until a unix socket exists (max 5 s).
+it_wait_socket() { it_wait_for 5 test -S "$1"; }
 
 # Is pid running? A zombie (State: Z) has exited already.
 it_alive() { grep -qs '^State:[[:space:]]*[^Z]' "/proc/$1/status"; }
+
+it_dead() { ! it_alive "$1"; }
+
+# it_listens PID PORT: process PID itself holds the listening socket on
+# 127.0.0.1:PORT (not another run that won the port between the probe
+# and the bind).
+it_listens() {
+	local inode
+	inode=$(awk -v p="$(printf '0100007F:%04X' "$2")" \
+	    '$2 == p && $4 == "0A" { print $10; exit }' /proc/net/tcp)
+	[ -n "$inode" ] &&
+	    find "/proc/$1/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q .
+}
 
 it_kill_pid() {
 	local pid=$1
 	[ -n "$pid" ] || return 0
 	it_alive "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 1 50); do
-		it_alive "$pid" || return 0
-		sleep 0.1
-	done
+	it_wait_for 5 it_dead "$pid" && return 0
 	kill -KILL "$pid" 2>/dev/null
 	return 0
 }
@@ -241,41 +269,144 @@ it_check() {
 }
 
 # Wait up to $2 seconds for an extended regex to appear in file $1.
-it_wait_grep() {
-	local file=$1 secs=$2 re=$3
-	for _ in $(seq 1 $((secs * 10))); do
-		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+it_wait_grep() { it_wait_for "$2" grep -Eq -- "$3" "$1"; }
+
+# it_count FILE ERE: lines of FILE that match.
+it_count() { grep -Ec -- "$2" "$1" 2>/dev/null; }
+
+# it_count_ge FILE ERE N: at least N lines of FILE match.
+it_count_ge() { [ "$(it_count "$1" "$2")" -ge "$3" ]; }
+
+# it_sql_is DB SQL WANT: the query's answer is WANT.
+it_sql_is() { [ "$(sqlite3 -batch -noheader "$1" "$2")" = "$3" ]; }
+
+# it_sql_true DB SQL: the query answers 1 (a condition to wait for).
+it_sql_true() { it_sql_is "$1" "$2" 1; }
 
 # sluice commits a download's end (bytes, outcome) just after the response,
 # without holding it up: wait (max 5 s) until the newest audit row of job
 # $2 in state database $1 is no longer 'started'.
 it_audit_wait_closed() {
-	local db=$1 job=$2
-	for _ in $(seq 1 50); do
-		[ "$(sqlite3 -batch -noheader "$db" "SELECT outcome FROM
-		    downloads WHERE job_id = '$job' ORDER BY id DESC LIMIT 1")" \
-		    != started ] && return 0
-		sleep 0.1
-	done
-	return 1
+	it_wait_for 5 it_sql_true "$1" "SELECT coalesce((SELECT outcome FROM
+	    downloads WHERE job_id = '$2' ORDER BY id DESC LIMIT 1), '')
+	    != 'started'"
+}
+
+# Wait (max $3 s) until the state database $1 has at least $4 downloads of
+# job $2 in flight (outcome 'started') with an id above $5 (default 0).
+it_wait_started() {
+	it_wait_for "$3" it_sql_true "$1" "SELECT count(*) >= $4 FROM downloads
+	    WHERE job_id = '$2' AND outcome = 'started' AND id > ${5:-0}"
 }
 
 # The worker processes of supervisor $1.
 it_workers() { pgrep -P "$1" | sort -n; }
 
+# Supervisor $1 has exactly $2 workers.
+it_has_workers() { [ "$(it_workers "$1" | wc -l)" -eq "$2" ]; }
+
 # Wait up to $3 s until supervisor $1 has exactly $2 workers.
-it_wait_workers() {
-	local n
-	for _ in $(seq 1 $(($3 * 20))); do
-		n=$(it_workers "$1" | wc -l)
-		[ "$n" -eq "$2" ] && return 0
-		sleep 0.05
+it_wait_workers() { it_wait_for "$3" it_has_workers "$1" "$2"; }
+
+# it_no_fd_to FILE PID...: none of the processes has FILE open (after a
+# log rotation: every one of them reopened its log).
+it_no_fd_to() {
+	local p
+	for p in "${@:2}"; do
+		find "/proc/$p/fd" -lname "$1" 2>/dev/null | grep -q . &&
+		    return 1
 	done
-	return 1
+	return 0
+}
+
+# Make a request that reaches sluice (an unknown id named $1), and wait
+# until sluice has logged it. sluice logs a request before it ends the
+# response, and curl sent this one after every earlier answer was
+# complete, so their lines are all in by then.
+it_sentinel() {
+	curl -s -o /dev/null "$BASE/download/sentinel-$1"
+	it_wait_grep "$LOG" 5 "id=sentinel-$1 status=404 "
+}
+
+# The last response was not a download: status not 200/206 and no byte
+# of hello.txt in the body.
+it_expect_no_file() {
+	if [ "$R_STATUS" != 200 ] && [ "$R_STATUS" != 206 ] &&
+	    ! grep -q 'hello, world' "$IT_DIR/b.$R_NAME"; then
+		it_ok "$R_NAME: not the file (status $R_STATUS)"
+	else
+		it_not_ok "$R_NAME: not the file" "status $R_STATUS" \
+		    "$(head -c 200 "$IT_DIR/b.$R_NAME")"
+	fi
+}
+
+# it_cases SERVER MODE FILE...: the HTTP cases in FILE... (cases.py)
+# against $BASE; their ok/not ok lines, counted into IT_PASS/IT_FAIL.
+it_cases() {
+	local srv=$1 mode=$2 out tail p f
+	shift 2
+	out=$IT_DIR/cases-$srv-$mode.out
+	python3 "$IT_TOP/tests/integration/cases.py" --base "$BASE" \
+	    --root "$IT_ROOT" --server "$srv" --mode "$mode" "$@" >"$out" 2>&1
+	cat "$out"
+	tail=$(tail -n 1 "$out")
+	if [[ $tail =~ ^cases:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+		IT_PASS=$((IT_PASS + p)) IT_FAIL=$((IT_FAIL + f))
+	else
+		it_not_ok "$srv $mode: the cases ran" "$tail"
+	fi
+}
+
+# it_shrink_get NAME [RATE]: download shrink.bin (from 100 MB) into
+# b.NAME, and cut the file to 1 MB once the client has 2 MB of it. Sets
+# RC (curl's exit), MS (how long the client waited) and GOT (the bytes it
+# got), and checks that the client saw a partial transfer.
+it_shrink_get() {
+	local name=$1 rate=${2:-20M} cutter t0 t1
+	truncate -s 0 "$IT_ROOT/shrink.bin"
+	truncate -s 104857600 "$IT_ROOT/shrink.bin"
+	rm -f "$IT_DIR/b.$name"
+	(it_wait_for 10 it_size_ge "$IT_DIR/b.$name" 2097152
+	truncate -s 1M "$IT_ROOT/shrink.bin") &
+	cutter=$!
+	t0=$(date +%s%N)
+	curl -sS --max-time 30 --limit-rate "$rate" -D "$IT_DIR/h.raw" \
+	    -o "$IT_DIR/b.$name" "$BASE/download/shrink" 2>/dev/null
+	RC=$?
+	t1=$(date +%s%N)
+	wait "$cutter"
+	tr -d '\r' <"$IT_DIR/h.raw" >"$IT_DIR/h.$name"
+	R_NAME=$name
+	MS=$(((t1 - t0) / 1000000))
+	GOT=$(stat -c %s "$IT_DIR/b.$name")
+	it_check "$name: curl sees a partial transfer (exit $RC)" [ "$RC" -eq 18 ]
+	it_check "$name: fewer bytes than Content-Length arrived ($GOT)" \
+	    [ "$GOT" -lt 104857600 ]
+}
+
+# it_size_ge FILE N: FILE exists and has at least N bytes.
+it_size_ge() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+
+# it_lock_db DB [SQL]: hold an exclusive lock on DB (sqlite3 reading a
+# FIFO) until it_unlock_db; returns once another writer is refused.
+it_lock_db() {
+	IT_LOCK_FIFO=$IT_DIR/lock.fifo
+	rm -f "$IT_LOCK_FIFO"
+	mkfifo "$IT_LOCK_FIFO" || return 1
+	sqlite3 "$1" <"$IT_LOCK_FIFO" >/dev/null &
+	IT_LOCK_PID=$!
+	IT_PIDS+=("$IT_LOCK_PID")
+	exec {IT_LOCK_FD}>"$IT_LOCK_FIFO"
+	printf '.timeout 5000\nBEGIN EXCLUSIVE;\nSELECT 1;\n' >&"$IT_LOCK_FD"
+	it_wait_for 5 it_not sqlite3 "$1" 'BEGIN IMMEDIATE; ROLLBACK;' \
+	    2>/dev/null
+}
+
+it_unlock_db() {
+	printf 'COMMIT;\n' >&"$IT_LOCK_FD"
+	exec {IT_LOCK_FD}>&-
+	wait "$IT_LOCK_PID"
 }
 
 # Peak resident set (VmHWM, kB) of a pid.

@@ -22,11 +22,7 @@ pool_sluice() {
 # Wait (max $2 s) for pid $1 to exit; its status in DIRECT_RC.
 pool_direct_wait() {
 	local pid=$1 secs=$2
-	for _ in $(seq 1 $((secs * 10))); do
-		it_alive "$pid" || break
-		sleep 0.1
-	done
-	if it_alive "$pid"; then
+	if ! it_wait_for "$secs" it_dead "$pid"; then
 		DIRECT_RC=timeout
 		return 1
 	fi
@@ -49,15 +45,17 @@ pool_fetch_bg() {
 
 # ------------------------------------------------------------ concurrency
 test_pool_concurrency() {
-	local want k ok=0 t0 t1 rss=0 p
+	local want k ok=0 t0 t1 rss=0 p first
 	want=$(it_sha "$IT_ROOT/50m.bin")
+	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
 	t0=$(date +%s%N)
 	for k in $(seq 1 64); do
 		(curl -sS --max-time 120 "$BASE/download/m50" | sha256sum |
 		    cut -d' ' -f1 >"$IT_DIR/par.$k.sha") &
 		POOL_CURLS+=($!)
 	done
-	sleep 1
+	# Mid-run: every request thread (2 x 8) is serving one.
+	it_wait_started "$STATE_DB" m50 10 16 "$first"
 	for p in $(it_workers "$SLUICE_PID"); do
 		rss=$((rss + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status")))
 	done
@@ -72,13 +70,18 @@ test_pool_concurrency() {
 	    "workers' total RSS mid-run ${rss} kB"
 }
 
+# pool_replaced SUPERVISOR VICTIM: 2 workers again, the victim not one.
+pool_replaced() {
+	it_has_workers "$1" 2 && ! it_workers "$1" | grep -qx "$2"
+}
+
 # ------------------------------------------------------- kill -9, respawn
 test_pool_respawn() {
 	local victim t0 t1 before after row first
 	before=$(it_workers "$SLUICE_PID" | tr '\n' ' ')
 	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
 	pool_fetch_bg 1 /download/m50 --limit-rate 10M
-	sleep 0.5
+	it_wait_started "$STATE_DB" m50 5 1 "$first"
 	# The worker serving it, from its audit row (only this download's:
 	# the ends of earlier ones may not be committed yet).
 	victim=$(access_sql "SELECT pid FROM downloads WHERE id > $first AND job_id = 'm50' AND outcome = 'started' ORDER BY id DESC LIMIT 1")
@@ -87,9 +90,7 @@ test_pool_respawn() {
 	t0=$(date +%s%N)
 	kill -KILL "$victim"
 	it_check "respawn: the pool is back to 2 workers within 2 s" \
-	    bash -c "sleep 0.2; . tests/integration/lib.sh;
-	        it_wait_workers $SLUICE_PID 2 2 &&
-	        ! it_workers $SLUICE_PID | grep -qx $victim"
+	    it_wait_for 2 pool_replaced "$SLUICE_PID" "$victim"
 	t1=$(date +%s%N)
 	after=$(it_workers "$SLUICE_PID" | tr '\n' ' ')
 	it_log "     workers before: $before; after: $after;" \
@@ -112,7 +113,9 @@ test_pool_respawn() {
 test_pool_sighup() {
 	mv "$LOG" "$LOG.1"
 	kill -HUP "$SLUICE_PID"
-	sleep 0.5
+	# Reopened: no process of the pool holds the rotated file.
+	it_wait_for 5 it_no_fd_to "$LOG.1" "$SLUICE_PID" \
+	    $(it_workers "$SLUICE_PID")
 	it_get afterhup /download/hello/after-hup.txt
 	it_expect_status 200
 	it_check "SIGHUP: the workers reopened the log file" \
@@ -153,18 +156,14 @@ test_pool_slow() {
 
 # lighttpd disables a backend for a moment after a refused connection;
 # wait until requests reach sluice again (max 5 s).
-pool_wait_ready() {
-	for _ in $(seq 1 50); do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' \
-		    "$BASE/download/hello")" = 200 ] && return 0
-		sleep 0.1
-	done
-	return 1
+pool_hello_ok() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/download/hello")" = 200 ]
 }
+pool_wait_ready() { it_wait_for 5 pool_hello_ok; }
 
 # ------------------------------------------- --listen, drain, stale/live
 test_pool_listen_drain() {
-	local want k ok=0 code rc row logbytes first burst=()
+	local want k ok=0 code rc row logbytes first burst=() n
 	want=$(it_sha "$IT_ROOT/50m.bin")
 
 	# --listen on the unix socket lighttpd uses, sluice started directly.
@@ -196,9 +195,12 @@ test_pool_listen_drain() {
 		done) &
 		burst+=($!)
 	done
-	sleep 1
+	it_wait_started "$STATE_DB" m50 10 3 "$first"
+	# Draining: the supervisor and both workers have said so (each
+	# shuts the listening socket first).
+	n=$(it_count "$LOG" 'event=drain reason=shutdown ')
 	kill -TERM "$DIRECT_PID"
-	sleep 0.5
+	it_wait_for 5 it_count_ge "$LOG" 'event=drain reason=shutdown ' $((n + 3))
 	it_get duringdrain /download/hello/during-drain
 	it_check "drain: a new request is refused (status $R_STATUS)" \
 	    [ "$R_STATUS" = 503 ]
@@ -234,8 +236,9 @@ test_pool_listen_drain() {
 	it_wait_socket "$SOCK"
 	it_wait_workers "$DIRECT_PID" 1 5
 	pool_wait_ready
+	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
 	pool_fetch_bg 1 /download/m50 --limit-rate 2M
-	sleep 1
+	it_wait_started "$STATE_DB" m50 10 1 "$first"
 	kill -TERM "$DIRECT_PID"
 	wait "${POOL_CURLS[@]}"
 	pool_direct_wait "$DIRECT_PID" 10
@@ -255,14 +258,10 @@ test_pool_listen_drain() {
 	pool_sluice --listen "unix:$SOCK" \
 	    --workers 0 --threads 2
 	it_wait_socket "$SOCK"
-	sleep 0.3
 	# disown: bash would report the killed job on stderr.
 	disown "$DIRECT_PID"
 	kill -KILL "$DIRECT_PID"
-	for _ in $(seq 1 50); do
-		it_alive "$DIRECT_PID" || break
-		sleep 0.1
-	done
+	it_wait_for 5 it_dead "$DIRECT_PID"
 	it_check "stale: the dead process left its socket file" [ -S "$SOCK" ]
 	pool_sluice --listen "unix:$SOCK" \
 	    --workers 0 --threads 2
@@ -281,8 +280,9 @@ test_pool_listen_drain() {
 # A recycle is graceful: the old worker finishes its downloads with no
 # deadline, and a replacement accepts at once.
 test_pool_max_requests() {
-	local first second k ok=0 want t0 t1
+	local first second k ok=0 want t0 t1 last
 	want=$(it_sha "$IT_ROOT/50m.bin")
+	last=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
 	pool_sluice --listen "unix:$SOCK" --workers 1 --threads 4 \
 	    --max-requests 2 --drain-timeout 1
 	it_wait_socket "$SOCK"
@@ -290,7 +290,7 @@ test_pool_max_requests() {
 	pool_wait_ready			# request 1
 	first=$(it_workers "$DIRECT_PID")
 	pool_fetch_bg 1 /download/m50 --limit-rate 10M	# request 2: recycle
-	sleep 0.5
+	it_wait_started "$STATE_DB" m50 5 1 "$last"
 	t0=$(date +%s%N)
 	for k in 1 2 3 4; do
 		[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' \
@@ -333,9 +333,9 @@ test_pool_tcp() {
 		port=$(it_free_port)
 		pool_sluice \
 		    --listen "[::1]:$port" --workers 0 --threads 1
-		sleep 0.5
 		it_check "listen [::1]:$port: listening" \
-		    grep -qi "^ *[0-9]*: 0*10*:$(printf '%04X' "$port") .* 0A " \
+		    it_wait_for 5 grep -qi \
+		    "^ *[0-9]*: 0*10*:$(printf '%04X' "$port") .* 0A " \
 		    /proc/net/tcp6
 		kill -TERM "$DIRECT_PID"
 		pool_direct_wait "$DIRECT_PID" 10

@@ -23,28 +23,6 @@ done
 
 it_scratch it
 
-# ---------------------------------------------------------------- fixtures
-fixtures_make() {
-	mkdir -p "$IT_ROOT/data" "$IT_ROOT/dir" "$IT_DOCROOT"
-	printf 'hello, world\n' >"$IT_ROOT/hello.txt"
-	: >"$IT_ROOT/empty.bin"
-	head -c 1048576 /dev/urandom >"$IT_ROOT/data/1m.bin"
-	head -c 1024 /dev/urandom >"$IT_ROOT/1k.bin"
-	head -c 52428800 /dev/urandom >"$IT_ROOT/50m.bin"
-	head -c 104857600 /dev/urandom >"$IT_ROOT/shrink.bin"
-	truncate -s 5G "$IT_ROOT/big5.bin"
-	mkfifo "$IT_ROOT/fifo"
-	printf 'secret\n' >"$IT_DIR/secret.txt"
-	ln -s ../secret.txt "$IT_ROOT/link-out.txt"
-	ln -s hello.txt "$IT_ROOT/link-in.txt"
-	ln -s data "$IT_ROOT/linkdir"
-	# The static copy lighttpd serves for the throughput comparison.
-	ln "$IT_ROOT/big5.bin" "$IT_DOCROOT/big5.bin"
-	sqlite3 "$IT_DIR/jobs.db" <sql/schema.sql || return 1
-	sed "s|@SECRET@|$IT_DIR/secret.txt|" tests/integration/seed.sql |
-	    sqlite3 "$IT_DIR/jobs.db"
-}
-
 # ------------------------------------------------------- deploy/ checks
 test_deploy_units() {
 	local d=$IT_DIR/units out rc
@@ -107,11 +85,8 @@ test_startup() {
 # ------------------------------------------------------------ database busy
 test_busy() {
 	# An exclusive lock held past sluice's 2 s busy timeout: 503.
-	local holder t0 t1
-	(printf 'BEGIN EXCLUSIVE;\n'; sleep 4; printf 'COMMIT;\n') |
-	    sqlite3 "$IT_DIR/jobs.db" &
-	holder=$!
-	sleep 0.5
+	local t0 t1
+	it_lock_db "$IT_DIR/jobs.db"
 	t0=$(date +%s%N)
 	it_get busy /download/hello
 	t1=$(date +%s%N)
@@ -119,23 +94,14 @@ test_busy() {
 	it_expect_header 'Retry-After: 5'
 	it_expect_body 'busy, retry later'
 	it_log "     503 after $(( (t1 - t0) / 1000000 )) ms of waiting for the lock"
-	wait "$holder"
+	it_unlock_db
 	it_get afterbusy /download/hello
 	it_expect_status 200
 }
 
 # ------------------------------------------------- a locked state database
 test_audit_locked() {
-	local holder
-	(printf '.timeout 5000\nBEGIN EXCLUSIVE;\nSELECT 1;\n'; sleep 6;
-	    printf 'COMMIT;\n') | sqlite3 "$STATE_DB" >/dev/null &
-	holder=$!
-	# Until another writer is refused, the lock is not held yet.
-	for _ in $(seq 1 50); do
-		sqlite3 "$STATE_DB" 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null ||
-		    break
-		sleep 0.05
-	done
+	it_lock_db "$STATE_DB"
 	# A limited job is never served uncounted: 503.
 	it_get lock:limited /download/limitlock
 	it_expect_status 503
@@ -146,7 +112,7 @@ test_audit_locked() {
 	it_expect_body_sha_of "$IT_ROOT/hello.txt"
 	it_check "locked state db: logged as audit_error" \
 	    grep -q 'event=audit_error op=begin id=hello' "$LOG"
-	wait "$holder"
+	it_unlock_db
 	it_get lock:after /download/limitlock
 	it_expect_status 200
 }
@@ -184,6 +150,12 @@ test_memory() {
 	    [ $((h5 * 100)) -le $((h1 * 105)) ]
 }
 
+# it_threads_ge PID N: the process runs at least N threads.
+it_threads_ge() {
+	[ "$(awk '/^Threads:/ {print $2}' "/proc/$1/status" 2>/dev/null)" \
+	    -ge "$2" ] 2>/dev/null
+}
+
 # What a request thread costs: a worker's VmHWM after one 1 KiB download
 # with 1 thread and with 16.
 test_memory_per_thread() {
@@ -192,8 +164,10 @@ test_memory_per_thread() {
 		it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 1 \
 		    --threads "$t" || return 1
 		it_wait_workers "$SLUICE_PID" 1 5
-		sleep 0.3
 		w=$(it_workers "$SLUICE_PID")
+		# Every request thread started (T of them, and the signal
+		# thread) before the peak is read.
+		it_wait_for 5 it_threads_ge "$w" $((t + 1))
 		it_get "k1t$t" /download/k1
 		it_expect_status 200
 		h[$t]=$(it_vmhwm "$w")
@@ -218,10 +192,8 @@ suite_run() {
 	local opts=(--state-db "$STATE_DB")
 	[ "$2" = stream ] || opts+=(--offload "$(it_offload_arg "$1")")
 	echo "# ---- $1, $2 mode"
+	IT_T0=${EPOCHREALTIME/./}
 	rm -f "$IT_DIR/$1-access.log"
-	# test_abort cuts this file short: every run starts from 100 MB.
-	truncate -s 0 "$IT_ROOT/shrink.bin" &&
-	    truncate -s 104857600 "$IT_ROOT/shrink.bin"
 	if ! it_sluice_start "$SOCK" "$BIN" "$LOG" "${opts[@]}"; then
 		it_not_ok "$1 $2: sluice starts"
 		return
@@ -232,17 +204,7 @@ suite_run() {
 		return
 	fi
 	echo "# $1 $BASE, sluice $(basename "$(dirname "$BIN")")/sluice pid $SLUICE_PID"
-	test_download
-	test_disposition
-	test_ranges
-	test_errors
-	test_file_errors
-	test_logging
-	test_abort
-	test_tokens
-	test_owner
-	test_limits
-	test_audit
+	suite_all
 	it_server_down
 	test_server_log
 	it_sluice_stop
@@ -250,11 +212,22 @@ suite_run() {
 	    bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
 	it_check "$1 $2: SIGTERM: the supervisor logs a clean exit" \
 	    grep -q 'event=supervisor_exit status=clean' "$LOG"
+	it_elapsed "$1 $2"
 }
 
-fixtures_make || { echo "fixtures failed" >&2; exit 1; }
+# it_elapsed WHAT: one line with the time since IT_T0, and IT_T0 reset.
+it_elapsed() {
+	local now=${EPOCHREALTIME/./}
+	echo "# time: $1: $(((now - IT_T0) / 1000)) ms"
+	IT_T0=$now
+}
+
+IT_T0=${EPOCHREALTIME/./}
+suite_fixtures || { echo "fixtures failed" >&2; exit 1; }
+it_elapsed fixtures
 test_startup
 test_deploy_units
+it_elapsed "startup and deploy checks"
 
 for srv in ${IT_SERVERS:-lighttpd nginx apache}; do
 	for mode in ${IT_MODES:-stream offload}; do
@@ -273,6 +246,7 @@ it_server_up lighttpd stream "$SOCK" ||
 test_busy
 test_audit_locked
 it_sluice_stop
+it_elapsed "locked databases"
 
 # The pool, with the release build: 2 workers x 8 threads.
 LOG=$IT_DIR/sluice-pool.log
@@ -281,18 +255,23 @@ it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 2 --threads 8 ||
 it_wait_workers "$SLUICE_PID" 2 5
 echo "# pool: release build, 2 workers x 8 threads, supervisor $SLUICE_PID"
 test_pool_concurrency
+it_elapsed "pool: 64 concurrent downloads"
 test_pool_respawn
 test_pool_sighup
 it_sluice_stop
+it_elapsed "pool: respawn, SIGHUP"
 # A reader slower than 1 MB/s over 2 s is cut off.
 it_sluice_start "$SOCK" "$BIN_RELEASE" "$LOG" --workers 1 --threads 2 \
     --min-rate 1000000 --rate-window 2 ||
     { echo "sluice did not start" >&2; exit 1; }
 test_pool_slow
 it_sluice_stop
+it_elapsed "pool: slow readers"
 test_pool_listen_drain
+it_elapsed "pool: listen, drain"
 test_pool_max_requests
 test_pool_tcp
+it_elapsed "pool: max-requests, tcp"
 
 # Memory with the release build (ASan's shadow memory would swamp VmHWM).
 LOG=$IT_DIR/sluice-release.log
@@ -303,7 +282,9 @@ it_wait_workers "$SLUICE_PID" 1 5
 echo "# release build, supervisor pid $SLUICE_PID"
 test_memory
 it_sluice_stop
+it_elapsed "memory: 5 GiB"
 test_memory_per_thread
+it_elapsed "memory: per thread"
 it_cleanup
 
 echo "integration: $IT_PASS passed, $IT_FAIL failed"

@@ -87,7 +87,10 @@ INSERT INTO export_jobs (id, status, file_path, file_size, max_downloads)
     ('limit0', 'done', 'hello.txt', 13, 0),
     ('race1', 'done', 'hello.txt', 13, 1),
     ('race3', 'done', 'hello.txt', 13, 3),
-    ('limitlock', 'done', 'hello.txt', 13, 5);
+    ('limitlock', 'done', 'hello.txt', 13, 5),
+    -- At its limit, and its file is gone: 410 (the limit is check 5, the
+    -- file check 6); cases/80-limits.txt, lim:gone-missing.
+    ('limitgone', 'done', 'gone-missing.bin', 13, 0);
 INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
     ('audited', 'done', 'data/1m.bin', 1048576),
     ('audited50', 'done', '50m.bin', 52428800);

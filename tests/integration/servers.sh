@@ -93,11 +93,16 @@ it_server_exec() {
 	IT_PIDS+=("$SRV_PID")
 }
 
+# The server either listens on its port itself, or has exited (another
+# run took the port between the probe and the bind).
+it_server_settled() { it_listens "$1" "$2" || it_dead "$1"; }
+
 # it_server_up SERVER MODE SOCKET [SRC]: start lighttpd, nginx or apache
 # in mode stream or offload (or from config SRC) in front of sluice on
 # SOCKET; sets SRV_PID, SRV_PORT and BASE. A free port can be taken by
 # another run between the probe and the bind: then the server exits at
-# once, and another port is tried.
+# once, and another port is tried. Ready means the server's own process
+# holds the listening socket (it_listens), not only that the port answers.
 it_server_up() {
 	local srv=$1 mode=$2 sock=$3 src=${4:-}
 	[ -n "$src" ] || src=$(it_server_conf "$srv" "$mode") || return 1
@@ -106,8 +111,8 @@ it_server_up() {
 		SRV_PORT=$(it_free_port) || return 1
 		it_server_exec "$srv" "$src" "$SRV_PORT" "$sock" || return 1
 		BASE="http://127.0.0.1:$SRV_PORT"
-		if it_wait_port "$SRV_PORT" && sleep 0.3 &&
-		    it_alive "$SRV_PID"; then
+		if it_wait_for 10 it_server_settled "$SRV_PID" "$SRV_PORT" &&
+		    it_listens "$SRV_PID" "$SRV_PORT"; then
 			return 0
 		fi
 		it_kill_pid "$SRV_PID"
