@@ -22,6 +22,44 @@
 #include "listen.h"
 #include "log.h"
 
+/*
+ * sun's path exists: take it over only if it is a socket that nobody
+ * accepts on (a stale one). Returns 0 (removed), or -1 with err set.
+ */
+static int
+listen_unix_stale(const struct sockaddr_un *sun, const struct stat *st,
+    char *err, size_t errsz)
+{
+	int	 probe;
+
+	if (!S_ISSOCK(st->st_mode)) {
+		snprintf(err, errsz, "--listen: %s exists and is not a "
+		    "socket", sun->sun_path);
+		return (-1);
+	}
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1) {
+		snprintf(err, errsz, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		close(probe);
+		snprintf(err, errsz, "--listen: %s is live (another "
+		    "process accepts on it); not taking it over",
+		    sun->sun_path);
+		return (-1);
+	}
+	close(probe);
+	log_warnx("event=startup msg=\"removing stale socket\" "
+	    "path=%s", sun->sun_path);
+	if (unlink(sun->sun_path) == -1 && errno != ENOENT) {
+		snprintf(err, errsz, "--listen: cannot remove stale "
+		    "%s: %s", sun->sun_path, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
 /* fd 0 must be a listening socket. Returns 0, or -1 with err set. */
 int
 listen_inherited(struct listener *l, char *err, size_t errsz)
@@ -56,7 +94,7 @@ listen_unix(struct listener *l, const char *spec, char *err, size_t errsz)
 	const char		*comma;
 	size_t			 plen;
 	long			 mode = LISTEN_UNIX_MODE;
-	int			 fd = -1, probe = -1;
+	int			 fd = -1;
 	char			*end;
 
 	comma = strchr(spec, ',');
@@ -85,33 +123,9 @@ listen_unix(struct listener *l, const char *spec, char *err, size_t errsz)
 		return (-1);
 	}
 	memcpy(sun.sun_path, spec, plen);
-	if (lstat(sun.sun_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errsz, "--listen: %s exists and is not a "
-			    "socket", sun.sun_path);
-			return (-1);
-		}
-		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
-		    -1) {
-			snprintf(err, errsz, "socket: %s", strerror(errno));
-			return (-1);
-		}
-		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			close(probe);
-			snprintf(err, errsz, "--listen: %s is live (another "
-			    "process accepts on it); not taking it over",
-			    sun.sun_path);
-			return (-1);
-		}
-		close(probe);
-		log_warnx("event=startup msg=\"removing stale socket\" "
-		    "path=%s", sun.sun_path);
-		if (unlink(sun.sun_path) == -1 && errno != ENOENT) {
-			snprintf(err, errsz, "--listen: cannot remove stale "
-			    "%s: %s", sun.sun_path, strerror(errno));
-			return (-1);
-		}
-	}
+	if (lstat(sun.sun_path, &st) == 0 &&
+	    listen_unix_stale(&sun, &st, err, errsz) == -1)
+		return (-1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(sun.sun_path, (mode_t)mode) == -1 ||

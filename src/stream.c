@@ -284,6 +284,27 @@ stream_drain_wait(int fd, const struct fcgi_out_pace *pace)
 }
 
 /*
+ * After a read failed or came up short, cut the response between
+ * records: end the request short of its Content-Length
+ * before closing. nginx (1.22, buffering on or off) takes a bare close
+ * from a FastCGI backend for the end of a complete response and keeps
+ * the client waiting for the rest until keepalive_timeout; an
+ * END_REQUEST short of the length it logs as "upstream prematurely
+ * closed FastCGI request" and drops the client at once. Apache
+ * (mod_proxy_fcgi or mod_fcgid) drops it when KeepAliveTimeout
+ * expires, either way; lighttpd at once after a bare close, after
+ * its keep-alive idle time (5 s) after END_REQUEST. Measured in
+ * tests/integration (suite.sh, apache.sh).
+ */
+static void
+stream_cut_short(FCGX_Request *req)
+{
+	if (fcgi_out_end_short(req->ipcFd, req->requestId) == -1)
+		log_warn("event=socket_error op=end_request");
+	stream_drop(req);
+}
+
+/*
  * Send the header block with the first chunk (already in buf[0..first),
  * read by stream_read_first), then the rest of [off, off+len) chunk by
  * chunk through buf. It stops at once, and cuts the connection, when the
@@ -355,21 +376,7 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 		goto send_failed;
 	return;
 truncate:
-	/*
-	 * Cut between records: end the request short of its Content-Length
-	 * before closing. nginx (1.22, buffering on or off) takes a bare close
-	 * from a FastCGI backend for the end of a complete response and keeps
-	 * the client waiting for the rest until keepalive_timeout; an
-	 * END_REQUEST short of the length it logs as "upstream prematurely
-	 * closed FastCGI request" and drops the client at once. Apache
-	 * (mod_proxy_fcgi or mod_fcgid) drops it when KeepAliveTimeout
-	 * expires, either way; lighttpd at once after a bare close, after
-	 * its keep-alive idle time (5 s) after END_REQUEST. Measured in
-	 * tests/integration (suite.sh, apache.sh).
-	 */
-	if (fcgi_out_end_short(req->ipcFd, req->requestId) == -1)
-		log_warn("event=socket_error op=end_request");
-	stream_drop(req);
+	stream_cut_short(req);
 	return;
 send_failed:
 	res->outcome = errno == ETIMEDOUT ? STREAM_ABORTED_SLOW :
