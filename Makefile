@@ -43,6 +43,9 @@ all: build/sluice build/sluicectl
 # sql/*.sql as C strings, so that sluice and sluicectl can create their
 # databases without the source tree.
 GEN	 = build/gen/sql_schema.h build/gen/sql_state.h
+# Kept after the build: as intermediates make would delete them, and then
+# rebuild every object the next time.
+.SECONDARY: $(GEN)
 build/gen/sql_%.h: sql/%.sql
 	@mkdir -p $(@D)
 	{ echo '/* generated from $< by the Makefile: do not edit */'; \
