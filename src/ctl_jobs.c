@@ -22,6 +22,7 @@
 #include "ctl_jobs.h"
 #include "ctl_out.h"
 #include "ctl_rows.h"
+#include "job.h"
 #include "sluicectl.h"
 
 /*
@@ -391,7 +392,7 @@ ctl_jobs_revoke_print(const struct ctl *c, const struct ctl_jobs_revoked *r)
 		ctl_json_key(stdout, "id", &first);
 		ctl_json_string(stdout, r->id);
 		ctl_json_key(stdout, "status", &first);
-		ctl_json_string(stdout, "revoked");
+		ctl_json_string(stdout, job_status_name(JOB_REVOKED));
 		ctl_json_key(stdout, "previous", &first);
 		ctl_json_string(stdout, r->previous);
 		fputs("}\n", stdout);
