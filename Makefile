@@ -42,7 +42,7 @@ all: build/sluice build/sluicectl
 
 # sql/*.sql as C strings, so that sluice and sluicectl can create their
 # databases without the source tree.
-GEN	 = build/gen/sql_schema.h build/gen/sql_state.h
+GEN	 = build/gen/sql_schema.h build/gen/sql_state.h build/gen/sql_state_v2.h
 # Kept after the build: as intermediates make would delete them, and then
 # rebuild every object the next time.
 .SECONDARY: $(GEN)
