@@ -24,7 +24,7 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
 UNIT	 = http cond text confine job paths request policy plan jobstore fcgi_out \
-	   units audit ctl
+	   units audit ctl spans
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -112,6 +112,7 @@ build/asan/test_plan: tests/unit/test_plan.c build/asan/obj/plan.o \
     build/asan/obj/text.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
+build/asan/test_spans: tests/unit/test_spans.c build/asan/obj/spans.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
     build/asan/obj/policy.o build/asan/obj/log.o build/asan/obj/text.o
 # sluicectl's pure parts and the shared option parser (opt.o under
