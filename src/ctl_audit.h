@@ -1,20 +1,46 @@
 /*
- * ctl_audit: `sluicectl audit`, and the downloads of one job for `show`,
- * both read from sluice's state database and printed the same way.
+ * ctl_audit: sluice's state database, read by sluicectl: the downloads
+ * (one client fetching one job) and their responses, for `sluicectl
+ * audit` and for one job in `show`; the downloads each job has used, for
+ * `list`.
  */
 #ifndef SLUICE_CTL_AUDIT_H
 #define SLUICE_CTL_AUDIT_H
 
 #include <stdint.h>
 
+#include "ctl_rows.h"
+
+/* The user_version of sql/state.sql, the only one sluicectl reads. */
+#define CTL_AUDIT_VERSION	2
+
 struct ctl;
-struct ctl_rows;
 struct sqlite3;
 
+/*
+ * What was read, in one snapshot. responses (with --responses) are those
+ * of the downloads, sorted by download_id then id; loose (show with
+ * --responses) the job's responses that belong to no download.
+ */
+struct ctl_audit_set {
+	struct ctl_rows	 downloads;
+	struct ctl_rows	 responses;
+	struct ctl_rows	 loose;
+	int64_t		 used;		/* show: downloads + pruned */
+	int64_t		 pruned;	/* show: download_counts.pruned */
+};
+
 int	ctl_audit_run(struct ctl *);
-int	ctl_audit_job(struct sqlite3 *, const char *id, struct ctl_rows *);
-int64_t	ctl_audit_counted(const struct ctl_rows *);
-int	ctl_audit_print(const struct ctl *, const struct ctl_rows *,
+int	ctl_audit_open(const char *path, const char *cmd,
+	    struct sqlite3 **);
+int	ctl_audit_attach(struct sqlite3 *, const char *path, const char *cmd);
+int	ctl_audit_job(const struct ctl *, struct sqlite3 *, const char *id,
+	    struct ctl_audit_set *);
+int64_t	ctl_audit_open_count(const struct ctl *,
+	    const struct ctl_audit_set *);
+int	ctl_audit_print(const struct ctl *, struct ctl_audit_set *,
 	    int with_job);
+int	ctl_audit_print_loose(const struct ctl *, struct ctl_audit_set *);
+void	ctl_audit_free(struct ctl_audit_set *);
 
 #endif

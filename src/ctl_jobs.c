@@ -8,12 +8,10 @@
  * revoke writes in one short BEGIN IMMEDIATE transaction, with the busy
  * timeout of ctl_db_open, so the exporter is never held for long.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -27,20 +25,41 @@
 
 /*
  * ?1 status, ?2 owner (NULL: any), ?3 expired only, ?4 now. Expired as
- * sluice sees it: 410 from expires_at on.
+ * sluice sees it: 410 from expires_at on. The last column is the
+ * downloads used, counted as sluice counts them (rows, plus those pruned),
+ * from the state database attached as "state" (through the
+ * downloads_client index), or NULL without it.
  */
-static const char ctl_jobs_list_sql[] =
-    "SELECT id, status, file_path, file_name, content_type, file_size, "
-    "sha256, owner, token_sha256, created_at, finished_at, expires_at, "
-    "max_downloads, error FROM export_jobs "
-    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR owner = ?2) "
-    "AND (?3 = 0 OR (expires_at IS NOT NULL AND expires_at <= ?4)) "
-    "ORDER BY created_at DESC, id";
+#define CTL_JOBS_LIST_COLS \
+	"SELECT id, status, file_path, file_name, content_type, file_size, " \
+	"sha256, owner, token_sha256, created_at, finished_at, expires_at, " \
+	"max_downloads, error, "
+#define CTL_JOBS_LIST_WHERE \
+	" FROM export_jobs " \
+	"WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR owner = ?2) " \
+	"AND (?3 = 0 OR (expires_at IS NOT NULL AND expires_at <= ?4)) " \
+	"ORDER BY created_at DESC, id"
+
+static const char ctl_jobs_list_sql[] = CTL_JOBS_LIST_COLS
+    "NULL AS downloads_used" CTL_JOBS_LIST_WHERE;
+static const char ctl_jobs_list_used_sql[] = CTL_JOBS_LIST_COLS
+    "(SELECT count(*) FROM state.downloads d "
+    "WHERE d.job_id = export_jobs.id) + "
+    "coalesce((SELECT pruned FROM state.download_counts p "
+    "WHERE p.job_id = export_jobs.id), 0) AS downloads_used"
+    CTL_JOBS_LIST_WHERE;
+
+/* The columns of the list's rows that the table reads. */
+enum {
+	LIST_ID = 0, LIST_STATUS = 1, LIST_NAME = 3, LIST_SIZE = 5,
+	LIST_OWNER = 7, LIST_TOKEN = 8, LIST_CREATED = 9, LIST_EXPIRES = 11,
+	LIST_MAX = 12, LIST_USED = 14
+};
 
 /* What show found: the job's row, and its downloads if known. */
 struct ctl_jobs_shown {
 	struct ctl_rows	 job;
-	struct ctl_rows	 downloads;
+	struct ctl_audit_set dl;
 	int		 have_state;	/* the state database exists */
 };
 
@@ -56,10 +75,12 @@ ctl_jobs_list_select(const struct ctl *c, struct ctl_rows *rows)
 {
 	sqlite3		*db = NULL;
 	sqlite3_stmt	*st = NULL;
-	int		 rc = -1;
+	int		 rc = -1, state;
 
 	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1 ||
-	    ctl_db_prepare(db, ctl_jobs_list_sql, &st) == -1)
+	    (state = ctl_audit_attach(db, c->state_db, "list")) == -1 ||
+	    ctl_db_prepare(db, state ? ctl_jobs_list_used_sql :
+	    ctl_jobs_list_sql, &st) == -1)
 		goto done;
 	if ((c->status != NULL ? sqlite3_bind_text(st, 1, c->status, -1,
 	    SQLITE_STATIC) : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
@@ -101,34 +122,52 @@ ctl_jobs_expires(const struct ctl *c, const struct ctl_val *v, char *buf,
 	return (buf);
 }
 
+/* The USED cell: "1/3", "2/-" (no limit), or "-" (no state database). */
+static const char *
+ctl_jobs_used(const struct ctl_rows *rows, size_t i, char *buf, size_t sz)
+{
+	int64_t	 used, max = 0;
+	int	 has_max;
+
+	if (!ctl_val_int(ctl_rows_get(rows, i, LIST_USED), &used))
+		return ("-");
+	has_max = ctl_val_int(ctl_rows_get(rows, i, LIST_MAX), &max);
+	if (!has_max && ctl_rows_get(rows, i, LIST_MAX)->type != CTL_VAL_NULL)
+		return (ctl_val_text(ctl_rows_get(rows, i, LIST_MAX)));
+	if (ctl_out_used(buf, sz, used, has_max, max) == -1)
+		return ("?");	/* cannot happen: CTL_OUT_USED_SIZE fits */
+	return (buf);
+}
+
 /* The jobs as a table of the columns people read. Returns 0, or -1. */
 static int
 ctl_jobs_list_table(const struct ctl *c, const struct ctl_rows *rows)
 {
 	static const char *const head[] = { "ID", "STATUS", "SIZE",
-	    "CREATED", "EXPIRES", "OWNER", "TOKEN", "NAME" };
+	    "CREATED", "EXPIRES", "USED", "OWNER", "TOKEN", "NAME" };
 	struct ctl_table t;
 	char		 size[CTL_OUT_SIZE_SIZE], created[CTL_OUT_DATE_SIZE];
-	char		 expires[64];
+	char		 expires[64], used[CTL_OUT_USED_SIZE];
 	size_t		 i;
 	int		 rc;
 
-	ctl_table_init(&t, 8, head, 1u << 2);
+	ctl_table_init(&t, 9, head, 1u << 2 | 1u << 5);
 	for (i = 0; i < rows->nrows; i++) {
-		const char *row[8];
+		const char *row[9];
 
-		row[0] = ctl_val_text(ctl_rows_get(rows, i, 0));
-		row[1] = ctl_val_text(ctl_rows_get(rows, i, 1));
-		row[2] = ctl_val_size(ctl_rows_get(rows, i, 5), size,
+		row[0] = ctl_val_text(ctl_rows_get(rows, i, LIST_ID));
+		row[1] = ctl_val_text(ctl_rows_get(rows, i, LIST_STATUS));
+		row[2] = ctl_val_size(ctl_rows_get(rows, i, LIST_SIZE), size,
 		    sizeof(size));
-		row[3] = ctl_val_date(ctl_rows_get(rows, i, 9), created,
-		    sizeof(created));
-		row[4] = ctl_jobs_expires(c, ctl_rows_get(rows, i, 11),
-		    expires, sizeof(expires));
-		row[5] = ctl_val_text(ctl_rows_get(rows, i, 7));
-		row[6] = ctl_rows_get(rows, i, 8)->type == CTL_VAL_NULL ?
-		    "-" : "yes";
-		row[7] = ctl_val_text(ctl_rows_get(rows, i, 3));
+		row[3] = ctl_val_date(ctl_rows_get(rows, i, LIST_CREATED),
+		    created, sizeof(created));
+		row[4] = ctl_jobs_expires(c, ctl_rows_get(rows, i,
+		    LIST_EXPIRES), expires, sizeof(expires));
+		row[5] = ctl_jobs_used(rows, i, used, sizeof(used));
+		row[6] = ctl_val_text(ctl_rows_get(rows, i, LIST_OWNER));
+		row[7] = ctl_rows_get(rows, i, LIST_TOKEN)->type ==
+		    CTL_VAL_NULL ? "-" : "yes";
+		row[8] = ctl_val_text(ctl_rows_get(rows, i, LIST_NAME));
 		ctl_table_add(&t, row);
 	}
 	if ((rc = ctl_table_print(&t, stdout)) == -1)
@@ -209,17 +248,16 @@ static int
 ctl_jobs_show_downloads(const struct ctl *c, const char *id,
     struct ctl_jobs_shown *s)
 {
-	struct stat	 st;
 	sqlite3		*sdb = NULL;
-	int		 rc = -1;
+	int		 rc;
 
 	if (c->state_db == NULL ||
-	    (stat(c->state_db, &st) == -1 && errno == ENOENT))
+	    (rc = ctl_audit_open(c->state_db, "show", &sdb)) == 1)
 		return (0);
-	s->have_state = 1;
-	if (ctl_db_open(c->state_db, CTL_DB_EXISTING, &sdb) == -1)
+	if (rc == -1)
 		return (-1);
-	rc = ctl_audit_job(sdb, id, &s->downloads);
+	s->have_state = 1;
+	rc = ctl_audit_job(c, sdb, id, &s->dl);
 	ctl_db_close(sdb);
 	return (rc);
 }
@@ -260,9 +298,71 @@ done:
 	return (rc);
 }
 
+/*
+ * The job's max_downloads: 1 with *max set, 0 for none (NULL, or no
+ * such column), -1 for a value that is not an integer (*text set).
+ */
+static int
+ctl_jobs_show_max(const struct ctl_jobs_shown *s, int64_t *max,
+    const char **text)
+{
+	const struct ctl_val *v;
+	size_t	 i;
+
+	for (i = 0; i < s->job.ncols; i++) {
+		if (strcmp(s->job.names[i], "max_downloads") != 0)
+			continue;
+		v = ctl_rows_get(&s->job, 0, i);
+		if (v->type == CTL_VAL_NULL)
+			return (0);
+		if (ctl_val_int(v, max))
+			return (1);
+		*text = ctl_val_text(v);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The downloads part of show, for people: the table, the responses of
+ * no download (--responses), and "N of M downloads used, K open".
+ */
+static int
+ctl_jobs_show_dl_table(const struct ctl *c, struct ctl_jobs_shown *s)
+{
+	char		 line[CTL_OUT_USED_LINE_SIZE];
+	const char	*text = NULL;
+	int64_t		 max = 0;
+	int		 has_max;
+
+	if (!s->have_state) {
+		printf("\ndownloads: unknown (no state database %s yet)\n",
+		    c->state_db != NULL ? c->state_db : "");
+		return (0);
+	}
+	printf("\ndownloads:\n");
+	if (ctl_audit_print(c, &s->dl, 0) == -1)
+		return (-1);
+	if (c->responses && s->dl.loose.nrows > 0) {
+		printf("\nresponses of no download:\n");
+		if (ctl_audit_print_loose(c, &s->dl) == -1)
+			return (-1);
+	}
+	if ((has_max = ctl_jobs_show_max(s, &max, &text)) == -1)
+		printf("%" PRId64 " downloads used; max_downloads '%s' is not a "
+		    "number", s->dl.used, text != NULL ? text : "");
+	else if (ctl_out_used_line(line, sizeof(line), s->dl.used,
+	    s->dl.pruned, has_max, max) == 0)
+		fputs(line, stdout);
+	else
+		printf("%" PRId64 " downloads used", s->dl.used);
+	printf(", %" PRId64 " open\n", ctl_audit_open_count(c, &s->dl));
+	return (0);
+}
+
 /* What show found, as a field table and a downloads table. 0, or -1. */
 static int
-ctl_jobs_show_table(const struct ctl *c, const struct ctl_jobs_shown *s)
+ctl_jobs_show_table(const struct ctl *c, struct ctl_jobs_shown *s)
 {
 	struct ctl_table t;
 	char		 buf[128];
@@ -283,17 +383,35 @@ ctl_jobs_show_table(const struct ctl *c, const struct ctl_jobs_shown *s)
 	ctl_table_free(&t);
 	if (rc == -1)
 		return (-1);
+	return (ctl_jobs_show_dl_table(c, s));
+}
+
+/*
+ * What show found, as one JSON object: "job", "downloads" (null without
+ * a state database), "downloads_used", "downloads_pruned",
+ * "downloads_open", and with --responses "responses_without_download".
+ */
+static void
+ctl_jobs_show_json(const struct ctl *c, struct ctl_jobs_shown *s)
+{
+	fputs("{\"job\":", stdout);
+	ctl_rows_json_object(stdout, &s->job, 0);
 	if (!s->have_state) {
-		printf("\ndownloads: unknown (no state database %s yet)\n",
-		    c->state_db != NULL ? c->state_db : "");
-		return (0);
+		fputs(",\"downloads\":null,\"downloads_used\":null,"
+		    "\"downloads_pruned\":null,\"downloads_open\":null}\n",
+		    stdout);
+		return;
 	}
-	printf("\ndownloads:\n");
-	if (ctl_audit_print(c, &s->downloads, 0) == -1)
-		return (-1);
-	printf("%zu responses, %" PRId64 " counted\n", s->downloads.nrows,
-	    ctl_audit_counted(&s->downloads));
-	return (0);
+	fputs(",\"downloads\":", stdout);
+	(void)ctl_audit_print(c, &s->dl, 0);	/* JSON cannot fail */
+	printf(",\"downloads_used\":%" PRId64 ",\"downloads_pruned\":%"
+	    PRId64 ",\"downloads_open\":%" PRId64, s->dl.used, s->dl.pruned,
+	    ctl_audit_open_count(c, &s->dl));
+	if (c->responses) {
+		fputs(",\"responses_without_download\":", stdout);
+		(void)ctl_audit_print_loose(c, &s->dl);
+	}
+	fputs("}\n", stdout);
 }
 
 /* sluicectl show ID: the job's fields, then its downloads. */
@@ -307,21 +425,14 @@ ctl_jobs_show(struct ctl *c)
 	if ((rc = ctl_jobs_show_collect(c, c->args[0], &s)) != 0)
 		goto done;
 	rc = CTL_EXIT_FAIL;
-	if (c->json) {
-		fputs("{\"job\":", stdout);
-		ctl_rows_json_object(stdout, &s.job, 0);
-		fputs(",\"downloads\":", stdout);
-		if (!s.have_state)
-			fputs("null", stdout);
-		else
-			ctl_rows_json_array(stdout, &s.downloads);
-		fputs("}\n", stdout);
-	} else if (ctl_jobs_show_table(c, &s) == -1)
+	if (c->json)
+		ctl_jobs_show_json(c, &s);
+	else if (ctl_jobs_show_table(c, &s) == -1)
 		goto done;
 	rc = CTL_EXIT_OK;
 done:
 	ctl_rows_free(&s.job);
-	ctl_rows_free(&s.downloads);
+	ctl_audit_free(&s.dl);
 	return (rc);
 }
 

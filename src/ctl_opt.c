@@ -22,7 +22,7 @@
 #define CTL_OPT_ERR_SIZE	4096	/* a message quoting a long value */
 
 static opt_set_fn ctl_opt_expires, ctl_opt_max_downloads, ctl_opt_status,
-    ctl_opt_older_than, ctl_opt_since, ctl_opt_limit;
+    ctl_opt_older_than, ctl_opt_since, ctl_opt_limit, ctl_opt_resume_window;
 
 #define STR(n, e, f, g)	OPT_ROW_STR(n, e, struct ctl, f, g)
 #define FLAG(n, f, g)	OPT_ROW_FLAG(n, struct ctl, f, g)
@@ -50,6 +50,9 @@ static const struct opt ctl_opts[] = {
 	FUNC("since",		ctl_opt_since,		C_AUDIT),
 	FUNC("limit",		ctl_opt_limit,		C_AUDIT),
 	FLAG("hash",		hash,			C_CHECK),
+	FLAG("responses",	responses,		C_SHOW | C_AUDIT),
+	{ "resume-window", 0, OPT_FUNC, "SLUICE_RESUME_WINDOW", 0, 0, 0, 0,
+	    ctl_opt_resume_window, C_SHOW | C_AUDIT | C_LIST },
 };
 
 #define CTL_NOPTS	(sizeof(ctl_opts) / sizeof(ctl_opts[0]))
@@ -168,6 +171,31 @@ ctl_opt_limit(void *target, const struct opt *o, const char *v,
 	if (units_count_parse(v, &c->limit) == -1) {
 		snprintf(err, errsz, "--limit: want a whole number >= 0; got "
 		    "'%s'", v);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * --resume-window (SLUICE_RESUME_WINDOW): as sluice's, a duration, or
+ * "off" / "0" for none. It must be the one sluice runs with: it decides
+ * which downloads are open.
+ */
+static int
+ctl_opt_resume_window(void *target, const struct opt *o, const char *v,
+    char *err, size_t errsz)
+{
+	struct ctl *c = target;
+
+	(void)o;
+	if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) {
+		c->resume_window = 0;
+		return (0);
+	}
+	if (units_duration_parse(v, &c->resume_window) == -1) {
+		snprintf(err, errsz, "--resume-window (or "
+		    "SLUICE_RESUME_WINDOW): want a number and a unit s, m, h, "
+		    "d or w (e.g. 1h), or off; got '%s'", v);
 		return (-1);
 	}
 	return (0);

@@ -243,37 +243,74 @@ ctl_table_cell(FILE *fp, const char *s, size_t width, int right, int last)
 }
 
 /*
- * Print the header (if any) and the rows with aligned columns, two apart,
- * and no trailing blanks. Returns 0, or -1 when a row could not be stored.
+ * Measure every column (header and rows) for ctl_table_print_head and
+ * ctl_table_print_row; call it again after adding rows. Returns 0, or -1
+ * when a row could not be stored or out of memory (errno set).
  */
 int
-ctl_table_print(const struct ctl_table *t, FILE *fp)
+ctl_table_layout(struct ctl_table *t)
 {
-	size_t	*width, r, c;
+	size_t	 r, c, w;
 
 	if (t->error) {
 		errno = ENOMEM;
 		return (-1);
 	}
-	if ((width = calloc(t->ncols, sizeof(*width))) == NULL)
+	free(t->width);
+	if ((t->width = calloc(t->ncols, sizeof(*t->width))) == NULL)
 		return (-1);
 	for (c = 0; c < t->ncols && t->head != NULL; c++)
-		width[c] = ctl_out_width(t->head[c]);
+		t->width[c] = ctl_out_width(t->head[c]);
 	for (r = 0; r < t->nrows; r++)
 		for (c = 0; c < t->ncols; c++) {
-			size_t w = ctl_out_width(t->cells[r * t->ncols + c]);
-
-			if (w > width[c])
-				width[c] = w;
+			w = ctl_out_width(t->cells[r * t->ncols + c]);
+			if (w > t->width[c])
+				t->width[c] = w;
 		}
-	for (c = 0; c < t->ncols && t->head != NULL; c++)
-		ctl_table_cell(fp, t->head[c], width[c],
+	return (0);
+}
+
+/* The header line (if any), after indent, as laid out. */
+void
+ctl_table_print_head(const struct ctl_table *t, FILE *fp, const char *indent)
+{
+	size_t	 c;
+
+	if (t->head == NULL)
+		return;
+	fputs(indent, fp);
+	for (c = 0; c < t->ncols; c++)
+		ctl_table_cell(fp, t->head[c], t->width[c],
 		    (t->right >> c) & 1, c + 1 == t->ncols);
+}
+
+/* Row r, after indent, as laid out. */
+void
+ctl_table_print_row(const struct ctl_table *t, FILE *fp, const char *indent,
+    size_t r)
+{
+	size_t	 c;
+
+	fputs(indent, fp);
+	for (c = 0; c < t->ncols; c++)
+		ctl_table_cell(fp, t->cells[r * t->ncols + c], t->width[c],
+		    (t->right >> c) & 1, c + 1 == t->ncols);
+}
+
+/*
+ * Print the header (if any) and the rows with aligned columns, two apart,
+ * and no trailing blanks. Returns 0, or -1 when a row could not be stored.
+ */
+int
+ctl_table_print(struct ctl_table *t, FILE *fp)
+{
+	size_t	 r;
+
+	if (ctl_table_layout(t) == -1)
+		return (-1);
+	ctl_table_print_head(t, fp, "");
 	for (r = 0; r < t->nrows; r++)
-		for (c = 0; c < t->ncols; c++)
-			ctl_table_cell(fp, t->cells[r * t->ncols + c],
-			    width[c], (t->right >> c) & 1, c + 1 == t->ncols);
-	free(width);
+		ctl_table_print_row(t, fp, "", r);
 	return (0);
 }
 
@@ -285,7 +322,9 @@ ctl_table_free(struct ctl_table *t)
 	for (i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i]);
 	free(t->cells);
+	free(t->width);
 	t->cells = NULL;
+	t->width = NULL;
 	t->nrows = t->cap = 0;
 }
 
@@ -326,6 +365,89 @@ ctl_out_size(char *dst, size_t sz, int64_t n)
 		}
 		len = snprintf(dst, sz, "%.1f %s", v, unit[u]);
 	}
+	if (len < 0 || (size_t)len >= sz)
+		return (-1);
+	return (0);
+}
+
+/*
+ * A download's coverage: "covered/file_size (pct%)", the percentage
+ * rounded down to a tenth so that it never claims more than was sent
+ * ("100%" only when every byte was); "covered/?" when the size is unknown
+ * (-1: a download migrated from version 1); "0/0" for an empty file.
+ * Returns 0, or -1 when it does not fit.
+ */
+int
+ctl_out_coverage(char *dst, size_t sz, int64_t covered, int64_t file_size)
+{
+	int64_t	 pm;
+	int	 len;
+
+	if (file_size < 0)
+		len = snprintf(dst, sz, "%" PRId64 "/?", covered);
+	else if (file_size == 0)
+		len = snprintf(dst, sz, "%" PRId64 "/0", covered);
+	else if (covered >= file_size)
+		len = snprintf(dst, sz, "%" PRId64 "/%" PRId64 " (100%%)",
+		    covered, file_size);
+	else {
+		/* Per mille, in floating point: covered * 1000 may overflow. */
+		pm = (int64_t)((double)(covered > 0 ? covered : 0) * 1000.0 /
+		    (double)file_size);
+		if (pm > 999)
+			pm = 999;
+		len = snprintf(dst, sz, "%" PRId64 "/%" PRId64 " (%d.%d%%)",
+		    covered, file_size, (int)(pm / 10), (int)(pm % 10));
+	}
+	if (len < 0 || (size_t)len >= sz)
+		return (-1);
+	return (0);
+}
+
+/*
+ * A job's downloads used against its limit, for list: "1/3", or "2/-"
+ * when it has none. Returns 0, or -1 when it does not fit.
+ */
+int
+ctl_out_used(char *dst, size_t sz, int64_t used, int has_max, int64_t max)
+{
+	int	 len;
+
+	if (has_max)
+		len = snprintf(dst, sz, "%" PRId64 "/%" PRId64, used, max);
+	else
+		len = snprintf(dst, sz, "%" PRId64 "/-", used);
+	if (len < 0 || (size_t)len >= sz)
+		return (-1);
+	return (0);
+}
+
+/*
+ * show's line: "N of M downloads used", "N downloads used (no limit)",
+ * or, for a negative max_downloads, that the row is bad (sluice answers
+ * 500); with "(P pruned)" when retention deleted some of them. Returns 0,
+ * or -1 when it does not fit.
+ */
+int
+ctl_out_used_line(char *dst, size_t sz, int64_t used, int64_t pruned,
+    int has_max, int64_t max)
+{
+	char	 tail[48] = "";
+	int	 len;
+
+	if (pruned > 0 && (len = snprintf(tail, sizeof(tail),
+	    " (%" PRId64 " pruned)", pruned)) < 0)
+		return (-1);
+	if (!has_max)
+		len = snprintf(dst, sz, "%" PRId64 " download%s used%s "
+		    "(no limit)", used, used == 1 ? "" : "s", tail);
+	else if (max < 0)
+		len = snprintf(dst, sz, "%" PRId64 " download%s used%s; "
+		    "max_downloads %" PRId64 " is a bad row (sluice answers "
+		    "500)", used, used == 1 ? "" : "s", tail, max);
+	else
+		len = snprintf(dst, sz, "%" PRId64 " of %" PRId64 " "
+		    "download%s used%s", used, max, max == 1 ? "" : "s", tail);
 	if (len < 0 || (size_t)len >= sz)
 		return (-1);
 	return (0);

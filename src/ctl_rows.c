@@ -102,6 +102,27 @@ ctl_rows_get(const struct ctl_rows *r, size_t row, size_t col)
 	return (&r->v[row * r->ncols + col]);
 }
 
+/*
+ * The first row whose column col is >= key, or nrows if none: a binary
+ * search over rows sorted by that column (ORDER BY col), where a value
+ * that is not an INTEGER sorts first (SQLite puts NULL first).
+ */
+size_t
+ctl_rows_lower_int(const struct ctl_rows *r, size_t col, int64_t key)
+{
+	size_t	 lo = 0, hi = r->nrows, mid;
+	int64_t	 v;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (!ctl_val_int(ctl_rows_get(r, mid, col), &v) || v < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
 /* The text form, or NULL for SQL NULL. */
 const char *
 ctl_val_text(const struct ctl_val *v)

@@ -54,6 +54,9 @@ int		 ctl_val_int(const struct ctl_val *, int64_t *);
 const char	*ctl_val_date(const struct ctl_val *, char *, size_t);
 const char	*ctl_val_size(const struct ctl_val *, char *, size_t);
 
+size_t		 ctl_rows_lower_int(const struct ctl_rows *, size_t col,
+		    int64_t key);
+
 void		 ctl_val_json(FILE *, const struct ctl_val *);
 void		 ctl_rows_json_object(FILE *, const struct ctl_rows *,
 		    size_t row);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "ctl_add.h"
 #include "ctl_audit.h"
 #include "ctl_files.h"
@@ -33,6 +34,20 @@
 #include "ctl_state.h"
 #include "sluicectl.h"
 #include "units.h"
+
+/*
+ * Until issue 12's core lands in audit.h with this name: the default of
+ * sluice's --resume-window, which sluicectl must share.
+ */
+#ifndef AUDIT_RESUME_WINDOW_DEFAULT
+#define AUDIT_RESUME_WINDOW_DEFAULT	3600	/* seconds */
+#endif
+
+#define CTL_HELP_WINDOW \
+	"  --resume-window D  as sluice's [SLUICE_RESUME_WINDOW]: a download\n" \
+	"                     is open while a response of it is in flight,\n" \
+	"                     and for D (s, m, h, d or w; default 1h, or off)\n" \
+	"                     after its last one ended\n"
 
 #define CTL_HELP_EXIT \
 	"\nExit status: 0 ok, 1 an operation or check failed, " \
@@ -57,7 +72,8 @@ static const char ctl_help_main[] =
     "Commands:\n"
     "  init        create both databases and the export root (idempotent)\n"
     "  add FILE    register an existing file as a done job; print its URL\n"
-    "  list        list jobs (--status, --owner, --expired)\n"
+    "  list        list jobs (--status, --owner, --expired) and the\n"
+    "              downloads each has used\n"
     "  show ID     one job, all its fields, and its downloads\n"
     "  revoke ID   withdraw a job: status 'revoked' (sluice answers 410)\n"
     "  purge       delete old expired, revoked and failed jobs and files\n"
@@ -75,7 +91,8 @@ static const char ctl_help_init[] =
     "\n"
     "Create the jobs database (sql/schema.sql), sluice's state database\n"
     "(sql/state.sql) and the export root directory, whichever are missing.\n"
-    "Running it again changes nothing.\n"
+    "A version 1 state database (before downloads were recorded) is\n"
+    "migrated in place, its rows kept. Running it again changes nothing.\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
 
@@ -111,20 +128,31 @@ static const char ctl_help_add[] =
 static const char ctl_help_list[] =
     "usage: sluicectl list [--status S] [--owner USER] [--expired]\n"
     "\n"
-    "List jobs, newest first.\n"
+    "List jobs, newest first. USED is the downloads a job has used\n"
+    "against its max_downloads (\"1/3\"; \"2/-\": no limit; \"-\": no\n"
+    "state database yet), as sluice counts them.\n"
     "\n"
     "  --status S      only jobs in status S: pending, running, done,\n"
     "                  failed or revoked\n"
     "  --owner USER    only jobs owned by USER\n"
     "  --expired       only jobs whose expires_at has passed\n"
+    CTL_HELP_WINDOW
     "Needs --db.\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
 
 static const char ctl_help_show[] =
-    "usage: sluicectl show ID\n"
+    "usage: sluicectl show [--responses] ID\n"
     "\n"
-    "Every field of job ID, and its downloads from the state database.\n"
+    "Every field of job ID, then its downloads from the state database\n"
+    "(one client fetching the job, however many responses it took): the\n"
+    "client, when it opened and was last active, its responses, bytes\n"
+    "sent, the bytes of the file covered, complete or not, open or\n"
+    "closed; and how many of max_downloads are used.\n"
+    "\n"
+    "  --responses        each download's responses beneath it, and the\n"
+    "                     job's responses of no download\n"
+    CTL_HELP_WINDOW
     "Exits 3 when there is no such job. Needs --db.\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
@@ -156,14 +184,19 @@ static const char ctl_help_purge[] =
 
 static const char ctl_help_audit[] =
     "usage: sluicectl audit [--job ID] [--since WHEN] [--limit N]\n"
+    "                       [--responses]\n"
     "\n"
-    "Recent downloads from the state database, newest first (in the\n"
-    "order sluice recorded them).\n"
+    "Recent downloads from the state database, newest opened first, as\n"
+    "show lists them.\n"
     "\n"
-    "  --job ID        only downloads of job ID\n"
-    "  --since WHEN    only those started since WHEN: a duration back from\n"
-    "                  now (90s, 30m, 1h, 7d, 2w) or unix seconds\n"
-    "  --limit N       at most N rows (default 50; 0: all)\n"
+    "  --job ID           only downloads of job ID\n"
+    "  --since WHEN       only those active since WHEN (last activity at\n"
+    "                     or after it, or a response in flight): a\n"
+    "                     duration back from now (90s, 30m, 1h, 7d, 2w)\n"
+    "                     or unix seconds\n"
+    "  --limit N          at most N downloads (default 50; 0: all)\n"
+    "  --responses        each download's responses beneath it\n"
+    CTL_HELP_WINDOW
     "Needs --state-db, or --db to find it beside.\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
@@ -277,6 +310,7 @@ main(int argc, char **argv)
 	c.now = (int64_t)now;
 	c.older_than = CTL_PURGE_DAYS;
 	c.limit = CTL_AUDIT_LIMIT;
+	c.resume_window = AUDIT_RESUME_WINDOW_DEFAULT;
 	c.url = CTL_DEFAULT_URL;
 	rc = ctl_opt_parse(&c, argc, argv, ctl_cmds,
 	    sizeof(ctl_cmds) / sizeof(ctl_cmds[0]), &cmd);

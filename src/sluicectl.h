@@ -55,6 +55,10 @@ struct ctl {
 	int64_t		 older_than;	/* days */
 	int		 dry_run;
 
+	/* show, audit, list: the downloads in sluice's state database */
+	int64_t		 resume_window;	/* --resume-window, seconds */
+	int		 responses;	/* --responses: each one's, beneath */
+
 	/* audit */
 	const char	*job;
 	int64_t		 since;		/* unix time, if has_since */
