@@ -371,6 +371,24 @@ ctl_out_size(char *dst, size_t sz, int64_t n)
 }
 
 /*
+ * floor(part * 1000 / whole), for 0 <= part < whole: exact where the
+ * compiler has 128-bit integers (part * 1000 does not fit 64 bits), else
+ * in floating point and at most 999, so it never reads as the whole.
+ */
+static int64_t
+ctl_out_permille(int64_t part, int64_t whole)
+{
+#ifdef __SIZEOF_INT128__
+	return ((int64_t)((unsigned __int128)part * 1000u /
+	    (unsigned __int128)whole));
+#else
+	double	 pm = (double)part * 1000.0 / (double)whole;
+
+	return (pm > 999.0 ? 999 : (int64_t)pm);
+#endif
+}
+
+/*
  * A download's coverage: "covered/file_size (pct%)", the percentage
  * rounded down to a tenth so that it never claims more than was sent
  * ("100%" only when every byte was); "covered/?" when the size is unknown
@@ -391,11 +409,7 @@ ctl_out_coverage(char *dst, size_t sz, int64_t covered, int64_t file_size)
 		len = snprintf(dst, sz, "%" PRId64 "/%" PRId64 " (100%%)",
 		    covered, file_size);
 	else {
-		/* Per mille, in floating point: covered * 1000 may overflow. */
-		pm = (int64_t)((double)(covered > 0 ? covered : 0) * 1000.0 /
-		    (double)file_size);
-		if (pm > 999)
-			pm = 999;
+		pm = ctl_out_permille(covered > 0 ? covered : 0, file_size);
 		len = snprintf(dst, sz, "%" PRId64 "/%" PRId64 " (%d.%d%%)",
 		    covered, file_size, (int)(pm / 10), (int)(pm % 10));
 	}

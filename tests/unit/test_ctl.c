@@ -1,8 +1,9 @@
 /*
  * test_ctl: sluicectl's pure parts, and the option parser both binaries
  * share. Terminal sanitising (ctl_out_clean and its unsafe characters),
- * table widths, JSON strings and values, sizes and dates (ctl_out.c,
- * ctl_rows.c), and the table-driven parser (opt.c) with sluice's option
+ * table widths and tables printed row by row, JSON strings and values,
+ * sizes, dates, a download's coverage and the downloads used against a
+ * limit (ctl_out.c), the search for a download's responses (ctl_rows.c), and the table-driven parser (opt.c) with sluice's option
  * table on top of it (config.c): "--name value", "--name=value", env
  * fallbacks, typed setters and every error message. Output is written to
  * an open_memstream FILE and compared byte for byte.
@@ -355,6 +356,193 @@ test_out_date(void **state)
 	    sizeof(buf), INT64_C(253402300800)), 0);
 	expect_int("time past gmtime", "rc", ctl_out_date(buf, sizeof(buf),
 	    INT64_MAX), -1);
+	end_cases();
+}
+
+/* -------------------------------------------- downloads: coverage, used */
+
+static const struct {
+	const char	*name;
+	int64_t		 covered, size;
+	const char	*want;
+} coverage_cases[] = {
+	{ "whole file", 400000, 400000, "400000/400000 (100%)" },
+	{ "none yet", 0, 400000, "0/400000 (0.0%)" },
+	{ "a tenth rounded down", 5000, 400000, "5000/400000 (1.2%)" },
+	{ "one short of whole: never 100%", 999999, 1000000,
+	    "999999/1000000 (99.9%)" },
+	{ "half", 50, 100, "50/100 (50.0%)" },
+	{ "size unknown (migrated)", 3000, -1, "3000/?" },
+	{ "empty file", 0, 0, "0/0" },
+	{ "huge, no overflow", INT64_MAX / 2, INT64_MAX,
+	    "4611686018427387903/9223372036854775807 (49.9%)" },
+	{ "covered past size (a bad row) says 100%", 7, 5, "7/5 (100%)" },
+};
+
+static void
+test_out_coverage(void **state)
+{
+	char	 buf[CTL_OUT_COVER_SIZE];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(coverage_cases); i++) {
+		buf[0] = '\0';
+		expect_int(coverage_cases[i].name, "rc", ctl_out_coverage(buf,
+		    sizeof(buf), coverage_cases[i].covered,
+		    coverage_cases[i].size), 0);
+		expect_str(coverage_cases[i].name, "text", buf,
+		    coverage_cases[i].want);
+	}
+	/* The largest fits CTL_OUT_COVER_SIZE; a short buffer is an error. */
+	expect_int("coverage: largest", "rc", ctl_out_coverage(buf,
+	    sizeof(buf), INT64_MAX - 1, INT64_MAX), 0);
+	expect_int("coverage into 10 bytes", "rc", ctl_out_coverage(buf, 10,
+	    5000, 400000), -1);
+	end_cases();
+}
+
+static const struct {
+	const char	*name;
+	int64_t		 used;
+	int		 has_max;
+	int64_t		 max;
+	const char	*want;
+} used_cases[] = {
+	{ "under the limit", 1, 1, 3, "1/3" },
+	{ "at the limit", 3, 3, 3, "3/3" },
+	{ "no limit", 2, 0, 0, "2/-" },
+	{ "none yet, limit 0", 0, 1, 0, "0/0" },
+	{ "a bad row shows as it is", 2, 1, -1, "2/-1" },
+};
+
+static const struct {
+	const char	*name;
+	int64_t		 used, pruned;
+	int		 has_max;
+	int64_t		 max;
+	const char	*want;
+} used_line_cases[] = {
+	{ "limited", 2, 0, 1, 3, "2 of 3 downloads used" },
+	{ "limit one", 1, 0, 1, 1, "1 of 1 download used" },
+	{ "with pruned", 3, 1, 1, 3, "3 of 3 downloads used (1 pruned)" },
+	{ "no limit", 2, 0, 0, 0, "2 downloads used (no limit)" },
+	{ "no limit, one", 1, 0, 0, 0, "1 download used (no limit)" },
+	{ "negative: a bad row", 0, 0, 1, -1, "0 downloads used; "
+	    "max_downloads -1 is a bad row (sluice answers 500)" },
+};
+
+static void
+test_out_used(void **state)
+{
+	char	 buf[CTL_OUT_USED_LINE_SIZE];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(used_cases); i++) {
+		buf[0] = '\0';
+		expect_int(used_cases[i].name, "rc", ctl_out_used(buf,
+		    CTL_OUT_USED_SIZE, used_cases[i].used,
+		    used_cases[i].has_max, used_cases[i].max), 0);
+		expect_str(used_cases[i].name, "cell", buf, used_cases[i].want);
+	}
+	for (i = 0; i < NITEMS(used_line_cases); i++) {
+		buf[0] = '\0';
+		expect_int(used_line_cases[i].name, "rc", ctl_out_used_line(buf,
+		    sizeof(buf), used_line_cases[i].used,
+		    used_line_cases[i].pruned, used_line_cases[i].has_max,
+		    used_line_cases[i].max), 0);
+		expect_str(used_line_cases[i].name, "line", buf,
+		    used_line_cases[i].want);
+	}
+	expect_int("used: largest fits", "rc", ctl_out_used(buf,
+	    CTL_OUT_USED_SIZE, INT64_MAX, 1, INT64_MIN), 0);
+	expect_int("used line: largest fits", "rc", ctl_out_used_line(buf,
+	    sizeof(buf), INT64_MAX, INT64_MAX, 1, INT64_MIN), 0);
+	expect_int("used into 3 bytes", "rc", ctl_out_used(buf, 3, 1, 1, 3),
+	    -1);
+	end_cases();
+}
+
+/*
+ * A download's responses are found by a binary search over rows sorted
+ * by download_id (NULLs first, as SQLite sorts them).
+ */
+static void
+test_rows_lower_int(void **state)
+{
+	static const char *const names[] = { "download_id" };
+	static const int64_t ids[] = { -1, 3, 3, 7, 9, 9, 9 };	/* -1: NULL */
+	static const struct {
+		int64_t	 key;
+		size_t	 want;
+	} cases[] = {
+		{ 0, 1 }, { 3, 1 }, { 4, 3 }, { 7, 3 }, { 9, 4 }, { 10, 7 },
+		{ INT64_MIN, 1 },
+	};
+	struct ctl_rows	 r;
+	struct ctl_val	*v;
+	char		 name[48];
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(ctl_rows_init(&r, 1, names), 0);
+	expect_int("empty rows", "index", (int)ctl_rows_lower_int(&r, 0, 3),
+	    0);
+	for (i = 0; i < NITEMS(ids); i++) {
+		assert_non_null(v = ctl_rows_add(&r));
+		if (ids[i] == -1)
+			continue;
+		v->i = ids[i];
+		assert_int_equal(ctl_val_set(v, CTL_VAL_INT, "n", 1), 0);
+	}
+	for (i = 0; i < NITEMS(cases); i++) {
+		snprintf(name, sizeof(name), "lower bound of %lld",
+		    (long long)cases[i].key);
+		expect_int(name, "index", (int)ctl_rows_lower_int(&r, 0,
+		    cases[i].key), (int)cases[i].want);
+	}
+	ctl_rows_free(&r);
+	end_cases();
+}
+
+/*
+ * A table printed row by row (audit --responses): each table aligned over
+ * all its rows, whatever is printed between them, with an indent.
+ */
+static void
+test_table_rows(void **state)
+{
+	static const char *const dhead[] = { "ADDR", "BYTES" };
+	static const char *const rhead[] = { "STATUS", "RANGE" };
+	const char	*d1[] = { "192.0.2.7", "400000" };
+	const char	*d2[] = { "::1", "5" };
+	const char	*r1[] = { "200", "0-399999" };
+	struct ctl_table dt, rt;
+	struct mem	 m;
+
+	(void)state;
+	ctl_table_init(&dt, 2, dhead, 1u << 1);
+	ctl_table_init(&rt, 2, rhead, 1u << 0);
+	ctl_table_add(&dt, d1);
+	ctl_table_add(&dt, d2);
+	ctl_table_add(&rt, r1);
+	assert_int_equal(ctl_table_layout(&dt), 0);
+	assert_int_equal(ctl_table_layout(&rt), 0);
+	mem_open(&m);
+	ctl_table_print_head(&dt, m.fp, "");
+	ctl_table_print_row(&dt, m.fp, "", 0);
+	ctl_table_print_head(&rt, m.fp, "    ");
+	ctl_table_print_row(&rt, m.fp, "    ", 0);
+	ctl_table_print_row(&dt, m.fp, "", 1);
+	mem_expect(&m, "rows",
+	    "ADDR        BYTES\n"
+	    "192.0.2.7  400000\n"
+	    "    STATUS  RANGE\n"
+	    "       200  0-399999\n"
+	    "::1             5\n");
+	ctl_table_free(&dt);
+	ctl_table_free(&rt);
 	end_cases();
 }
 
@@ -780,6 +968,10 @@ main(void)
 		cmocka_unit_test(test_rows_json),
 		cmocka_unit_test(test_out_size),
 		cmocka_unit_test(test_out_date),
+		cmocka_unit_test(test_out_coverage),
+		cmocka_unit_test(test_out_used),
+		cmocka_unit_test(test_rows_lower_int),
+		cmocka_unit_test(test_table_rows),
 		cmocka_unit_test(test_opt_next),
 		cmocka_unit_test(test_opt_set),
 		cmocka_unit_test(test_opt_env),
