@@ -134,6 +134,7 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Isrc \
 	    -DSCHEMA_SQL='"$(CURDIR)/sql/schema.sql"' \
 	    -DSTATE_SQL='"$(CURDIR)/sql/state.sql"' \
+	    -DSTATE_V1_SQL='"$(CURDIR)/tests/unit/state_v1.sql"' \
 	    -o $@ $(filter %.c %.o,$^) \
 	    -lcmocka -lsqlite3 -lsodium -lpthread
 

@@ -1221,6 +1221,8 @@ audit_writer_open(const char *path, const struct audit_settings *set,
 	if (audit_conn_open(&w->db, path, SQLITE_OPEN_READWRITE, 1, err,
 	    errsz) == -1)
 		goto fail;
+	if (set->busy_ms > 0)
+		w->db.busy_ms = set->busy_ms;
 	if (audit_conn_open(&w->up, path, SQLITE_OPEN_READWRITE, 1, err,
 	    errsz) == -1)
 		goto fail;

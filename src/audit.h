@@ -1,8 +1,9 @@
 /*
  * audit: sluice's own state database, and its one owner. The downloads
  * (one client fetching one job) and their responses, the atomic
- * look-count-and-record behind max_downloads, and the database's upkeep (committing queued ends, checkpoints that keep the WAL
- * bounded, closing the rows of dead workers, retention).
+ * look-count-and-record behind max_downloads, and the database's upkeep
+ * (committing queued ends, checkpoints that keep the WAL bounded, closing
+ * the responses of dead workers, retention).
  *
  * One writer per worker process (struct audit_writer, opaque): one
  * read-write connection on which the request threads commit what they
@@ -82,6 +83,7 @@ struct audit_final {
 struct audit_settings {
 	int64_t		 retention;	/* seconds; 0 = keep forever */
 	int64_t		 upkeep_ms;	/* 0: AUDIT_UPKEEP_MS (tests set it) */
+	int		 busy_ms;	/* 0: AUDIT_BUSY_MS (tests set it) */
 };
 
 enum audit_result {

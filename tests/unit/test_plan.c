@@ -283,7 +283,8 @@ static const struct plan_case plan_cases[] = {
 	    .start = 0, .length = 100, .bodyk = B_FILE,
 	    .hdr = "Status: 206 Partial Content|Content-Range: bytes 0-99/1000|"
 	    "Content-Length: 100|Accept-Ranges: bytes" },
-	{ "range from 100", .range = "bytes=100-199", .want = 206, .start = 100, .length = 100,
+	{ "range from 100", .range = "bytes=100-199", .want = 206,
+	    .start = 100, .length = 100,
 	    .hdr = "Content-Range: bytes 100-199/1000" },
 	{ "suffix range", .range = "bytes=-100", .want = 206, .start = 900,
 	    .length = 100, .hdr = "Content-Range: bytes 900-999/1000" },
@@ -316,7 +317,8 @@ static const struct plan_case plan_cases[] = {
 	    .want = 416, .hdr = "Content-Range: bytes */0" },
 
 	/* The headers of a 200. */
-	{ "200: the contract's headers", .want = 200, .why = "ok", .start = 0, .length = 1000, .bodyk = B_FILE,
+	{ "200: the contract's headers", .want = 200, .why = "ok",
+	    .start = 0, .length = 1000, .bodyk = B_FILE,
 	    .hdr = "Status: 200 OK|Content-Type: text/csv|"
 	    "Content-Length: 1000|Accept-Ranges: bytes|ETag: @ETAG@|"
 	    "Last-Modified: @LM@|Content-Disposition: attachment; "
