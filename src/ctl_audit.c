@@ -31,6 +31,7 @@
 #include "ctl_db.h"
 #include "ctl_out.h"
 #include "ctl_rows.h"
+#include "policy.h"
 #include "sluicectl.h"
 
 /* The columns of CTL_AUDIT_DL and CTL_AUDIT_RS, in order. */
@@ -297,22 +298,10 @@ done:
 }
 
 /*
- * Is a download open, so that its client's next request joins it? While
- * a response of it is in flight, and for the resume window after its
- * last activity. The same rule as sluice's policy_download_open (issue
- * 12's core); to be replaced by a call to it once that lands.
+ * Download i: 1 open, 0 closed; sluice's rule (policy.c): while a
+ * response of it is in flight, and for the resume window after its last
+ * activity.
  */
-static int
-ctl_audit_window_open(int64_t last_at, int in_flight, int64_t now,
-    int64_t window)
-{
-	if (in_flight)
-		return (1);
-	return (window >= 0 && last_at >= now - (now < INT64_MIN + window ?
-	    now - INT64_MIN : window));
-}
-
-/* Download i: 1 open, 0 closed. */
 static int
 ctl_audit_is_open(const struct ctl *c, const struct ctl_rows *d, size_t i)
 {
@@ -321,7 +310,7 @@ ctl_audit_is_open(const struct ctl *c, const struct ctl_rows *d, size_t i)
 	(void)ctl_val_int(ctl_rows_get(d, i, DL_IN_FLIGHT), &live);
 	if (!ctl_val_int(ctl_rows_get(d, i, DL_LAST), &last))
 		return (live != 0);
-	return (ctl_audit_window_open(last, live != 0, c->now,
+	return (policy_download_open(last, live != 0, c->now,
 	    c->resume_window));
 }
 

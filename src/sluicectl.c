@@ -35,14 +35,6 @@
 #include "sluicectl.h"
 #include "units.h"
 
-/*
- * Until issue 12's core lands in audit.h with this name: the default of
- * sluice's --resume-window, which sluicectl must share.
- */
-#ifndef AUDIT_RESUME_WINDOW_DEFAULT
-#define AUDIT_RESUME_WINDOW_DEFAULT	3600	/* seconds */
-#endif
-
 #define CTL_HELP_WINDOW \
 	"  --resume-window D  as sluice's [SLUICE_RESUME_WINDOW]: a download\n" \
 	"                     is open while a response of it is in flight,\n" \
@@ -216,11 +208,12 @@ static const char ctl_help_check[] =
 static const char ctl_help_prune[] =
     "usage: sluicectl prune [--older-than DURATION]\n"
     "\n"
-    "Delete audit rows of downloads started more than DURATION ago (s, m,\n"
-    "h, d or w; default 90d, as sluice's --audit-retention), in small\n"
-    "batches. Downloads still open ('started') are kept, and counted\n"
-    "downloads stay counted for max_downloads. sluice prunes by itself;\n"
-    "this is for a shorter window once, or with --audit-retention off.\n"
+    "Delete the responses started more than DURATION ago (s, m, h, d or\n"
+    "w; default 90d, as sluice's --audit-retention), and the downloads\n"
+    "last active before then, in small batches. Responses still in\n"
+    "flight ('started'), and their downloads, are kept; pruned downloads\n"
+    "stay counted for max_downloads. sluice prunes by itself; this is for\n"
+    "a shorter window once, or with --audit-retention off.\n"
     "Needs --state-db, or --db to find it beside.\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
