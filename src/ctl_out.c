@@ -437,7 +437,7 @@ ctl_out_used(char *dst, size_t sz, int64_t used, int has_max, int64_t max)
 }
 
 /*
- * show's line: "N of M downloads used", "N downloads used (no limit)",
+ * show's line: "N of M downloads used", "N downloads used, no limit",
  * or, for a negative max_downloads, that the row is bad (sluice answers
  * 500); with "(P pruned)" when retention deleted some of them. Returns 0,
  * or -1 when it does not fit.
@@ -453,8 +453,8 @@ ctl_out_used_line(char *dst, size_t sz, int64_t used, int64_t pruned,
 	    " (%" PRId64 " pruned)", pruned)) < 0)
 		return (-1);
 	if (!has_max)
-		len = snprintf(dst, sz, "%" PRId64 " download%s used%s "
-		    "(no limit)", used, used == 1 ? "" : "s", tail);
+		len = snprintf(dst, sz, "%" PRId64 " download%s used%s, no "
+		    "limit", used, used == 1 ? "" : "s", tail);
 	else if (max < 0)
 		len = snprintf(dst, sz, "%" PRId64 " download%s used%s; "
 		    "max_downloads %" PRId64 " is a bad row (sluice answers "

@@ -91,15 +91,21 @@ print(v if not isinstance(v, list) else " ".join(map(str, v)))' \
 	    "$IT_DIR/o.$C_NAME" "$1" 2>&1
 }
 
-sql() { sqlite3 -batch -noheader "$SLUICE_DB" "$1"; }
-state_sql() { sqlite3 -batch -noheader "$STATE" "$1"; }
+# sluice writes the state database meanwhile: wait for its lock.
+sql() { sqlite3 -batch -noheader -cmd '.timeout 5000' "$SLUICE_DB" "$1"; }
+state_sql() { sqlite3 -batch -noheader -cmd '.timeout 5000' "$STATE" "$1"; }
 now() { date +%s; }
+# Unix seconds as sluicectl prints them: "YYYY-MM-DD HH:MM:SS", UTC.
+it_date() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 
 # Words (arguments, or lines of stdin) sorted bytewise, on one line.
 words() {
 	if [ $# -gt 0 ]; then printf '%s\n' "$@"; else cat; fi |
 	    LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
 }
+
+# Lines (of stdin) on one line, in their order.
+joined() { tr '\n' ' ' | sed 's/ $//'; }
 
 # The value after "KEY" on add's key/value output.
 field() { awk -v k="$1" '$1 == k { print $2; exit }' "$IT_DIR/o.$C_NAME"; }
@@ -178,6 +184,14 @@ test_usage() {
 	expect_rc 2
 	ctl u-limit audit --limit ten
 	expect_rc 2
+	ctl u-window show --resume-window 5x x
+	expect_rc 2
+	expect_err "sluicectl: show: --resume-window \(or SLUICE_RESUME_WINDOW\): want a number and a unit s, m, h, d or w \(e\.g\. 1h\), or off; got '5x'"
+	ctl u-window-cmd add --resume-window 1h /etc/hostname
+	expect_rc 2
+	expect_err "sluicectl: add: unknown option '--resume-window' .*"
+	ctl u-responses list --responses
+	expect_rc 2
 	C_NAME=u-nodb
 	env -u SLUICE_DB "$CTL" list >"$IT_DIR/o.u-nodb" 2>"$IT_DIR/e.u-nodb"
 	C_RC=$?
@@ -205,13 +219,19 @@ test_init() {
 	it_check "init: export root is a directory" [ -d "$IT_ROOT" ]
 	it_expect_eq "init: export_jobs table" export_jobs \
 	    "$(sql "SELECT name FROM sqlite_master WHERE name = 'export_jobs'")"
-	it_expect_eq "init: downloads table in the state database" downloads \
-	    "$(state_sql "SELECT name FROM sqlite_master WHERE name = 'downloads'")"
+	it_expect_eq "init: the state database's tables, version 2" \
+	    "download_counts downloads responses 2" \
+	    "$(state_sql "SELECT group_concat(name, ' ') FROM (SELECT name
+	        FROM sqlite_master WHERE type = 'table' ORDER BY name)") $(
+	        state_sql 'PRAGMA user_version')"
 	it_expect_eq "init: state database in WAL mode" wal \
 	    "$(state_sql 'PRAGMA journal_mode')"
 	sql "INSERT INTO export_jobs (id, status) VALUES ('sentinel', 'pending')"
-	state_sql "INSERT INTO downloads (job_id, started_at, range_start,
-	    range_end, status, counts, pid) VALUES ('sentinel', 1, 0, 0, 200, 1, 1)"
+	state_sql "INSERT INTO downloads (job_id, opened_at, last_at, file_size)
+	    VALUES ('sentinel', 1, 1, 1);
+	    INSERT INTO responses (download_id, job_id, started_at, range_start,
+	    range_end, status, counts, pid) VALUES (last_insert_rowid(),
+	    'sentinel', 1, 0, 0, 200, 1, 1)"
 	# Again, with --json, and global options after the command.
 	ctl init2 init --json --db "$SLUICE_DB" --root "$IT_ROOT"
 	expect_rc 0
@@ -221,10 +241,15 @@ test_init() {
 	it_expect_eq "init2: state db beside --db" "$STATE" "$(py 'd["state_db"]["path"]')"
 	it_expect_eq "init2: jobs kept (idempotent)" 1 \
 	    "$(sql "SELECT count(*) FROM export_jobs WHERE id = 'sentinel'")"
-	it_expect_eq "init2: downloads kept" 1 \
-	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = 'sentinel'")"
+	it_expect_eq "init2: downloads and responses kept" "1 1" \
+	    "$(state_sql "SELECT (SELECT count(*) FROM downloads WHERE job_id =
+	        'sentinel') || ' ' || (SELECT count(*) FROM responses WHERE
+	        job_id = 'sentinel')")"
+	it_expect_eq "init2: a response in flight stays in flight" started \
+	    "$(state_sql "SELECT outcome FROM responses WHERE job_id = 'sentinel'")"
+	it_expect_eq "init2: not migrated" False "$(py 'd["state_db"]["migrated"]')"
 	sql "DELETE FROM export_jobs WHERE id = 'sentinel'"
-	state_sql "DELETE FROM downloads"
+	state_sql "DELETE FROM responses; DELETE FROM downloads"
 	# --state-db and nested roots.
 	ctl init3 init --db "$IT_DIR/other.db" --state-db "$IT_DIR/other-state.db" \
 	    --root "$IT_DIR/a/b/c"
@@ -234,6 +259,74 @@ test_init() {
 	ctl init4 init --root /proc/nope/x
 	expect_rc 1
 	expect_err 'sluicectl: init: export root /proc/nope/x: .*'
+}
+
+# A version 1 state database (one row per response: the schema sluice
+# shipped before downloads, tests/unit/state_v1.sql): the readers refuse
+# it and say to run init (a sluice of version 1 may be writing it); init
+# migrates it in place, keeping every row; then show and audit read it.
+test_init_v1() {
+	local v1=$IT_DIR/v1-state.db t
+	t=$(now)
+	sqlite3 -batch "$v1" <tests/unit/state_v1.sql >/dev/null
+	sqlite3 -batch "$v1" "INSERT INTO downloads (job_id, started_at,
+	    remote_addr, remote_user, range_start, range_end, status, counts,
+	    bytes_sent, duration_ms, outcome, pid) VALUES
+	    ('v1job', $t - 900, '198.51.100.1', NULL, 0, 999, 200, 1, 1000, 3000, 'complete', 7),
+	    ('v1job', $t - 800, '198.51.100.1', NULL, 500, 999, 206, 0, 500, 10, 'complete', 7),
+	    ('v1job', $t - 700, '198.51.100.2', 'bob', 0, 999, 206, 1, 100, 5, 'aborted:client', 7),
+	    ('v1job', $t - 10, '198.51.100.3', NULL, 0, 999, 200, 1, 0, NULL, 'started', 7);
+	    INSERT INTO download_counts (job_id, pruned) VALUES ('v1job', 2)"
+	sql "INSERT INTO export_jobs (id, status, max_downloads, file_size)
+	    VALUES ('v1job', 'done', 9, 1000)"
+	ctl v1-audit audit --state-db "$v1"
+	expect_rc 1
+	expect_err "sluicectl: audit: $v1 is a version 1 state database \(one row per response\): run \`sluicectl init\` to migrate it \(sluice also does when it starts\)"
+	ctl v1-show show v1job --state-db "$v1"
+	expect_rc 1
+	expect_err "sluicectl: show: $v1 is a version 1 state database .*"
+	ctl v1-list list --state-db "$v1"
+	expect_rc 0
+	expect_err "sluicectl: list: $v1 is a version 1 state database .*"
+	it_check "v1-list: USED is '-' for the job" \
+	    grep -Eq '^v1job +done +1000 B +.* +never +- +' "$IT_DIR/o.v1-list"
+	it_expect_eq "v1: the readers left it at version 1" 0 \
+	    "$(sqlite3 -batch "$v1" 'PRAGMA user_version')"
+
+	ctl v1-init init --state-db "$v1"
+	expect_rc 0
+	expect_line "state database  $v1 (migrated from version 1)"
+	it_expect_eq "v1-init: version 2, every response kept, one download per counted one" \
+	    "2|4|3|2" "$(sqlite3 -batch "$v1" "SELECT (SELECT user_version FROM
+	        pragma_user_version), (SELECT count(*) FROM responses),
+	        (SELECT count(*) FROM downloads), (SELECT pruned FROM
+	        download_counts WHERE job_id = 'v1job')")"
+	it_expect_eq "v1-init: the response in flight is not closed (sluice may run)" \
+	    started "$(sqlite3 -batch "$v1" "SELECT outcome FROM responses
+	        WHERE remote_addr = '198.51.100.3'")"
+	ctl v1-init2 init --json --state-db "$v1"
+	expect_rc 0
+	it_expect_eq "v1-init2: already migrated" "False False" \
+	    "$(py '[d["state_db"]["created"], d["state_db"]["migrated"]]')"
+
+	ctl v1-show2 show v1job --state-db "$v1" --responses
+	expect_rc 0
+	it_check "v1-show2: the 200 is a complete download of the whole file" grep -Eq \
+	    "^$(it_date $((t - 900))) +$(it_date $((t - 897))) +198\\.51\\.100\\.1 +- +1 +1000 +1000/1000 \\(100%\\) +yes +open\$" \
+	    "$IT_DIR/o.v1-show2"
+	it_check "v1-show2: the 206 from 0, size unknown" grep -Eq \
+	    "^$(it_date $((t - 700))) +$(it_date $((t - 700))) +198\\.51\\.100\\.2 +bob +1 +100 +100/\\? +no +open\$" \
+	    "$IT_DIR/o.v1-show2"
+	it_check "v1-show2: the continuation is a response of no download" grep -Eq \
+	    "^$(it_date $((t - 800))) +198\\.51\\.100\\.1 +- +206 +500-999 +500 +10 +complete\$" \
+	    "$IT_DIR/o.v1-show2"
+	expect_line "5 of 9 downloads used (2 pruned), 3 open"
+	ctl v1-audit2 audit --state-db "$v1" --json
+	expect_rc 0
+	it_expect_eq "v1-audit2: the downloads, newest first" \
+	    "198.51.100.3:0:1000:False:True 198.51.100.2:100:-1:False:False 198.51.100.1:1000:1000:True:False" \
+	    "$(py '" ".join("%s:%s:%s:%s:%s" % (x["remote_addr"], x["covered"], x["file_size"], x["complete"], x["in_flight"]) for x in d)')"
+	sql "DELETE FROM export_jobs WHERE id = 'v1job'"
 }
 
 # ------------------------------------------------------------------- add
@@ -444,11 +537,14 @@ test_list() {
 	n=$(sql 'SELECT count(*) FROM export_jobs')
 	ctl list list
 	expect_rc 0
-	it_check "list: header" grep -Eq '^ID +STATUS +SIZE +CREATED +EXPIRES +OWNER +TOKEN +NAME$' \
+	it_check "list: header" grep -Eq '^ID +STATUS +SIZE +CREATED +EXPIRES +USED +OWNER +TOKEN +NAME$' \
 	    "$IT_DIR/o.list"
 	it_expect_eq "list: one line per job" "$((n + 1))" "$(wc -l <"$IT_DIR/o.list")"
-	it_check "list: J1's row (UTF-8 name, token, size)" \
-	    grep -Eq "^$J1 +done +2\\.9 MiB .* yes +Q3 report €\\.csv$" "$IT_DIR/o.list"
+	# J1 (limit 5) was downloaded once through sluice (test_add_copy).
+	it_check "list: J1's row (UTF-8 name, token, size, 1 of 5 used)" \
+	    grep -Eq "^$J1 +done +2\\.9 MiB .* +1/5 +- +yes +Q3 report €\\.csv$" "$IT_DIR/o.list"
+	it_check "list: J3 (no limit, downloaded once)" \
+	    grep -Eq "^$J3 +done +11 B .* never +1/- +- +- +plain\\.txt$" "$IT_DIR/o.list"
 	ctl list-json list --json
 	expect_rc 0
 	expect_json
@@ -457,6 +553,19 @@ test_list() {
 	    "$(py "[j['file_name'] for j in d if j['id'] == '$J1'][0]")"
 	it_check "list-json: never the token" \
 	    bash -c "! grep -qF -- '$J1TOK' '$IT_DIR/o.list-json'"
+	it_expect_eq "list-json: downloads used, as counted in the state database" \
+	    "$(sql "SELECT id FROM export_jobs ORDER BY id" | while read -r j; do
+	        printf '%s:%s\n' "$j" "$(state_sql "SELECT count(*) FROM downloads
+	            WHERE job_id = '$j'")"; done | joined)" \
+	    "$(py '"\n".join("%s:%s" % (j["id"], j["downloads_used"]) for j in sorted(d, key=lambda j: j["id"]))' | joined)"
+	ctl list-nostate list --state-db "$IT_DIR/nostate.db"
+	expect_rc 0
+	it_check "list-nostate: USED is '-' without a state database" \
+	    grep -Eq "^$J1 +done +2\\.9 MiB .* +- +- +yes +Q3 report €\\.csv$" "$IT_DIR/o.list-nostate"
+	it_check "list-nostate: no state database created" [ ! -e "$IT_DIR/nostate.db" ]
+	ctl list-nostate-json list --json --state-db "$IT_DIR/nostate.db"
+	it_expect_eq "list-nostate --json: downloads_used null" True \
+	    "$(py 'all(j["downloads_used"] is None for j in d)')"
 
 	sql "UPDATE export_jobs SET status = 'failed', error = 'disk full' WHERE id = '$J3'"
 	ctl list-failed list --status failed --json
@@ -492,15 +601,65 @@ test_list() {
 }
 
 # ------------------------------------------------------------------ show
-test_show() {
-	local t n c
-	t=$(now)
-	state_sql "INSERT INTO downloads (job_id, started_at, remote_addr,
+# Seeded downloads of J2 (given a limit of 5 here): A, whole and done two
+# hours ago (closed); B, two cut responses a minute ago (open for the
+# window); C, a response in flight (open whatever the window); a response
+# of no download; one pruned download. And one of J3. J2's own rows
+# (alice's download through lighttpd) go first, so that the counts are
+# these. A response in flight names this shell's pid: sluice's upkeep
+# closes the rows of workers that no longer exist.
+seed_downloads() {
+	local t=$1
+	state_sql "DELETE FROM responses WHERE job_id = '$J2';
+	    DELETE FROM downloads WHERE job_id = '$J2';
+	    INSERT INTO downloads (job_id, remote_addr, remote_user,
+	    opened_at, last_at, responses, bytes_sent, file_size, covered, spans,
+	    complete) VALUES
+	    ('$J2', '192.0.2.7', 'alice', $t - 7200, $t - 7119, 1, 400000, 400000, 400000, '0-399999', 1);
+	    INSERT INTO responses (download_id, job_id, started_at, remote_addr,
 	    remote_user, range_start, range_end, status, counts, bytes_sent,
 	    duration_ms, outcome, pid) VALUES
-	    ('$J2', $t - 7200, '192.0.2.7', 'alice', 0, 399999, 200, 1, 400000, 81, 'complete', 4242),
-	    ('$J2', $t - 60, '192.0.2.8', 'alice', 1000, 399999, 206, 0, 5000, 12, 'aborted:client', 4243),
-	    ('$J3', $t - 30, '192.0.2.9', NULL, 0, 10, 200, 1, 11, 1, 'complete', 4244)"
+	    (last_insert_rowid(), '$J2', $t - 7200, '192.0.2.7', 'alice', 0, 399999, 200, 1, 400000, 81000, 'complete', 4242);
+	    INSERT INTO downloads (job_id, remote_addr, remote_user, opened_at,
+	    last_at, responses, bytes_sent, file_size, covered, spans, complete)
+	    VALUES ('$J2', '192.0.2.8', 'alice', $t - 600, $t - 60, 2, 10000, 400000, 6000, '0-5999', 0);
+	    INSERT INTO responses (download_id, job_id, started_at, remote_addr,
+	    remote_user, range_start, range_end, status, counts, bytes_sent,
+	    duration_ms, outcome, pid) VALUES
+	    (last_insert_rowid(), '$J2', $t - 600, '192.0.2.8', 'alice', 0, 399999, 200, 1, 5000, 12, 'aborted:client', 4243),
+	    (last_insert_rowid(), '$J2', $t - 61, '192.0.2.8', 'alice', 1000, 399999, 206, 0, 5000, 900, 'aborted:client', 4243);
+	    INSERT INTO downloads (job_id, remote_addr, remote_user, opened_at,
+	    last_at, responses, bytes_sent, file_size, covered, spans, complete)
+	    VALUES ('$J2', '192.0.2.9', NULL, $t - 30, $t - 30, 1, 0, 400000, 0, '', 0);
+	    INSERT INTO responses (download_id, job_id, started_at, remote_addr,
+	    range_start, range_end, status, counts, pid) VALUES
+	    (last_insert_rowid(), '$J2', $t - 30, '192.0.2.9', 0, 399999, 200, 1, $$);
+	    INSERT INTO responses (download_id, job_id, started_at, remote_addr,
+	    range_start, range_end, status, counts, bytes_sent, duration_ms,
+	    outcome, pid) VALUES
+	    (NULL, '$J2', $t - 20, '192.0.2.10', 0, 399999, 200, 0, 0, 3, 'aborted:client', 4245);
+	    INSERT INTO download_counts (job_id, pruned) VALUES ('$J2', 1);
+	    INSERT INTO downloads (job_id, remote_addr, opened_at, last_at,
+	    responses, bytes_sent, file_size, covered, spans, complete)
+	    VALUES ('$J3', '192.0.2.11', $t - 5000, $t - 5000, 1, 11, 11, 11, '0-10', 1);
+	    INSERT INTO responses (download_id, job_id, started_at, remote_addr,
+	    range_start, range_end, status, counts, bytes_sent, duration_ms,
+	    outcome, pid) VALUES
+	    (last_insert_rowid(), '$J3', $t - 5000, '192.0.2.11', 0, 10, 200, 1, 11, 1, 'complete', 4246)"
+}
+
+SEED_T=
+test_show() {
+	local t ra rb rc
+	t=$(now)
+	SEED_T=$t
+	seed_downloads "$t"
+	sql "UPDATE export_jobs SET max_downloads = 5 WHERE id = '$J2'"
+	ctl list-used list
+	it_check "list: J2 has used 4 of 5 (3 rows, 1 pruned)" \
+	    grep -Eq "^$J2 +done +390\\.6 KiB .* never +4/5 +alice +- +Résumé 2024/v2\\.bin$" "$IT_DIR/o.list-used"
+	it_check "list: J3 2 of no limit" \
+	    grep -Eq "^$J3 +done .* +2/- +- +- +plain\\.txt$" "$IT_DIR/o.list-used"
 	ctl show show "$J2"
 	expect_rc 0
 	expect_line "id             $J2"
@@ -509,22 +668,48 @@ test_show() {
 	expect_line "owner          alice"
 	expect_line "file_size      400000 (390.6 KiB)"
 	expect_line "expires_at     never"
-	expect_line "max_downloads  unlimited"
+	expect_line "max_downloads  5"
 	expect_line "token_sha256   - (no token needed)"
-	it_check "show: a download row (address, range, outcome)" grep -Eq \
-	    '^[0-9-]+ [0-9:]+ +192\.0\.2\.8 +alice +206 +1000-399999 +5000 +12 +aborted:client$' \
+	it_check "show: the downloads header" grep -Eq \
+	    '^OPENED +LAST +ADDR +USER +RESP +BYTES +COVERED +COMPLETE +STATE$' \
 	    "$IT_DIR/o.show"
-	n=$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J2'")
-	c=$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J2' AND counts = 1")
-	expect_line "$n responses, $c counted"
-	ctl show-json show "$J2" --json
+	ra="^$(it_date $((t - 7200))) +$(it_date $((t - 7119))) +192\\.0\\.2\\.7 +alice +1 +400000 +400000/400000 \\(100%\\) +yes +closed\$"
+	rb="^$(it_date $((t - 600))) +$(it_date $((t - 60))) +192\\.0\\.2\\.8 +alice +2 +10000 +6000/400000 \\(1\\.5%\\) +no +open\$"
+	rc="^$(it_date $((t - 30))) +$(it_date $((t - 30))) +192\\.0\\.2\\.9 +- +1 +0 +0/400000 \\(0\\.0%\\) +no +open\$"
+	it_check "show: A, whole, closed" grep -Eq "$ra" "$IT_DIR/o.show"
+	it_check "show: B, 1.5% covered, open in the window" grep -Eq "$rb" "$IT_DIR/o.show"
+	it_check "show: C, in flight, open" grep -Eq "$rc" "$IT_DIR/o.show"
+	it_expect_eq "show: oldest first, nothing else" "A B C" \
+	    "$(grep -E '^[0-9]{4}-' "$IT_DIR/o.show" | awk '{ print $5 }' |
+	        sed 's/192\.0\.2\.7/A/; s/192\.0\.2\.8/B/; s/192\.0\.2\.9/C/' | joined)"
+	expect_line "4 of 5 downloads used (1 pruned), 2 open"
+	it_check "show: no responses without --responses" \
+	    bash -c "! grep -q STARTED '$IT_DIR/o.show'"
+	# The window decides open or closed; C stays open, in flight.
+	ctl show-w0 show "$J2" --resume-window 0
+	expect_line "4 of 5 downloads used (1 pruned), 1 open"
+	it_check "show --resume-window 0: B closed" grep -Eq "${rb% +open\$} +closed\$" \
+	    "$IT_DIR/o.show-w0"
+	ctl show-w30 show "$J2" --resume-window 30s
+	expect_line "4 of 5 downloads used (1 pruned), 1 open"
+	C_NAME=show-env
+	SLUICE_RESUME_WINDOW=off "$CTL" show "$J2" >"$IT_DIR/o.show-env" 2>"$IT_DIR/e.show-env"
+	C_RC=$?
 	expect_rc 0
-	expect_json
-	it_expect_eq "show-json: the job" "$J2 alice 400000" \
-	    "$(py '" ".join(str(d["job"][k]) for k in ("id", "owner", "file_size"))')"
-	it_expect_eq "show-json: its downloads" "$n" "$(py 'len(d["downloads"])')"
-	it_expect_eq "show-json: only its own" True \
-	    "$(py "all(x['job_id'] == '$J2' for x in d['downloads'])")"
+	expect_line "4 of 5 downloads used (1 pruned), 1 open"
+	ctl show-w3h show "$J2" --resume-window 3h
+	expect_line "4 of 5 downloads used (1 pruned), 3 open"
+
+	test_show_responses "$t" "$rb"
+	test_show_json
+	sql "UPDATE export_jobs SET max_downloads = NULL WHERE id = '$J2'"
+	ctl show-nolimit show "$J2"
+	expect_line "4 downloads used (1 pruned), no limit, 2 open"
+	ctl show-nostate show "$J2" --state-db "$IT_DIR/nostate.db"
+	expect_rc 0
+	expect_line "downloads: unknown (no state database $IT_DIR/nostate.db yet)"
+	it_check "show-nostate: no state database created" [ ! -e "$IT_DIR/nostate.db" ]
+
 	ctl show-tok show "$J1"
 	it_check "show: never the token" \
 	    bash -c "! grep -qF -- '$J1TOK' '$IT_DIR/o.show-tok'"
@@ -543,59 +728,119 @@ test_show() {
 	    "$(grep -o '"exporter_note":"[^"]*"' "$IT_DIR/o.show-extra-json" | cut -d'"' -f4)"
 }
 
+# show --responses: each download's responses beneath it, indented, and
+# the job's responses of no download after.
+test_show_responses() {
+	local t=$1 rb=$2
+	ctl show-resp show "$J2" --responses
+	expect_rc 0
+	it_expect_eq "show --responses: B, then its responses beneath" \
+	    "$(printf '%s\n' "    STARTED              STATUS  RANGE         BYTES     MS  OUTCOME" \
+	        "    $(it_date $((t - 600)))     200  0-399999       5000     12  aborted:client" \
+	        "    $(it_date $((t - 61)))     206  1000-399999    5000    900  aborted:client")" \
+	    "$(grep -E -A3 "$rb" "$IT_DIR/o.show-resp" | tail -n 3)"
+	it_check "show --responses: C's response in flight" grep -Eq \
+	    "^    $(it_date $((t - 30))) +200 +0-399999 +0 +- +started\$" \
+	    "$IT_DIR/o.show-resp"
+	expect_line "responses of no download:"
+	it_check "show --responses: the response of no download" grep -Eq \
+	    "^$(it_date $((t - 20))) +192\\.0\\.2\\.10 +- +200 +0-399999 +0 +3 +aborted:client\$" \
+	    "$IT_DIR/o.show-resp"
+	it_expect_eq "show --responses: one response line per response" 5 \
+	    "$(grep -Ec '(complete|aborted:client|started)$' "$IT_DIR/o.show-resp")"
+}
+
+test_show_json() {
+	ctl show-json show "$J2" --json
+	expect_rc 0
+	expect_json
+	it_expect_eq "show-json: the job" "$J2 alice 400000 5" \
+	    "$(py '" ".join(str(d["job"][k]) for k in ("id", "owner", "file_size", "max_downloads"))')"
+	it_expect_eq "show-json: used, pruned, open" "4 1 2" \
+	    "$(py '" ".join(str(d[k]) for k in ("downloads_used", "downloads_pruned", "downloads_open"))')"
+	it_expect_eq "show-json: the downloads, oldest first" \
+	    "192.0.2.7:1:400000:400000:0-399999:True:False:False 192.0.2.8:2:10000:6000:0-5999:False:False:True 192.0.2.9:1:0:0::False:True:True" \
+	    "$(py '" ".join("%s:%s:%s:%s:%s:%s:%s:%s" % (x["remote_addr"], x["responses"], x["bytes_sent"], x["covered"], x["spans"], x["complete"], x["in_flight"], x["open"]) for x in d["downloads"])')"
+	it_expect_eq "show-json: only its own" True \
+	    "$(py "all(x['job_id'] == '$J2' for x in d['downloads'])")"
+	it_expect_eq "show-json: no responses unless asked" "False False" \
+	    "$(py '[any("response_rows" in x for x in d["downloads"]), "responses_without_download" in d]')"
+	ctl show-json-resp show "$J2" --json --responses
+	expect_rc 0
+	expect_json
+	it_expect_eq "show-json --responses: nested per download" \
+	    "200:0:400000:complete|200:0:5000:aborted:client 206:1000:5000:aborted:client|200:0:0:started" \
+	    "$(py '"|".join(" ".join("%s:%s:%s:%s" % (r["status"], r["range_start"], r["bytes_sent"], r["outcome"]) for r in x["response_rows"]) for x in d["downloads"])')"
+	it_expect_eq "show-json --responses: each under its own download" True \
+	    "$(py 'all(r["download_id"] == x["id"] for x in d["downloads"] for r in x["response_rows"])')"
+	it_expect_eq "show-json --responses: of no download" "192.0.2.10 None 0" \
+	    "$(py '" ".join(str(r[k]) for r in d["responses_without_download"] for k in ("remote_addr", "download_id", "counts"))')"
+}
+
 # ----------------------------------------------------------------- audit
 test_audit() {
-	local t n
-	t=$(now)
+	local t=$SEED_T n
 	ctl audit audit
 	expect_rc 0
-	it_check "audit: header" grep -Eq '^STARTED +JOB +ADDR +USER +STATUS +RANGE +BYTES +MS +OUTCOME$' \
+	it_check "audit: header" grep -Eq '^OPENED +LAST +JOB +ADDR +USER +RESP +BYTES +COVERED +COMPLETE +STATE$' \
+	    "$IT_DIR/o.audit"
+	it_check "audit: J2's download B, with its job" grep -Eq \
+	    "^$(it_date $((t - 600))) +$(it_date $((t - 60))) +$J2 +192\\.0\\.2\\.8 +alice +2 +10000 +6000/400000 \\(1\\.5%\\) +no +open\$" \
 	    "$IT_DIR/o.audit"
 	ctl audit-json audit --json
 	expect_rc 0
 	expect_json
 	n=$(state_sql 'SELECT count(*) FROM downloads')
-	it_expect_eq "audit: every row (fewer than 50)" "$n" "$(py 'len(d)')"
-	it_expect_eq "audit: newest (last recorded) first" True \
+	it_expect_eq "audit: every download (fewer than 50)" "$n" "$(py 'len(d)')"
+	it_expect_eq "audit: newest opened first" True \
 	    "$(py 'all(d[i]["id"] > d[i+1]["id"] for i in range(len(d)-1))')"
 	ctl audit-job audit --job "$J2" --json
 	expect_rc 0
 	expect_json
-	it_expect_eq "audit --job: its rows" \
-	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J2'")" \
-	    "$(py 'len(d)')"
-	it_expect_eq "audit --job: only its rows" True \
-	    "$(py "all(x['job_id'] == '$J2' for x in d)")"
-	ctl audit-since audit --since 1h --json
+	it_expect_eq "audit --job: its downloads, newest first" \
+	    "192.0.2.9 192.0.2.8 192.0.2.7" "$(py '[x["remote_addr"] for x in d]')"
+	# --since: active since (last activity, or a response in flight).
+	state_sql "UPDATE downloads SET last_at = $t - 7000 WHERE remote_addr = '192.0.2.9'"
+	ctl audit-since audit --since 1h --job "$J2" --json
 	expect_rc 0
 	expect_json
-	it_expect_eq "audit --since 1h" \
-	    "$(state_sql "SELECT count(*) FROM downloads WHERE started_at >= $t - 3600")" \
-	    "$(py 'len(d)')"
-	it_expect_eq "audit --since 1h: not the 2h-old row" False \
-	    "$(py 'any(x["remote_addr"] == "192.0.2.7" for x in d)')"
-	ctl audit-since-unix audit --since "$((t - 100))" --job "$J2" --json
-	it_expect_eq "audit --since UNIX --job" \
-	    "$(state_sql "SELECT id FROM downloads WHERE job_id = '$J2'
-	        AND started_at >= $t - 100" | words)" \
+	it_expect_eq "audit --since 1h: B (a minute ago), C (in flight), not A" \
+	    "192.0.2.9 192.0.2.8" "$(py '[x["remote_addr"] for x in d]')"
+	state_sql "UPDATE downloads SET last_at = $t - 30 WHERE remote_addr = '192.0.2.9'"
+	ctl audit-since-unix audit --since "$((t - 100))" --json
+	it_expect_eq "audit --since UNIX" \
+	    "$(state_sql "SELECT id FROM downloads WHERE last_at >= $t - 100" | words)" \
 	    "$(py '"\n".join(str(x["id"]) for x in d)' | words)"
-	it_expect_eq "audit --since UNIX --job: the simulated row in, the old out" \
-	    "True False" \
-	    "$(py '" ".join(str(any(x["remote_addr"] == a for x in d)) for a in ("192.0.2.8", "192.0.2.7"))')"
 	ctl audit-limit audit --limit 1 --json
 	expect_rc 0
 	it_expect_eq "audit --limit 1: the newest" \
 	    "$(state_sql 'SELECT max(id) FROM downloads')" \
 	    "$(py '[x["id"] for x in d]')"
+	ctl audit-resp audit --job "$J2" --responses --limit 2
+	expect_rc 0
+	it_expect_eq "audit --responses --limit 2: C and B, their responses beneath" \
+	    "D R D R R" \
+	    "$(grep -vE '^(OPENED|    STARTED)' "$IT_DIR/o.audit-resp" |
+	        sed -E 's/^    .*/R/; s/^[0-9].*/D/' | joined)"
+	ctl audit-resp-json audit --responses --json --limit 0
+	expect_rc 0
+	expect_json
+	it_expect_eq "audit --responses --json: every response of every download" \
+	    "$(state_sql 'SELECT count(*) FROM responses WHERE download_id IS NOT NULL')" \
+	    "$(py 'sum(len(x["response_rows"]) for x in d)')"
+	it_expect_eq "audit --responses --json: each under its own download" True \
+	    "$(py 'all(r["download_id"] == x["id"] for x in d for r in x["response_rows"])')"
 	ctl audit-nostate audit --state-db "$IT_DIR/nostate.db"
 	expect_rc 1
-	expect_err "sluicectl: $IT_DIR/nostate.db: no such database .*"
-	# The real download of J1 above, if sluice records it.
-	if [ "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$J1'")" -gt 0 ]; then
-		ctl audit-real audit --job "$J1" --json
-		it_expect_eq "audit: sluice's own row for J1's download" "200 3000000" \
-		    "$(py '" ".join(str(x) for x in [d[-1]["status"], d[-1]["bytes_sent"]])')"
-	fi
+	expect_err "sluicectl: $IT_DIR/nostate.db: no such database \\(run \`sluicectl init\`\\)"
+	it_check "audit-nostate: no state database created" [ ! -e "$IT_DIR/nostate.db" ]
+	# J1's real download through lighttpd and sluice (test_add_copy): one
+	# download of the whole file, its one response complete.
+	ctl audit-real audit --job "$J1" --json --responses
+	expect_rc 0
+	it_expect_eq "audit: sluice's own record of J1's download" \
+	    "1 3000000 3000000 3000000 True 0-2999999 | 200 1 3000000 complete" \
+	    "$(py '" ".join(str(d[-1][k]) for k in ("responses", "bytes_sent", "covered", "file_size", "complete", "spans")) + " | " + " ".join(str(d[-1]["response_rows"][0][k]) for k in ("status", "counts", "bytes_sent", "outcome"))')"
 }
 
 # ---------------------------------------------------------------- revoke
@@ -715,8 +960,14 @@ test_purge() {
 	    INSERT INTO export_jobs (id, status, created_at, expires_at) VALUES
 	        ('p-pending-old', 'pending', $t - 90 * $DAY, $t - 60 * $DAY),
 	        ('p-running-old', 'running', $t - 90 * $DAY, $t - 60 * $DAY);"
-	state_sql "INSERT INTO downloads (job_id, started_at, range_start,
-	    range_end, status, counts, pid) VALUES ('$P_REV', $t - 41 * $DAY, 0, 4999, 200, 1, 1)"
+	state_sql "INSERT INTO downloads (job_id, remote_addr, opened_at,
+	    last_at, responses, bytes_sent, file_size, covered, spans, complete)
+	    VALUES ('$P_REV', '192.0.2.20', $t - 41 * $DAY, $t - 41 * $DAY, 1,
+	    5000, 5000, 5000, '0-4999', 1);
+	    INSERT INTO responses (download_id, job_id, started_at, range_start,
+	    range_end, status, counts, bytes_sent, outcome, pid) VALUES
+	    (last_insert_rowid(), '$P_REV', $t - 41 * $DAY, 0, 4999, 200, 1,
+	    5000, 'complete', 1)"
 	P_REV_FILE=$IT_ROOT/$(sql "SELECT file_path FROM export_jobs WHERE id = '$P_REV'")
 	P_EXP_FILE=$IT_ROOT/$(sql "SELECT file_path FROM export_jobs WHERE id = '$P_EXP'")
 	P_DONE_FILE=$IT_ROOT/$(sql "SELECT file_path FROM export_jobs WHERE id = '$P_DONE'")
@@ -760,8 +1011,10 @@ test_purge() {
 	    "$(sql "SELECT id FROM export_jobs WHERE id IN ('$P_NEWREV', '$P_DONE',
 	        '$P_EXPNEW', 'p-failed-new', 'p-pending-old', 'p-running-old')" | words)"
 	it_check "purge: the young revoked job's file stays" [ -f "$P_NEWREV_FILE" ]
-	it_expect_eq "purge: audit rows stay (history)" 1 \
-	    "$(state_sql "SELECT count(*) FROM downloads WHERE job_id = '$P_REV'")"
+	it_expect_eq "purge: audit rows stay (history)" "1 1" \
+	    "$(state_sql "SELECT (SELECT count(*) FROM downloads WHERE job_id =
+	        '$P_REV') || ' ' || (SELECT count(*) FROM responses WHERE
+	        job_id = '$P_REV')")"
 	ctl purge-again purge
 	expect_rc 0
 	expect_line "purge: 0 jobs deleted, 0 files removed (0 B), 0 errors"
@@ -825,30 +1078,47 @@ test_purge_progress() {
 
 # ------------------------------------------------------ prune and vacuum
 # 40-day-old rows (sluice's own retention, 90 days, leaves them): prune
-# --older-than 30d deletes the finished ones, keeps the open one, and
-# keeps the counted ones counted (download_counts).
+# --older-than 30d deletes the finished responses and the downloads last
+# active before then, keeps the response in flight and its download, and
+# keeps the pruned downloads counted (download_counts).
 test_prune() {
-	local t
+	local t used
 	t=$(( $(now) - 40 * DAY ))
-	state_sql "INSERT INTO downloads (job_id, started_at, range_start,
+	state_sql "INSERT INTO downloads (id, job_id, remote_addr, opened_at,
+	    last_at, responses, bytes_sent, file_size, covered, spans, complete)
+	    VALUES (9001, 'prune-a', '192.0.2.30', $t, $t, 2, 10, 10, 10, '0-9', 1),
+	    (9002, 'prune-a', '192.0.2.31', $t, $t, 1, 3, 10, 3, '0-2', 0),
+	    (9003, 'prune-a', '192.0.2.32', $t, $t, 1, 0, 10, 0, '', 0);
+	    INSERT INTO responses (download_id, job_id, started_at, range_start,
 	    range_end, status, counts, outcome, pid) VALUES
-	    ('prune-a', $t, 0, 9, 200, 1, 'complete', 1),
-	    ('prune-a', $t, 0, 9, 200, 1, 'aborted:client', 1),
-	    ('prune-a', $t, 5, 9, 206, 0, 'complete', 1),
-	    ('prune-a', $t, 0, 9, 200, 1, 'started', 1)"
+	    (9001, 'prune-a', $t, 0, 9, 200, 1, 'complete', 1),
+	    (9001, 'prune-a', $t, 5, 9, 206, 0, 'complete', 1),
+	    (9002, 'prune-a', $t, 0, 9, 200, 1, 'aborted:client', 1),
+	    (9003, 'prune-a', $t, 0, 9, 200, 1, 'started', $$)"
+	used=$(state_sql "SELECT (SELECT count(*) FROM downloads WHERE job_id =
+	    'prune-a') + coalesce((SELECT pruned FROM download_counts WHERE
+	    job_id = 'prune-a'), 0)")
 	ctl prune-bad prune --older-than 30
 	expect_rc 2
 	expect_err "sluicectl: prune: --older-than: want a number and a unit .*"
-	ctl prune-keep prune --older-than 41d --json
+	ctl prune-keep prune --older-than 42d --json
 	expect_rc 0
-	it_expect_eq "prune --older-than 41d: nothing of 40 days" 0 "$(py 'd["pruned"]')"
+	it_expect_eq "prune --older-than 42d: nothing of 40 or 41 days" 0 "$(py 'd["pruned"]')"
 	ctl prune prune --older-than 30d
 	expect_rc 0
-	expect_line "pruned 3 audit row(s) started more than 2592000 s ago"
-	it_expect_eq "prune: the open download kept" "started" \
-	    "$(state_sql "SELECT group_concat(outcome) FROM downloads WHERE job_id = 'prune-a'")"
-	it_expect_eq "prune: the two counted ones still count" 2 \
-	    "$(state_sql "SELECT pruned FROM download_counts WHERE job_id = 'prune-a'")"
+	# prune-a: 3 responses and 2 downloads; P_REV's (41 days): 1 and 1.
+	expect_line "pruned 7 audit row(s) started more than 2592000 s ago"
+	it_expect_eq "prune: the response in flight and its download kept" \
+	    "started 9003" \
+	    "$(state_sql "SELECT group_concat(outcome) FROM responses WHERE job_id = 'prune-a'") $(state_sql "SELECT group_concat(id) FROM downloads WHERE job_id = 'prune-a'")"
+	it_expect_eq "prune: the pruned downloads still count" "$used 2" \
+	    "$(state_sql "SELECT (SELECT count(*) FROM downloads WHERE job_id =
+	        'prune-a') + (SELECT pruned FROM download_counts WHERE job_id =
+	        'prune-a'), (SELECT pruned FROM download_counts WHERE job_id =
+	        'prune-a')" | tr '|' ' ')"
+	ctl prune-list list --json
+	it_expect_eq "prune: list still reads the state database" True \
+	    "$(py 'all(j["downloads_used"] is not None for j in d)')"
 	ctl vacuum vacuum --json
 	expect_rc 0
 	expect_json
@@ -861,6 +1131,7 @@ mkdir -p "$IT_DOCROOT"
 test_help
 test_usage
 test_init
+test_init_v1
 it_sluice_start "$SOCK" "$BIN" "$LOG" || { echo "sluice did not start" >&2; cat "$LOG" >&2; exit 1; }
 it_server_up lighttpd stream "$SOCK" ||
     { echo "lighttpd did not start" >&2; exit 1; }

@@ -426,8 +426,10 @@ static const struct {
 	{ "limited", 2, 0, 1, 3, "2 of 3 downloads used" },
 	{ "limit one", 1, 0, 1, 1, "1 of 1 download used" },
 	{ "with pruned", 3, 1, 1, 3, "3 of 3 downloads used (1 pruned)" },
-	{ "no limit", 2, 0, 0, 0, "2 downloads used (no limit)" },
-	{ "no limit, one", 1, 0, 0, 0, "1 download used (no limit)" },
+	{ "no limit", 2, 0, 0, 0, "2 downloads used, no limit" },
+	{ "no limit, one", 1, 0, 0, 0, "1 download used, no limit" },
+	{ "no limit, pruned", 4, 1, 0, 0, "4 downloads used (1 pruned), "
+	    "no limit" },
 	{ "negative: a bad row", 0, 0, 1, -1, "0 downloads used; "
 	    "max_downloads -1 is a bad row (sluice answers 500)" },
 };
