@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "ctl_audit.h"
 #include "ctl_db.h"
 #include "ctl_fs.h"
 #include "ctl_init.h"
@@ -21,8 +22,6 @@
 #include "sql_schema.h"
 #include "sql_state.h"
 #include "sql_state_v2.h"
-
-#define CTL_INIT_STATE_VERSION	2	/* sql/state.sql's user_version */
 
 /*
  * What init found (0) or made (1): the databases, then the root; and
@@ -118,10 +117,10 @@ ctl_init_migrate(sqlite3 *db, const char *path, int *migrated)
 	*migrated = 0;
 	if (ctl_init_int(db, path, "PRAGMA user_version", &version) == -1)
 		return (-1);
-	if (version > CTL_INIT_STATE_VERSION) {
+	if (version > CTL_AUDIT_VERSION) {
 		ctl_errx("init: %s: state database version %lld is newer than "
 		    "this sluicectl's (%d)", path, (long long)version,
-		    CTL_INIT_STATE_VERSION);
+		    CTL_AUDIT_VERSION);
 		return (-1);
 	}
 	if (version == 0 && ctl_init_int(db, path, "SELECT count(*) FROM "

@@ -349,8 +349,8 @@ ctl_jobs_show_dl_table(const struct ctl *c, struct ctl_jobs_shown *s)
 			return (-1);
 	}
 	if ((has_max = ctl_jobs_show_max(s, &max, &text)) == -1)
-		printf("%" PRId64 " downloads used; max_downloads '%s' is not a "
-		    "number", s->dl.used, text != NULL ? text : "");
+		printf("%" PRId64 " downloads used; max_downloads '%s' is not "
+		    "a number", s->dl.used, text != NULL ? text : "");
 	else if (ctl_out_used_line(line, sizeof(line), s->dl.used,
 	    s->dl.pruned, has_max, max) == 0)
 		fputs(line, stdout);

@@ -27,6 +27,8 @@ static opt_set_fn ctl_opt_expires, ctl_opt_max_downloads, ctl_opt_status,
 #define STR(n, e, f, g)	OPT_ROW_STR(n, e, struct ctl, f, g)
 #define FLAG(n, f, g)	OPT_ROW_FLAG(n, struct ctl, f, g)
 #define FUNC(n, fn, g)	OPT_ROW_FUNC(n, fn, g)
+#define FUNC_ENV(n, e, fn, g) \
+	{ (n), 0, OPT_FUNC, (e), 0, 0, 0, 0, (fn), (g) }
 
 static const struct opt ctl_opts[] = {
 	STR("db",		"SLUICE_DB",		db,	C_ALL),
@@ -51,8 +53,8 @@ static const struct opt ctl_opts[] = {
 	FUNC("limit",		ctl_opt_limit,		C_AUDIT),
 	FLAG("hash",		hash,			C_CHECK),
 	FLAG("responses",	responses,		C_SHOW | C_AUDIT),
-	{ "resume-window", 0, OPT_FUNC, "SLUICE_RESUME_WINDOW", 0, 0, 0, 0,
-	    ctl_opt_resume_window, C_SHOW | C_AUDIT | C_LIST },
+	FUNC_ENV("resume-window", "SLUICE_RESUME_WINDOW",
+	    ctl_opt_resume_window, C_SHOW | C_AUDIT | C_LIST),
 };
 
 #define CTL_NOPTS	(sizeof(ctl_opts) / sizeof(ctl_opts[0]))
