@@ -167,3 +167,49 @@ test_clients() {
 	cl_refused cl-axel-1 "$(it_addr 43)"
 	rm -rf "$IT_DIR/cl"
 }
+
+# ------------------------------------------- the client behind a proxy
+# realip_conf SERVER SRC: SRC (a deploy/ config) with its commented
+# real-client lines uncommented (nginx realip, Apache mod_remoteip,
+# lighttpd mod_extforward) and the proxies' placeholder 192.0.2.0/24
+# replaced by 127.0.0.0/30, on stdout.
+realip_conf() {
+	local un
+	case $1 in
+	nginx) un='s/^([[:space:]]*)#(set_real_ip_from|real_ip_header|real_ip_recursive) /\1\2 /' ;;
+	apache) un='s/^#(LoadModule remoteip_module|RemoteIP[A-Za-z]+) /\1 /' ;;
+	lighttpd) un='s/^#(server\.modules \+=|extforward\.[a-z]+ =)/\1/' ;;
+	*) return 1 ;;
+	esac
+	sed -E -e "$un" -e 's|192\.0\.2\.0/24|127.0.0.0/30|' "$2"
+}
+
+# The lines each server's config carries, commented, for a proxy or a CDN
+# in front: uncommented, a request from a trusted proxy (127.0.0.1) is
+# its client's, the last address in X-Forwarded-For that is not a proxy;
+# anyone else's X-Forwarded-For is ignored. Starts the server from that
+# config in front of the running sluice, and stops it.
+test_realip() {
+	local src conf=$IT_DIR/realip-$IT_SERVER.conf n want
+	src=$(it_server_conf "$IT_SERVER" "$IT_MODE")
+	realip_conf "$IT_SERVER" "$src" >"$conf"
+	case $IT_SERVER in nginx | lighttpd) want=3 ;; apache) want=4 ;; esac
+	n=$(diff "$src" "$conf" | grep -c '^>')
+	it_check "realip: ${src#"$IT_TOP"/} has the $want commented real-client lines ($n)" \
+	    [ "$n" -eq "$want" ]
+	if ! it_server_up "$IT_SERVER" "$IT_MODE" "$SOCK" "$conf"; then
+		it_not_ok "realip: $IT_SERVER starts with its real-client lines"
+		return
+	fi
+	curl -sS -o /dev/null --max-time 10 \
+	    -H 'X-Forwarded-For: 198.51.100.1, 203.0.113.7' \
+	    "$BASE/download/realip-proxied"
+	curl -sS -o /dev/null --max-time 10 --interface "$(it_addr 5)" \
+	    -H 'X-Forwarded-For: 203.0.113.8' "$BASE/download/realip-spoof"
+	it_sentinel realip
+	log_has "realip: behind a trusted proxy, REMOTE_ADDR is its client" \
+	    'id=realip-proxied status=404 .* remote=203\.0\.113\.7 '
+	log_has "realip: anyone else's X-Forwarded-For is ignored" \
+	    'id=realip-spoof status=404 .* remote=127\.0\.0\.5 '
+	it_server_down
+}

@@ -199,6 +199,7 @@ suite_run() {
 	test_clients
 	it_server_down
 	test_server_log
+	test_realip
 	it_sluice_stop
 	it_check "$1 $2: sanitizers: no report in the log" \
 	    bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
