@@ -42,6 +42,7 @@ static const struct opt config_options[] = {
 	CN("min-rate", "SLUICE_MIN_RATE", min_rate, 0, INT64_MAX / 86400),
 	CN("rate-window", "SLUICE_RATE_WINDOW", rate_window, 1, 86400),
 	CD("audit-retention", "SLUICE_AUDIT_RETENTION", audit_retention),
+	CD("resume-window", "SLUICE_RESUME_WINDOW", resume_window),
 };
 
 #define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -74,6 +75,10 @@ config_usage(const char *progname)
 	    "default %lldd;\n"
 	    "                      off = forever); older ones are pruned "
 	    "[SLUICE_AUDIT_RETENTION]\n"
+	    "  --resume-window D   a client's download stays open (resumes "
+	    "and segments join it)\n"
+	    "                      for D after its last response (default "
+	    "%lldh) [SLUICE_RESUME_WINDOW]\n"
 	    "  --offload MODE      hand the file to the web server after the "
 	    "checks: x-sendfile\n"
 	    "                      (lighttpd, Apache mod_xsendfile) or "
@@ -102,7 +107,8 @@ config_usage(const char *progname)
 	    "brackets;\nthe command line wins. Signals: TERM or INT drains "
 	    "and exits, HUP reopens the log.\n", progname,
 	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_NAME,
-	    (long long)(AUDIT_RETENTION_DEFAULT / 86400), CONFIG_WORKERS,
+	    (long long)(AUDIT_RETENTION_DEFAULT / 86400),
+	    (long long)(AUDIT_RESUME_WINDOW_DEFAULT / 3600), CONFIG_WORKERS,
 	    CONFIG_THREADS,
 	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW);
 }
@@ -231,6 +237,7 @@ config_defaults(struct config *c)
 	c->min_rate = CONFIG_MIN_RATE;
 	c->rate_window = CONFIG_RATE_WINDOW;
 	c->audit_retention = AUDIT_RETENTION_DEFAULT;
+	c->resume_window = AUDIT_RESUME_WINDOW_DEFAULT;
 }
 
 /*

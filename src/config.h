@@ -47,6 +47,7 @@ struct config {
 	int64_t	 min_rate;		/* 0 = never cut slow readers */
 	int64_t	 rate_window;
 	int64_t	 audit_retention;	/* seconds; 0 = keep forever */
+	int64_t	 resume_window;		/* seconds a download stays open */
 };
 
 enum config_result {

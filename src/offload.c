@@ -51,8 +51,8 @@ offload_value(const struct config *cfg, const char *path, struct plan *p)
 
 /*
  * From the Range header alone (the server evaluates it, and the
- * conditionals, itself): the range asked for, for the log, and whether
- * this GET counts as a download.
+ * conditionals, itself): the range asked for, for the log and the
+ * download's coverage.
  */
 static void
 offload_range(const struct plan_facts *f, struct plan *p)
@@ -69,8 +69,6 @@ offload_range(const struct plan_facts *f, struct plan *p)
 		p->start = start;
 		p->length = len;
 	}
-	p->counts = policy_counts(r->method == REQUEST_GET,
-	    p->ranged ? 206 : 200, p->start);
 }
 
 /*

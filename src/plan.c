@@ -3,8 +3,8 @@
  * to, as one pure function of the facts (see plan.h for how facts that
  * take I/O are asked for):
  *   1. method; 2. path and id; 3. lookup, then token; 4. owner;
- *   5. job state, then the download limit; 6. the file; 7. preconditions;
- *   8. range.
+ *   5. job state, then the download (joined, or opened within the limit);
+ *   6. the file; 7. preconditions; 8. range.
  * The first that fails decides. An error answer is one short text line
  * (none for HEAD) and never carries file bytes. Offload (offload.c) only
  * changes who sends the bytes, so it only fills the header block.
@@ -48,7 +48,6 @@ plan_error(const struct plan_facts *f, struct plan *p, int status,
 
 	p->status = status;
 	p->why = why;
-	p->counts = 0;
 	p->ranged = 0;
 	p->start = p->length = 0;
 	p->text = body;
@@ -124,60 +123,43 @@ plan_lookup(const struct plan_facts *f, const char **why)
 }
 
 /*
- * Before the file: would this GET count as a download, judged from the
- * row's file_size (which the file must match, or the answer is 500)? An
- * If-Range may turn a range into the whole file, so it is taken to count;
- * the preconditions, which need the file, may still refuse it, and then
- * the recorded download is withdrawn (server.c).
- */
-static int
-plan_predict_counts(const struct plan_facts *f)
-{
-	const struct request *r = f->req;
-	int64_t		 start = 0, len;
-
-	if (r->method != REQUEST_GET)
-		return (0);
-	if (!r->has_range || r->has_if_range)
-		return (1);
-	switch (http_range_parse(r->range, f->job->file_size, &start, &len)) {
-	case HTTP_RANGE_OK:
-		return (policy_counts(1, 206, start));
-	case HTTP_RANGE_UNSATISFIABLE:
-		return (0);
-	default:
-		return (1);
-	}
-}
-
-/*
- * Check 5's second half: the limit, for a GET that would count against
- * one. Sets *status (0: go on) unless it needs the downloads state.
+ * Check 5's second half, for a GET: the client's download of the job,
+ * joined or opened in the state database before the file is touched (a
+ * later refusal withdraws it: server.c). A HEAD never takes part. Sets
+ * *status (0: go on) unless it needs the downloads state.
  */
 static enum plan_next
-plan_limit(const struct plan_facts *f, struct plan *p, int *status)
+plan_download(const struct plan_facts *f, struct plan *p, int *status)
 {
+	int	 limited = policy_limit(f->job) >= 0;
+
 	*status = 0;
-	p->counts = plan_predict_counts(f);
-	if (!p->counts || policy_limit(f->job) < 0)
+	if (f->req->method != REQUEST_GET)
 		return (PLAN_READY);
-	switch (f->limit) {
-	case PLAN_LIMIT_UNKNOWN:
-		return (PLAN_NEED_LIMIT);
-	case PLAN_LIMIT_OK:
+	switch (f->download) {
+	case PLAN_DOWNLOAD_UNKNOWN:
+		return (PLAN_NEED_DOWNLOAD);
+	case PLAN_DOWNLOAD_OPENED:
+	case PLAN_DOWNLOAD_JOINED:
 		break;
-	case PLAN_LIMIT_REACHED:
+	case PLAN_DOWNLOAD_LIMIT:
 		p->why = "download_limit";
 		*status = 410;
 		break;
-	case PLAN_LIMIT_OFF:
+	case PLAN_DOWNLOAD_OFF:
 		/* A limited job is never served uncounted. */
-		p->why = "audit_off";
-		*status = 503;
+		if (limited) {
+			p->why = "audit_off";
+			*status = 503;
+		}
 		break;
 	default:
-		p->why = "audit_failed";
-		*status = 503;
+		/* The trail is for operators, the file for the user; a
+		 * limit, though, cannot hold without it. */
+		if (limited) {
+			p->why = "audit_failed";
+			*status = 503;
+		}
 		break;
 	}
 	return (PLAN_READY);
@@ -320,8 +302,6 @@ plan_stream(const struct plan_facts *f, const struct plan_values *v,
 	p->start = d.start;
 	p->length = d.length;
 	p->ranged = d.status == 206;
-	p->counts = policy_counts(f->req->method == REQUEST_GET, d.status,
-	    d.start);
 	p->body = f->req->method == REQUEST_GET && d.status != 304 ?
 	    PLAN_BODY_FILE : PLAN_BODY_NONE;
 	plan_file_headers(f, v, p);
@@ -376,7 +356,7 @@ plan_make(const struct plan_facts *f, struct plan *p)
 	if ((status = policy_access(f->job, &(struct policy_client){
 	    f->req->remote_user, f->token_sha256 }, f->now, &p->why)) != 0)
 		goto refuse;
-	if ((next = plan_limit(f, p, &status)) != PLAN_READY)
+	if ((next = plan_download(f, p, &status)) != PLAN_READY)
 		return (next);
 	if (status != 0)
 		goto refuse;

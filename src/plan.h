@@ -2,14 +2,14 @@
  * plan: decide, then act. The pure planning step of one request: from the
  * facts gathered so far (the request, the job row, the client, the
  * downloads state, the file's fstat, the time) to a plan: the status, the
- * finished header block, the body to send, whether it counts as a
- * download, and the reason for the log.
+ * finished header block, the body to send, and the reason for the log.
  *
  * Facts that take I/O are gathered lazily, in the contract's order:
- * plan_make returns PLAN_NEED_JOB, PLAN_NEED_LIMIT or PLAN_NEED_FILE when
- * the next check needs one, and the caller gathers it and asks again. So
- * no I/O is done for a request that an earlier check refuses, the limit is
- * checked (and the download recorded) before the file is touched, and the
+ * plan_make returns PLAN_NEED_JOB, PLAN_NEED_DOWNLOAD or PLAN_NEED_FILE
+ * when the next check needs one, and the caller gathers it and asks again.
+ * So no I/O is done for a request that an earlier check refuses, a GET's
+ * download is joined or opened (the limit checked) before the file is
+ * touched, and the
  * unit tests, which give every fact at once, see the whole contract table
  * in one call.
  *
@@ -37,7 +37,7 @@ struct request;
 enum plan_next {
 	PLAN_READY,		/* the plan is complete: execute it */
 	PLAN_NEED_JOB,		/* look the job up: facts.lookup, .job */
-	PLAN_NEED_LIMIT,	/* count and record: facts.limit */
+	PLAN_NEED_DOWNLOAD,	/* join or open a download: facts.download */
 	PLAN_NEED_FILE		/* open the file: facts.file */
 };
 
@@ -49,13 +49,17 @@ enum plan_lookup {
 	PLAN_LOOKUP_ERROR
 };
 
-/* The downloads state: the atomic check-and-record of the limit. */
-enum plan_limit {
-	PLAN_LIMIT_UNKNOWN,	/* not yet checked */
-	PLAN_LIMIT_OK,		/* counted and recorded */
-	PLAN_LIMIT_REACHED,	/* 410 */
-	PLAN_LIMIT_FAILED,	/* the state database refused: 503 */
-	PLAN_LIMIT_OFF		/* the audit is off: a limit cannot hold */
+/*
+ * A GET's download, from the state database: the client's open one
+ * joined, or a new one opened if the limit allows (one atomic step).
+ */
+enum plan_download {
+	PLAN_DOWNLOAD_UNKNOWN,	/* not yet asked */
+	PLAN_DOWNLOAD_OPENED,	/* a new download, counted */
+	PLAN_DOWNLOAD_JOINED,	/* the client's open download */
+	PLAN_DOWNLOAD_LIMIT,	/* the limit is reached: 410 */
+	PLAN_DOWNLOAD_FAILED,	/* the state database refused */
+	PLAN_DOWNLOAD_OFF	/* the audit is off: a limit cannot hold */
 };
 
 enum plan_file_state {
@@ -85,7 +89,7 @@ struct plan_facts {
 	enum plan_lookup	 lookup;
 	const struct job	*job;		/* PLAN_LOOKUP_FOUND */
 	const unsigned char	*token_sha256;	/* NULL: no ?token= */
-	enum plan_limit		 limit;
+	enum plan_download	 download;
 	struct plan_file	 file;
 	int64_t			 now;
 };
@@ -127,7 +131,6 @@ struct plan {
 	int64_t		 start;		/* the range sent (or, offloaded, */
 	int64_t		 length;	/* asked for: the server sends it) */
 	int		 ranged;	/* start and length are a 206's */
-	int		 counts;	/* a download, by policy_counts */
 	int		 offload;	/* the web server sends the file */
 	struct http_headers hdr;	/* ready to send */
 	char		 scratch[PLAN_SCRATCH_SIZE];	/* offload value */

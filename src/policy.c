@@ -3,9 +3,10 @@
  * token (404, indistinguishable from an unknown id), owner (403), then the
  * job's state (409 while pending or running; 410 when failed, revoked or
  * expired), then the row's own sanity (500: a done job must name its file
- * and its size, and a limit is never negative). The download limit is
- * decided here too (policy_limit_reached), inside the state database's
- * transaction that counts and records the download atomically.
+ * and its size, and a limit is never negative). What a GET does to the
+ * job's downloads (join the client's open one, open one, or 410 at the
+ * limit) is decided here too (policy_download), inside the state
+ * database's transaction that looks, counts and records atomically.
  *
  * Pure: no system calls, no allocation, no globals; the time is passed in.
  */
@@ -134,14 +135,36 @@ policy_limit(const struct job *job)
 }
 
 /*
- * Does a response count as a download, against max_downloads and in the
- * audit? A 200, or a 206 from byte 0, to a GET. Range continuations, HEAD
- * and 304 never count.
+ * Is a client's download still open, so that a new response joins it?
+ * While a response of it is in flight, and for `window` seconds after the
+ * last one ended (last_at). A window of 0 closes it as soon as nothing is
+ * in flight.
  */
 int
-policy_counts(int is_get, int status, int64_t start)
+policy_download_open(int64_t last_at, int in_flight, int64_t now,
+    int64_t window)
 {
-	return (is_get && (status == 200 || (status == 206 && start == 0)));
+	if (in_flight)
+		return (1);
+	/* now - window, without overflow for any window >= 0. */
+	return (window >= 0 && last_at >= now - (now < INT64_MIN + window ?
+	    now - INT64_MIN : window));
+}
+
+/*
+ * A GET that would send the file: does it join the client's open download
+ * (has_open), open a new one, or is the job at its limit (-1: none) with
+ * `opened` downloads already (410)? A client with an open download is
+ * served even at the limit: its resumes and segments are that download.
+ */
+enum policy_download
+policy_download(int has_open, int64_t max_downloads, int64_t opened)
+{
+	if (has_open)
+		return (POLICY_JOIN);
+	if (policy_limit_reached(max_downloads, opened))
+		return (POLICY_LIMIT);
+	return (POLICY_OPEN);
 }
 
 /*

@@ -18,6 +18,13 @@ struct job;
 #define POLICY_RETRY_AFTER	30	/* seconds, for 409 while not done */
 #define POLICY_DIGEST_LEN	32	/* SHA-256 of a token */
 
+/* What a GET that would send the file does to the job's downloads. */
+enum policy_download {
+	POLICY_JOIN,		/* the client's open download */
+	POLICY_OPEN,		/* a new one, counted against the limit */
+	POLICY_LIMIT		/* the limit is reached: 410 */
+};
+
 struct policy_client {
 	const char		*remote_user;	/* "" or NULL: none */
 	/* SHA-256 of the request's ?token=, or NULL when it carries none. */
@@ -27,7 +34,10 @@ struct policy_client {
 int	policy_access(const struct job *, const struct policy_client *,
 	    int64_t now, const char **why);
 int64_t	policy_limit(const struct job *);
-int	policy_counts(int is_get, int status, int64_t start);
+int	policy_download_open(int64_t last_at, int in_flight, int64_t now,
+	    int64_t window);
+enum policy_download policy_download(int has_open, int64_t max_downloads,
+	    int64_t opened);
 int	policy_limit_reached(int64_t max_downloads, int64_t counted);
 
 #endif

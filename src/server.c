@@ -1,9 +1,10 @@
 /*
  * server: one request, start to end, as four steps:
  *   gather facts (the request, then, as the plan asks for them, the job
- *   row, the downloads state and the file) -> plan (plan.c, pure: every
+ *   row, the client's download and the file) -> plan (plan.c, pure: every
  *   check of the contract, the status, the header block, the body) ->
- *   execute (send it; record the download in the audit) -> one log line.
+ *   execute (send it; end the response in the state database, or withdraw
+ *   it if a later check refused) -> one log line.
  * Nothing that may refuse a request runs after the first byte is sent;
  * the only refusal left to execution is a file that cannot be read (500),
  * found before any header goes out.
@@ -30,7 +31,7 @@ struct server_request {
 	int			 fd;		/* the file's; -1: none */
 	unsigned char		 token[POLICY_DIGEST_LEN];
 	struct stream_result	 res;
-	int64_t			 row;		/* the audit row; -1: none */
+	struct audit_ticket	 ticket;	/* the response's rows */
 	struct timespec		 t0;
 };
 
@@ -97,7 +98,7 @@ server_gather_request(struct worker *w, char **envp,
 
 	memset(x, 0, sizeof(*x));
 	x->fd = -1;
-	x->row = -1;
+	x->ticket.response = x->ticket.download = -1;
 	x->res.outcome = STREAM_COMPLETE;
 	if (clock_gettime(CLOCK_MONOTONIC, &x->t0) == -1)
 		memset(&x->t0, 0, sizeof(x->t0));
@@ -137,44 +138,43 @@ server_gather_job(struct worker *w, struct plan_facts *f)
 	}
 }
 
-/* The audit row's first facts, before the file: the whole file, a 200. */
-static void
-server_audit_entry(const struct worker *w, const struct plan_facts *f,
-    int counts, struct audit_entry *e)
-{
-	e->job_id = w->job.id;
-	e->remote_addr = w->req.remote_addr;
-	e->remote_user = w->req.remote_user;
-	e->started_at = f->now;
-	e->range_start = 0;
-	e->range_end = w->job.file_size - 1;
-	e->status = 200;
-	e->counts = counts;
-}
-
 /*
- * Check 5's limit: count the job's downloads and record this one, in one
- * transaction of the state database, before the file is touched.
+ * Check 5's download, for a GET: join the client's open download of the
+ * job, or open one within the job's limit, and record the response, in
+ * one transaction of the state database, before the file is touched. The
+ * response is recorded as the whole file, a 200, until it ends.
  */
 static void
-server_gather_limit(struct worker *w, struct server_request *x)
+server_gather_download(struct worker *w, struct server_request *x)
 {
 	struct audit_entry e;
 
 	if (w->au == NULL) {
-		x->facts.limit = PLAN_LIMIT_OFF;
+		x->facts.download = PLAN_DOWNLOAD_OFF;
 		return;
 	}
-	server_audit_entry(w, &x->facts, 1, &e);
-	switch (audit_begin(w->au, &e, policy_limit(&w->job), &x->row)) {
-	case AUDIT_OK:
-		x->facts.limit = PLAN_LIMIT_OK;
+	e.job_id = w->job.id;
+	e.remote_addr = w->req.remote_addr;
+	e.remote_user = w->req.remote_user;
+	e.started_at = x->facts.now;
+	e.range_start = 0;
+	e.range_end = w->job.file_size - 1;
+	e.status = 200;
+	e.file_size = w->job.file_size;
+	e.max_downloads = policy_limit(&w->job);
+	e.window = w->cfg->resume_window;
+	switch (audit_begin(w->au, &e, &x->ticket)) {
+	case AUDIT_OPENED:
+		x->facts.download = PLAN_DOWNLOAD_OPENED;
+		break;
+	case AUDIT_JOINED:
+		x->facts.download = PLAN_DOWNLOAD_JOINED;
 		break;
 	case AUDIT_LIMIT:
-		x->facts.limit = PLAN_LIMIT_REACHED;
+		x->facts.download = PLAN_DOWNLOAD_LIMIT;
 		break;
 	default:
-		x->facts.limit = PLAN_LIMIT_FAILED;
+		x->facts.download = PLAN_DOWNLOAD_FAILED;
 		break;
 	}
 }
@@ -224,50 +224,49 @@ server_plan(struct worker *w, struct server_request *x)
 	while ((next = plan_make(&x->facts, &w->plan)) != PLAN_READY) {
 		if (next == PLAN_NEED_JOB)
 			server_gather_job(w, &x->facts);
-		else if (next == PLAN_NEED_LIMIT)
-			server_gather_limit(w, x);
+		else if (next == PLAN_NEED_DOWNLOAD)
+			server_gather_download(w, x);
 		else
 			server_gather_file(w, x);
 	}
 	server_log_event(w, x);
 }
 
-/*
- * The audit row of a GET that sends the file (or hands it to the web
- * server): a limited job's was recorded with the limit's check; any
- * other's is recorded now, before the first byte. For those a failed
- * insert is logged by the writer and the download goes ahead: the trail
- * is for operators, the file for the user.
- */
+/* A response withdrawn: a check after its download refused it. */
 static void
-server_audit_open(struct worker *w, struct server_request *x)
+server_withdraw(struct worker *w, struct server_request *x)
 {
-	struct audit_entry e;
-
-	if (x->row >= 0 || w->au == NULL)
-		return;
-	server_audit_entry(w, &x->facts, w->plan.counts, &e);
-	(void)audit_begin(w->au, &e, -1, &x->row);
+	audit_cancel(w->au, &x->ticket);
+	x->ticket.response = x->ticket.download = -1;
+	x->ticket.opened = 0;
 }
 
-/* The audit row's last facts, once the response has ended. */
+/*
+ * The response's last facts, once it has ended, and what it handed to the
+ * web server for its download: the bytes written, or, offloaded, the
+ * range the server was told to send (the status it gives a range it
+ * honours).
+ */
 static void
 server_audit_close(struct worker *w, struct server_request *x)
 {
 	const struct plan *p = &w->plan;
 	struct audit_final fin;
+	int		 offloaded = x->res.outcome == STREAM_OFFLOADED;
 
-	if (x->row < 0)
+	if (x->ticket.response < 0)
 		return;
-	/* Offloaded: the status the server gives a range it honours. */
 	fin.status = p->ranged ? 206 : p->status;
-	fin.counts = p->counts;
 	fin.range_start = p->start;
 	fin.range_end = p->start + p->length - 1;
 	fin.bytes = x->res.bytes;
 	fin.duration_ms = (int64_t)server_elapsed_ms(&x->t0);
 	fin.outcome = stream_outcome_name(x->res.outcome);
-	audit_end(w->au, x->row, &fin);
+	fin.ended_at = (int64_t)time(NULL);
+	fin.handed_first = p->start;
+	fin.handed = offloaded ? p->length : x->res.bytes;
+	fin.whole = offloaded || x->res.outcome == STREAM_COMPLETE;
+	audit_end(w->au, &x->ticket, &fin);
 }
 
 /*
@@ -286,14 +285,11 @@ server_send_file(struct worker *w, struct FCGX_Request *fr,
 	    p->length);
 	if (first == -1) {
 		plan_error(&x->facts, p, 500, "read_failed");
-		if (x->row >= 0)
-			audit_cancel(w->au, x->row);
-		x->row = -1;
+		server_withdraw(w, x);
 		(void)stream_respond(fr, &p->hdr, p->text, p->text_len,
 		    &x->res);
 		return;
 	}
-	server_audit_open(w, x);
 	stream_send_file(fr, &p->hdr, x->fd, w->buf, sizeof(w->buf),
 	    (size_t)first, p->start, p->length, &w->limits, &x->res);
 	server_audit_close(w, x);
@@ -308,19 +304,15 @@ server_execute(struct worker *w, struct FCGX_Request *fr,
 	int		 sends = w->req.method == REQUEST_GET &&
 			    (p->body == PLAN_BODY_FILE || p->offload);
 
-	/* Recorded with the limit, then refused by a later check. */
-	if (!sends && x->row >= 0) {
-		audit_cancel(w->au, x->row);
-		x->row = -1;
-	}
+	/* Recorded before the file, then refused by a later check. */
+	if (!sends)
+		server_withdraw(w, x);
 	if (p->event == PLAN_EVENT_BUG) {
 		x->res.outcome = STREAM_ERROR_IO;
 		stream_drop(fr);
 	} else if (p->body == PLAN_BODY_FILE)
 		server_send_file(w, fr, x);
 	else {
-		if (sends)
-			server_audit_open(w, x);
 		if (stream_respond(fr, &p->hdr, p->body == PLAN_BODY_TEXT ?
 		    p->text : NULL, p->body == PLAN_BODY_TEXT ? p->text_len :
 		    0, &x->res) == 0 && p->offload)
@@ -335,6 +327,7 @@ server_log(struct worker *w, const struct server_request *x)
 {
 	const struct plan *p = &w->plan;
 	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED], rng[48];
+	char		 dl[24];
 	char		*q;
 
 	/* The path without its query string. */
@@ -346,17 +339,20 @@ server_log(struct worker *w, const struct server_request *x)
 	if (!p->ranged || snprintf(rng, sizeof(rng), "%lld-%lld",
 	    (long long)p->start, (long long)(p->start + p->length - 1)) < 0)
 		memcpy(rng, "-", 2);
+	if (x->ticket.download < 0 || snprintf(dl, sizeof(dl), "%lld",
+	    (long long)x->ticket.download) < 0)
+		memcpy(dl, "-", 2);
 	log_info("event=request method=%s id=%s status=%d reason=%s "
 	    "range=%s counts=%d bytes=%lld duration_ms=%.3f outcome=%s "
-	    "remote=%s user=%s path=%s",
+	    "remote=%s user=%s path=%s download=%s",
 	    w->req.method == REQUEST_GET ? "GET" :
 	    w->req.method == REQUEST_HEAD ? "HEAD" : "other",
 	    w->req.id[0] != '\0' ? w->req.id : "-", p->status,
-	    p->why != NULL ? p->why : "-", rng, p->counts,
+	    p->why != NULL ? p->why : "-", rng, x->ticket.opened,
 	    (long long)x->res.bytes, server_elapsed_ms(&x->t0),
 	    stream_outcome_name(x->res.outcome),
 	    w->req.remote_addr[0] != '\0' ? w->req.remote_addr : "-", quser,
-	    qpath);
+	    qpath, dl);
 }
 
 /*

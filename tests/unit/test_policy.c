@@ -314,17 +314,38 @@ test_policy_expiry_edge(void **state)
 	end_cases();
 }
 
-/* What counts as a download, and when the limit is reached. */
+/* When a download is open, what a GET does, and when the limit is reached. */
 static void
 test_policy_counting(void **state)
 {
 	(void)state;
-	expect_int("200 GET", "counts", policy_counts(1, 200, 0), 1);
-	expect_int("206 GET from 0", "counts", policy_counts(1, 206, 0), 1);
-	expect_int("206 GET from 1", "counts", policy_counts(1, 206, 1), 0);
-	expect_int("304 GET", "counts", policy_counts(1, 304, 0), 0);
-	expect_int("200 HEAD", "counts", policy_counts(0, 200, 0), 0);
-	expect_int("416 GET", "counts", policy_counts(1, 416, 0), 0);
+	expect_int("in flight", "open", policy_download_open(0, 1, 5000, 0), 1);
+	expect_int("in window", "open", policy_download_open(1000, 0, 4600,
+	    3600), 1);
+	expect_int("window edge", "open", policy_download_open(1000, 0, 4600 +
+	    0, 3600), 1);
+	expect_int("past window", "open", policy_download_open(1000, 0, 4601,
+	    3600), 0);
+	expect_int("window 0, just ended", "open", policy_download_open(1000,
+	    0, 1000, 0), 1);
+	expect_int("window 0, a second on", "open", policy_download_open(1000,
+	    0, 1001, 0), 0);
+	expect_int("huge window", "open", policy_download_open(INT64_MIN, 0,
+	    -5, INT64_MAX), 1);
+	expect_int("negative window", "open", policy_download_open(1000, 0,
+	    1000, -1), 0);
+	expect_int("join at limit", "download", policy_download(1, 1, 1),
+	    POLICY_JOIN);
+	expect_int("join over limit", "download", policy_download(1, 0, 7),
+	    POLICY_JOIN);
+	expect_int("open, unlimited", "download", policy_download(0, -1, 99),
+	    POLICY_OPEN);
+	expect_int("open, 2 of 3", "download", policy_download(0, 3, 2),
+	    POLICY_OPEN);
+	expect_int("limit, 3 of 3", "download", policy_download(0, 3, 3),
+	    POLICY_LIMIT);
+	expect_int("limit, 0 of 0", "download", policy_download(0, 0, 0),
+	    POLICY_LIMIT);
 	expect_int("no limit", "reached", policy_limit_reached(-1, 99), 0);
 	expect_int("0 of 0", "reached", policy_limit_reached(0, 0), 1);
 	expect_int("2 of 3", "reached", policy_limit_reached(3, 2), 0);
