@@ -337,7 +337,7 @@ expect_offloaded() {
 	local got
 	for _ in $(seq 1 20); do
 		got=$(sqlite3 "$B/$1/sluice-state.db" \
-		    "SELECT outcome FROM downloads ORDER BY id DESC LIMIT 1" \
+		    "SELECT outcome FROM responses ORDER BY id DESC LIMIT 1" \
 		    2>/dev/null)
 		[ "$got" = offloaded ] && return 0
 		sleep 0.1

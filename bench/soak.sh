@@ -157,10 +157,11 @@ kill "$SAMPLER" 2>/dev/null
 wait "$SAMPLER" 2>/dev/null
 SAMPLER=
 
-old=$(sqlite3 -cmd '.timeout 5000' "$STATE" "SELECT count(*) FROM downloads \
+old=$(sqlite3 -cmd '.timeout 5000' "$STATE" "SELECT count(*) FROM responses \
     WHERE started_at < strftime('%s', 'now') - $ret_s - 60 AND \
     outcome <> 'started'")
-rows=$(sqlite3 -cmd '.timeout 5000' "$STATE" "SELECT count(*) FROM downloads")
+rows=$(sqlite3 -cmd '.timeout 5000' "$STATE" "SELECT count(*) FROM responses")
+dls=$(sqlite3 -cmd '.timeout 5000' "$STATE" "SELECT count(*) || ' (' || coalesce(sum(responses), 0) || ' responses)' FROM downloads")
 pruned=$(sqlite3 -cmd '.timeout 5000' "$STATE" "SELECT coalesce(sum(pruned), 0) FROM download_counts")
 used=$(sqlite3 -cmd '.timeout 5000' "$STATE" "SELECT (p.page_count - f.freelist_count) * s.page_size FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s")
 aerr=$(grep -c 'event=audit_error' "$LOG")
@@ -208,7 +209,6 @@ summary() {	# column of samples.tsv in phase $2 -> "first max last"
 	} END { print (first == "" ? "- - -" : first " " max " " last) }' "$SAMPLES"
 }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-total=$((rows + pruned))
 {
 	echo "# Soak: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
@@ -224,7 +224,7 @@ total=$((rows + pruned))
 	echo "- WAL bytes: first $(mib "$a") MiB, max $(mib "$b") MiB, last $(mib "$c") MiB (bound $WAL_MAX_MIB MiB)"
 	read -r a b c <<<"$(summary 8 "")"
 	echo "- state db file: first $(mib "$a") MiB, max $(mib "$b") MiB, last $(mib "$c") MiB"
-	echo "- rows at the end: $rows kept, $pruned counted downloads pruned; $(mib "$used") MiB of pages in use"
+	echo "- responses kept at the end: $rows; downloads kept: $dls, pruned: $pruned (wrk is one client: its responses join one download); $(mib "$used") MiB of pages in use"
 	[ "$rows" -gt 0 ] && echo "- pages in use per million rows: $(awk -v u="$used" -v r="$rows" 'BEGIN { printf "%.0f MiB", u / r * 1e6 / 1048576 }')"
 	echo "- log: $aerr audit_error lines, $lost audit_lost lines"
 	echo

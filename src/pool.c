@@ -383,7 +383,7 @@ static int
 pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 {
 	struct pool		 p;
-	struct audit_settings	 as = { cfg->audit_retention, 0 };
+	struct audit_settings	 as = { cfg->audit_retention, 0, 0 };
 	sigset_t		 set;
 	char			 err[512], q[LOG_VALUE_MAX * 4 + 8];
 

@@ -47,7 +47,7 @@ pool_fetch_bg() {
 test_pool_concurrency() {
 	local want k ok=0 t0 t1 rss=0 p first
 	want=$(it_sha "$IT_ROOT/50m.bin")
-	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
+	first=$(access_sql "SELECT coalesce(max(id), 0) FROM responses")
 	t0=$(date +%s%N)
 	for k in $(seq 1 64); do
 		(curl -sS --max-time 120 "$BASE/download/m50" | sha256sum |
@@ -79,12 +79,12 @@ pool_replaced() {
 test_pool_respawn() {
 	local victim t0 t1 before after row first
 	before=$(it_workers "$SLUICE_PID" | tr '\n' ' ')
-	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
+	first=$(access_sql "SELECT coalesce(max(id), 0) FROM responses")
 	pool_fetch_bg 1 /download/m50 --limit-rate 10M
 	it_wait_started "$STATE_DB" m50 5 1 "$first"
 	# The worker serving it, from its audit row (only this download's:
 	# the ends of earlier ones may not be committed yet).
-	victim=$(access_sql "SELECT pid FROM downloads WHERE id > $first AND job_id = 'm50' AND outcome = 'started' ORDER BY id DESC LIMIT 1")
+	victim=$(access_sql "SELECT pid FROM responses WHERE id > $first AND job_id = 'm50' AND outcome = 'started' ORDER BY id DESC LIMIT 1")
 	it_check "respawn: the download in flight has a 'started' row (pid $victim)" \
 	    bash -c "pgrep -P $SLUICE_PID | grep -qx '$victim'"
 	t0=$(date +%s%N)
@@ -98,7 +98,7 @@ test_pool_respawn() {
 	it_check "respawn: the death is logged" \
 	    it_wait_grep "$LOG" 5 "event=worker_died pid=$victim signal=9"
 	wait "${POOL_CURLS[@]}"
-	row=$(access_sql "SELECT outcome FROM downloads WHERE job_id = 'm50' AND pid = $victim ORDER BY id DESC LIMIT 1")
+	row=$(access_sql "SELECT outcome FROM responses WHERE job_id = 'm50' AND pid = $victim ORDER BY id DESC LIMIT 1")
 	it_check "respawn: the killed download's row is closed as lost ($row)" \
 	    [ "$row" = aborted:lost ]
 	it_get afterkill /download/hello
@@ -187,7 +187,7 @@ test_pool_listen_drain() {
 	# new request is accepted, and the supervisor exits 0. Beside them,
 	# small downloads in a tight loop, so that ends are queued for the
 	# audit writer when the drain begins.
-	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
+	first=$(access_sql "SELECT coalesce(max(id), 0) FROM responses")
 	pool_fetch_bg 3 /download/m50 --limit-rate 15M
 	for k in 1 2 3 4; do
 		(for _ in $(seq 1 400); do
@@ -219,11 +219,11 @@ test_pool_listen_drain() {
 	wait "${burst[@]}" 2>/dev/null
 	# The workers committed every queued end before they exited.
 	row=$(access_sql "SELECT count(*), sum(outcome = 'complete') FROM
-	    downloads WHERE id > $first")
+	    responses WHERE id > $first")
 	it_check "drain: every audit row is closed after SIGTERM ($row rows|complete)" \
 	    [ "${row%%|*}" -gt 3 -a "${row%%|*}" = "${row##*|}" ]
 	row=$(access_sql "SELECT group_concat(bytes_sent || ':' || outcome)
-	    FROM downloads WHERE id > $first AND job_id = 'm50'")
+	    FROM responses WHERE id > $first AND job_id = 'm50'")
 	it_check "drain: the 3 long downloads' rows are complete ($row)" \
 	    [ "$row" = "52428800:complete,52428800:complete,52428800:complete" ]
 	it_check "drain: the refused request never reached a worker" \
@@ -236,7 +236,7 @@ test_pool_listen_drain() {
 	it_wait_socket "$SOCK"
 	it_wait_workers "$DIRECT_PID" 1 5
 	pool_wait_ready
-	first=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
+	first=$(access_sql "SELECT coalesce(max(id), 0) FROM responses")
 	pool_fetch_bg 1 /download/m50 --limit-rate 2M
 	it_wait_started "$STATE_DB" m50 10 1 "$first"
 	kill -TERM "$DIRECT_PID"
@@ -248,7 +248,7 @@ test_pool_listen_drain() {
 	    grep -q 'id=m50 status=200 .*outcome=aborted:shutdown' "$LOG"
 	logbytes=$(grep 'id=m50 status=200 .*outcome=aborted:shutdown' "$LOG" |
 	    tail -n 1 | sed 's/.* bytes=\([0-9]*\) .*/\1/')
-	row=$(access_sql "SELECT bytes_sent, outcome FROM downloads WHERE job_id = 'm50' ORDER BY id DESC LIMIT 1")
+	row=$(access_sql "SELECT bytes_sent, outcome FROM responses WHERE job_id = 'm50' ORDER BY id DESC LIMIT 1")
 	it_check "drain timeout: the audit row agrees ($row, log $logbytes)" \
 	    [ "$row" = "$logbytes|aborted:shutdown" ]
 	it_check "drain timeout: the client saw a short body" \
@@ -282,7 +282,7 @@ test_pool_listen_drain() {
 test_pool_max_requests() {
 	local first second k ok=0 want t0 t1 last
 	want=$(it_sha "$IT_ROOT/50m.bin")
-	last=$(access_sql "SELECT coalesce(max(id), 0) FROM downloads")
+	last=$(access_sql "SELECT coalesce(max(id), 0) FROM responses")
 	pool_sluice --listen "unix:$SOCK" --workers 1 --threads 4 \
 	    --max-requests 2 --drain-timeout 1
 	it_wait_socket "$SOCK"
