@@ -13,8 +13,14 @@
 # option to bind one: it comes from 127.0.0.1, on jobs of its own. Every
 # client runs under `timeout`, so a regression (axel retrying a 410 in a
 # tight loop) fails the run instead of hanging it. Each client's requests
-# go to the output, one line per response (status, the bytes answered,
-# counts=1 for the one that opened the download, outcome), for the record.
+# go to the output, one line per response (status, the bytes answered or,
+# offloaded, asked for, counts=1 for the one that opened the download,
+# outcome), for the record.
+#
+# test_realip (run.sh, after the server's suite): the commented lines of
+# each deploy/ config that put the real client into REMOTE_ADDR behind a
+# proxy or a CDN, uncommented, do that, and ignore anyone else's
+# X-Forwarded-For.
 
 CL_SIZE=8388608		# 8 MiB: aria2c's -k 1M cuts it into 8 pieces
 CL_FILE=c8m.bin
