@@ -116,7 +116,7 @@ test_client_curl() {
 	    head -c "$CL_CUT" >"$f"
 	it_check "curl: the first run is cut ($(stat -c %s "$f") bytes)" \
 	    [ "$(stat -c %s "$f")" -eq "$CL_CUT" ]
-	cl_run curl 30 curl -sS --interface "$a" -C - -o "$f" "$url"
+	cl_run curl 20 curl -sS --interface "$a" -C - -o "$f" "$url"
 	cl_expect_file curl "$f"
 	cl_one_download "curl -C -" cl-curl "$a"
 }
@@ -131,14 +131,14 @@ test_client_wget() {
 	    head -c "$CL_CUT" >"$d/$CL_FILE"
 	it_check "wget: the first run is cut ($(stat -c %s "$d/$CL_FILE") bytes)" \
 	    [ "$(stat -c %s "$d/$CL_FILE")" -eq "$CL_CUT" ]
-	cl_run wget 30 wget -q -c --bind-address="$a" -P "$d" "$url"
+	cl_run wget 20 wget -q -c --bind-address="$a" -P "$d" "$url"
 	cl_expect_file wget "$d/$CL_FILE"
 	cl_one_download "wget -c" cl-wget "$a"
 }
 
 # aria2c JOB ADDR: 8 connections, 8 pieces of 1 MiB.
 cl_aria2c() {
-	cl_run aria2c 60 aria2c -q -x 8 -s 8 -k 1M --interface="$2" \
+	cl_run aria2c 20 aria2c -q -x 8 -s 8 -k 1M --interface="$2" \
 	    -d "$IT_DIR/cl" -o "$1.bin" --allow-overwrite=true \
 	    --auto-file-renaming=false --file-allocation=none \
 	    --max-tries=3 --retry-wait=1 "$BASE/download/$1"
@@ -147,7 +147,7 @@ cl_aria2c() {
 
 # axel JOB: 4 connections, from 127.0.0.1 (axel binds no address).
 cl_axel() {
-	cl_run axel 60 axel -q -n 4 -o "$IT_DIR/cl/$1.bin" "$BASE/download/$1"
+	cl_run axel 20 axel -q -n 4 -o "$IT_DIR/cl/$1.bin" "$BASE/download/$1"
 	cl_expect_file axel "$IT_DIR/cl/$1.bin"
 }
 
