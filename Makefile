@@ -34,7 +34,7 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
 	    lighttpd nginx-light apache2-bin apache2-utils \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
-	    coreutils wrk gnuplot-nox python3
+	    coreutils wrk gnuplot-nox python3 wget aria2 axel
 
 .PHONY: all deps test check unit integration demo clean asan fuzz \
 	fuzz-quick fuzz-check bench bench-quick soak

@@ -7,7 +7,8 @@ Usage: cases.py --base http://127.0.0.1:PORT --root EXPORT_ROOT
                 --server lighttpd|nginx|apache --mode stream|offload FILE...
 
 The format is described at the top of tests/integration/cases/README.
-Each request goes out on a fresh connection with `Connection: close`, and
+Each request goes out on a fresh connection with `Connection: close`
+(from 127.0.0.1, or the address a case's `from` line names), and
 the whole answer is read to EOF: the status line and header lines are
 kept as sent (CR removed), the body as bytes (chunked decoded; a body
 short of its Content-Length makes the status "truncated"). Standard
@@ -27,7 +28,7 @@ import email.utils
 TIMEOUT = 20
 FILE_MARK = b"hello, world"
 OFFLOAD_HEADERS = ("x-sendfile", "x-accel-redirect", "x-lighttpd-send-file")
-REQUEST_WORDS = ("user", "data")
+REQUEST_WORDS = ("user", "data", "from")
 EXPECT_WORDS = ("status", "status-line", "header", "no-header", "header-re",
                 "header-count", "body", "body-sha", "body-empty",
                 "body-lacks", "head-no-body", "no-file", "no-offload-header",
@@ -162,7 +163,7 @@ class Answer:
         self.rest = b""         # every byte after the header block
 
 
-def fetch(host, port, method, path, headers, data):
+def fetch(host, port, method, path, headers, data, source=None):
     req = ["%s %s HTTP/1.1" % (method, path), "Host: %s:%d" % (host, port),
            "User-Agent: sluice-cases", "Accept: */*", "Connection: close"]
     req += headers
@@ -175,7 +176,11 @@ def fetch(host, port, method, path, headers, data):
     a, raw = Answer(), b""
     deadline = time.monotonic() + TIMEOUT
     try:
-        with socket.create_connection((host, port), timeout=TIMEOUT) as s:
+        # source: the client's own address (127.0.0.N), bound before the
+        # connect, so that the server passes it to sluice as REMOTE_ADDR.
+        src = None if source is None else (source, 0)
+        with socket.create_connection((host, port), timeout=TIMEOUT,
+                                      source_address=src) as s:
             s.sendall(wire)
             while True:
                 s.settimeout(max(0.1, deadline - time.monotonic()))
@@ -377,7 +382,7 @@ class Run:
         lines = self.lines_of(case, defines)
         case.xfail = None
         case.xfail_hit = False
-        user = data = None
+        user = data = source = None
         for _, word, arg, _ in lines:
             if word == "xfail":
                 case.xfail = arg
@@ -385,6 +390,8 @@ class Run:
                 user = arg
             elif word == "data":
                 data = arg
+            elif word == "from":
+                source = arg
         try:
             headers = [expand(h, self.env, o.root) for c, h in case.headers
                        if cond_holds(c, o.server, o.mode)]
@@ -393,7 +400,7 @@ class Run:
                 headers.append("Authorization: Basic " + base64.b64encode(
                     user.encode("utf-8")).decode("ascii"))
             a = fetch(o.host, o.port, case.method, path, headers,
-                      None if data is None else unescape(data))
+                      None if data is None else unescape(data), source)
             self.answers[case.name] = a
             for _, word, arg, _ in lines:
                 if word not in REQUEST_WORDS + ("xfail",):

@@ -283,21 +283,34 @@ it_sql_is() { [ "$(sqlite3 -batch -noheader "$1" "$2")" = "$3" ]; }
 # it_sql_true DB SQL: the query answers 1 (a condition to wait for).
 it_sql_true() { it_sql_is "$1" "$2" 1; }
 
-# sluice commits a download's end (bytes, outcome) just after the response,
-# without holding it up: wait (max 5 s) until the newest audit row of job
-# $2 in state database $1 is no longer 'started'.
+# sluice commits a response's end (bytes, outcome) just after it, without
+# holding it up: wait (max 5 s) until the newest response of job $2 in
+# state database $1 is no longer 'started'.
 it_audit_wait_closed() {
 	it_wait_for 5 it_sql_true "$1" "SELECT coalesce((SELECT outcome FROM
-	    downloads WHERE job_id = '$2' ORDER BY id DESC LIMIT 1), '')
+	    responses WHERE job_id = '$2' ORDER BY id DESC LIMIT 1), '')
 	    != 'started'"
 }
 
-# Wait (max $3 s) until the state database $1 has at least $4 downloads of
+# ... and until no response of job $2 is in flight any more (max 5 s).
+it_audit_wait_all_closed() {
+	it_wait_for 5 it_sql_true "$1" "SELECT count(*) = 0 FROM responses
+	    WHERE job_id = '$2' AND outcome = 'started'"
+}
+
+# Wait (max $3 s) until the state database $1 has at least $4 responses of
 # job $2 in flight (outcome 'started') with an id above $5 (default 0).
 it_wait_started() {
-	it_wait_for "$3" it_sql_true "$1" "SELECT count(*) >= $4 FROM downloads
+	it_wait_for "$3" it_sql_true "$1" "SELECT count(*) >= $4 FROM responses
 	    WHERE job_id = '$2' AND outcome = 'started' AND id > ${5:-0}"
 }
+
+# The address of client N on loopback, 127.0.0.N (N from 2 to 254): the
+# whole of 127/8 reaches lo, so a client that binds its socket to it
+# before connecting is another REMOTE_ADDR, another client to
+# max_downloads (curl --interface, wget --bind-address, aria2c
+# --interface; cases.py's `from`).
+it_addr() { echo "127.0.0.$1"; }
 
 # The worker processes of supervisor $1.
 it_workers() { pgrep -P "$1" | sort -n; }

@@ -14,6 +14,7 @@ cd "$IT_TOP" || exit 1
 . tests/integration/pool.sh
 . tests/integration/servers.sh
 . tests/integration/suite.sh
+. tests/integration/clients.sh
 
 BIN=${SLUICE_BIN:-$IT_TOP/build/asan/sluice}
 BIN_RELEASE=${SLUICE_BIN_RELEASE:-$IT_TOP/build/sluice}
@@ -195,8 +196,10 @@ suite_run() {
 	fi
 	echo "# $1 $BASE, sluice $(basename "$(dirname "$BIN")")/sluice pid $SLUICE_PID"
 	suite_all
+	test_clients
 	it_server_down
 	test_server_log
+	test_realip
 	it_sluice_stop
 	it_check "$1 $2: sanitizers: no report in the log" \
 	    bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
@@ -213,7 +216,8 @@ it_elapsed() {
 }
 
 IT_T0=${EPOCHREALTIME/./}
-suite_fixtures || { echo "fixtures failed" >&2; exit 1; }
+suite_fixtures && clients_fixtures ||
+    { echo "fixtures failed" >&2; exit 1; }
 it_elapsed fixtures
 test_startup
 test_deploy_units

@@ -87,6 +87,8 @@ INSERT INTO export_jobs (id, status, file_path, file_size, max_downloads)
     ('limit0', 'done', 'hello.txt', 13, 0),
     ('race1', 'done', 'hello.txt', 13, 1),
     ('race3', 'done', 'hello.txt', 13, 3),
+    -- One client's 30 segments racing: one download (suite.sh).
+    ('raceseg', 'done', 'data/1m.bin', 1048576, 1),
     ('limitlock', 'done', 'hello.txt', 13, 5),
     -- At its limit, and its file is gone: 410 (the limit is check 5, the
     -- file check 6); cases/80-limits.txt, lim:gone-missing.

@@ -104,12 +104,13 @@ test_logging() {
 	log_lacks "log: no body byte reaches the log" 'hello, world'
 	log_lacks "tokens: no token reaches the log" 's3cret|guess|token='
 	log_has "own:alice: sluice saw user alice" \
-	    'id=owned status=200 .* user="alice" path="/private/download/owned/hello.txt"$'
+	    'id=owned status=200 .* user="alice" path="/private/download/owned/hello.txt"( |$)'
 	log_has "own:bob: sluice saw user bob" 'id=owned status=403 .* user="bob"'
 }
 
 # -------------------------------------------- curl -C -, and what counts
 test_ranges_curl() {
+	local n counts want
 	# curl -C -: resume a partial download, and get the same bytes.
 	head -c 300000 "$IT_ROOT/data/1m.bin" >"$IT_DIR/b.resume"
 	R_NAME=resume
@@ -118,16 +119,30 @@ test_ranges_curl() {
 	it_expect_status 206
 	it_expect_body_sha_of "$IT_ROOT/data/1m.bin"
 	it_sentinel resume
+	# The cases m1 and seg0 opened this client's download of m1 and
+	# joined it; the resume joins it too.
 	if it_streaming; then
-		log_has "resume: logged as a continuation that does not count" \
+		log_has "resume: logged as joining the client's open download" \
 		    'id=m1 status=206 reason=ok range=300000-1048575 counts=0 bytes=748576 '
 	else
-		log_has "resume: logged as an offloaded continuation that does not count" \
+		log_has "resume: logged as an offloaded response joining the client's open download" \
 		    'id=m1 status=200 reason=ok range=300000-1048575 counts=0 bytes=0 .*outcome=offloaded'
 	fi
-	# The data case seg0: a segmented download's first piece counts.
-	log_has "counting: a 206 from byte 0 counts" \
-	    'id=m1 status=20[06] reason=ok range=0-524287 counts=1 '
+	# One client, one download: its first 200/206 of m1 opened it
+	# (counts=1), every later one joined it, the segment from byte 0
+	# (case seg0) too.
+	log_has "counting: a segment from byte 0 joins the open download" \
+	    'id=m1 status=20[06] reason=ok range=0-524287 counts=0 '
+	counts=$(grep -E 'event=request method=GET id=m1 status=20[06] ' "$LOG" |
+	    sed -n 's/.* counts=\([0-9]*\) .*/\1/p' | tr -d '\n')
+	n=${#counts}
+	want=1$(printf '%*s' $((n - 1)) '' | tr ' ' 0)
+	it_expect_eq "counting: m1's first 200/206 opened the download, the $((n - 1)) later ones joined it" \
+	    "$want" "$counts"
+	it_check "counting: m1 has one download (127.0.0.1) of $n responses" \
+	    it_wait_for 5 it_sql_is "$STATE_DB" "SELECT count(*), sum(responses),
+	    group_concat(remote_addr) FROM downloads WHERE job_id = 'm1'" \
+	    "1|$n|127.0.0.1"
 	log_lacks "counting: HEAD and 304 never count" \
 	    'method=HEAD .*counts=1|status=304 .*counts=1'
 }
@@ -162,7 +177,7 @@ test_abort() {
 test_owner() {
 	local n
 	# Public location: no REMOTE_USER, whatever the client claims.
-	n=$(it_count "$LOG" 'id=owned status=403 .* user="" path="/download/owned"$')
+	n=$(it_count "$LOG" 'id=owned status=403 .* user="" path="/download/owned"( |$)')
 	it_get own:public /download/owned
 	it_expect_status 403
 	it_expect_body 'forbidden'
@@ -175,7 +190,7 @@ test_owner() {
 	it_sentinel claims
 	it_expect_eq "owner: sluice saw no user for any of the 4 claims" \
 	    $((n + 4)) \
-	    "$(it_count "$LOG" 'id=owned status=403 .* user="" path="/download/owned"$')"
+	    "$(it_count "$LOG" 'id=owned status=403 .* user="" path="/download/owned"( |$)')"
 
 	# A wrong password, an unknown user, a malformed header: the
 	# server's 401, and sluice never sees the request.
@@ -204,13 +219,15 @@ test_owner() {
 	    "$(it_count "$LOG" 'id=owned status=20[06] .* user="alice" ')"
 }
 
-# race JOB N: N simultaneous first downloads of JOB; sets RACE_OK (200s)
-# and RACE_GONE (410s).
+# race JOB N: N simultaneous first downloads of JOB, client k (1..N) from
+# address 127.0.0.(k+1), so N clients; sets RACE_OK (200s) and RACE_GONE
+# (410s).
 race() {
 	local k code curls=()
 	RACE_OK=0 RACE_GONE=0
 	for k in $(seq 1 "$2"); do
-		curl -sS --max-time 20 -o /dev/null -w '%{http_code}\n' \
+		curl -sS --max-time 20 --interface "$(it_addr $((k + 1)))" \
+		    -o /dev/null -w '%{http_code}\n' \
 		    "$BASE/download/$1" >"$IT_DIR/race.$k" &
 		curls+=($!)
 	done
@@ -222,24 +239,74 @@ race() {
 	done
 }
 
+# race_segments JOB FILE N: one client (127.0.0.1) asks for FILE in N
+# ranges at once, N simultaneous requests; sets SEG_OK (206s) and leaves
+# the pieces joined in $IT_DIR/b.segments.
+race_segments() {
+	local k size step a b curls=()
+	size=$(stat -c %s "$2")
+	step=$(((size + $3 - 1) / $3))
+	SEG_OK=0
+	for k in $(seq 0 $(($3 - 1))); do
+		a=$((k * step)) b=$(((k + 1) * step - 1))
+		[ "$b" -lt "$size" ] || b=$((size - 1))
+		curl -sS --max-time 20 -r "$a-$b" -o "$IT_DIR/seg.$k" \
+		    -w '%{http_code}\n' "$BASE/download/$1" \
+		    >"$IT_DIR/seg.$k.code" &
+		curls+=($!)
+	done
+	wait "${curls[@]}"
+	: >"$IT_DIR/b.segments"
+	for k in $(seq 0 $(($3 - 1))); do
+		[ "$(cat "$IT_DIR/seg.$k.code")" = 206 ] && SEG_OK=$((SEG_OK + 1))
+		cat "$IT_DIR/seg.$k" >>"$IT_DIR/b.segments"
+	done
+}
+
 # --------------------------------------------------------- download limits
 # One client after another is cases/80-limits.txt; here what they left in
 # the state database, and clients racing.
 test_limits() {
-	it_check "limits: the counted rows" \
-	    [ "$(access_sql "SELECT count(*) FROM downloads WHERE job_id = 'limit1' AND counts = 1")" = 1 ]
+	# 127.0.0.1 opened limit1's one download and joined it three times;
+	# 127.0.0.2's three requests got 410 and left no row.
+	it_check "limits: limit1 has one download, 127.0.0.1's: 4 responses, complete" \
+	    it_wait_for 5 it_sql_is "$STATE_DB" "SELECT count(*),
+	    group_concat(remote_addr), sum(responses), sum(complete)
+	    FROM downloads WHERE job_id = 'limit1'" "1|127.0.0.1|4|1"
+	it_check "limits: limit1's 4 responses: the first opened the download, 3 joined it" \
+	    [ "$(access_sql "SELECT group_concat(counts, '') FROM (SELECT counts
+	    FROM responses WHERE job_id = 'limit1' ORDER BY id)")" = 1000 ]
+	it_check "limits: the other client's 3 requests were refused" \
+	    [ "$(it_count "$LOG" 'id=limit1 status=410 .* remote=127\.0\.0\.2 ')" -eq 3 ]
 
-	# Ten simultaneous first downloads of a job limited to one.
+	# Ten clients (ten addresses) at once for a job limited to one.
 	race race1 10
-	it_check "race: exactly one of 10 racing first downloads got 200 ($RACE_OK, $RACE_GONE gone)" \
+	it_check "race: exactly one of 10 racing clients got 200 ($RACE_OK, $RACE_GONE gone)" \
 	    [ "$RACE_OK" -eq 1 -a "$RACE_GONE" -eq 9 ]
-	# Thirty at once for a job limited to three: the rows of one commit
-	# are counted in order, so a batch cannot let a fourth through.
+	# Thirty clients at once for a job limited to three: the check and
+	# the opening are one step, so a batch cannot let a fourth through.
 	race race3 30
-	it_check "race: exactly 3 of 30 racing downloads of a limit-3 job got 200 ($RACE_OK, $RACE_GONE gone)" \
+	it_check "race: exactly 3 of 30 racing clients of a limit-3 job got 200 ($RACE_OK, $RACE_GONE gone)" \
 	    [ "$RACE_OK" -eq 3 -a "$RACE_GONE" -eq 27 ]
-	it_check "race: 3 counted rows for the limit-3 job" \
-	    [ "$(access_sql "SELECT count(*) FROM downloads WHERE job_id = 'race3' AND counts = 1")" = 3 ]
+	it_check "race: 3 downloads of the limit-3 job, by 3 clients, 3 responses" \
+	    it_wait_for 5 it_sql_is "$STATE_DB" "SELECT count(*),
+	    count(DISTINCT remote_addr), sum(responses) FROM downloads
+	    WHERE job_id = 'race3'" "3|3|3"
+	# Thirty segments of one client at once, on a job limited to one:
+	# the first opens the download, the 29 others join it.
+	race_segments raceseg "$IT_ROOT/data/1m.bin" 30
+	it_check "race: all 30 racing segments of one client got 206 ($SEG_OK)" \
+	    [ "$SEG_OK" -eq 30 ]
+	R_NAME=segments
+	it_expect_body_sha_of "$IT_ROOT/data/1m.bin"
+	it_audit_wait_all_closed "$STATE_DB" raceseg
+	it_check "race: the 30 segments are one download: 30 responses, every byte covered, complete" \
+	    it_wait_for 5 it_sql_is "$STATE_DB" "SELECT count(*), sum(responses),
+	    sum(covered), sum(complete) FROM downloads WHERE job_id = 'raceseg'" \
+	    "1|30|1048576|1"
+	it_check "race: one of the 30 responses opened it" \
+	    [ "$(access_sql "SELECT count(*), sum(counts), count(DISTINCT
+	    download_id) FROM responses WHERE job_id = 'raceseg'")" = "30|1|1" ]
 }
 
 # ------------------------------------------------------------ audit trail
@@ -252,21 +319,21 @@ test_audit() {
 	it_expect_status 200
 	it_wait_grep "$LOG" 5 'id=audited status=200 '
 	it_audit_wait_closed "$STATE_DB" audited
-	row=$(access_sql "SELECT status, counts, range_start, range_end, bytes_sent, outcome, remote_addr FROM downloads WHERE job_id = 'audited' ORDER BY id DESC LIMIT 1")
+	row=$(access_sql "SELECT status, counts, range_start, range_end, bytes_sent, outcome, remote_addr FROM responses WHERE job_id = 'audited' ORDER BY id DESC LIMIT 1")
 	it_check "audit: complete row ($row)" \
 	    [ "$row" = "200|1|0|1048575|$full|127.0.0.1" ]
 	it_get aud:range /download/audited -H 'Range: bytes=1000-1999'
 	it_expect_status 206
 	it_wait_grep "$LOG" 5 'id=audited status=20[06] .*range=1000-1999 '
 	it_audit_wait_closed "$STATE_DB" audited
-	row=$(access_sql "SELECT status, counts, range_start, range_end, bytes_sent, outcome FROM downloads WHERE job_id = 'audited' ORDER BY id DESC LIMIT 1")
+	row=$(access_sql "SELECT status, counts, range_start, range_end, bytes_sent, outcome FROM responses WHERE job_id = 'audited' ORDER BY id DESC LIMIT 1")
 	it_check "audit: range row ($row)" \
 	    [ "$row" = "206|0|1000|1999|$part" ]
 	it_get aud:owner /private/download/owned -u alice:alice-pw
 	it_check "audit: the authenticated user is recorded" \
-	    it_wait_for 5 it_sql_is "$STATE_DB" "SELECT remote_user FROM downloads WHERE job_id = 'owned' ORDER BY id DESC LIMIT 1" alice
+	    it_wait_for 5 it_sql_is "$STATE_DB" "SELECT remote_user FROM responses WHERE job_id = 'owned' ORDER BY id DESC LIMIT 1" alice
 	it_check "audit: 304, HEAD and errors leave no row" \
-	    [ "$(access_sql "SELECT count(*) FROM downloads WHERE status NOT IN (200, 206)")" = 0 ]
+	    [ "$(access_sql "SELECT count(*) FROM responses WHERE status NOT IN (200, 206)")" = 0 ]
 	it_streaming || return 0
 	# A client that hangs up: the row and the log agree on the bytes.
 	curl -sS --max-time 20 "$BASE/download/audited50" 2>/dev/null |
@@ -275,7 +342,7 @@ test_audit() {
 	it_audit_wait_closed "$STATE_DB" audited50
 	logbytes=$(grep 'id=audited50 status=200' "$LOG" | tail -n 1 |
 	    sed 's/.* bytes=\([0-9]*\) .*/\1/')
-	row=$(access_sql "SELECT bytes_sent, outcome FROM downloads WHERE job_id = 'audited50' ORDER BY id DESC LIMIT 1")
+	row=$(access_sql "SELECT bytes_sent, outcome FROM responses WHERE job_id = 'audited50' ORDER BY id DESC LIMIT 1")
 	it_check "audit: client-aborted row ($row, log bytes=$logbytes)" \
 	    [ "$row" = "$logbytes|aborted:client" -a "$logbytes" -lt 52428800 ]
 }
