@@ -327,7 +327,7 @@ server_log(struct worker *w, const struct server_request *x)
 {
 	const struct plan *p = &w->plan;
 	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED], rng[48];
-	char		 dl[24];
+	char		 qaddr[SERVER_QUOTED], dl[24];
 	char		*q;
 
 	/* The path without its query string. */
@@ -335,6 +335,8 @@ server_log(struct worker *w, const struct server_request *x)
 		*q = '\0';
 	log_quote(qpath, sizeof(qpath), w->req.uri);
 	log_quote(quser, sizeof(quser), w->req.remote_user);
+	/* REMOTE_ADDR is a parameter like any other: a raw client forges it. */
+	log_quote(qaddr, sizeof(qaddr), w->req.remote_addr);
 	/* Offloaded: the range the request asked for (the server's own). */
 	if (!p->ranged || snprintf(rng, sizeof(rng), "%lld-%lld",
 	    (long long)p->start, (long long)(p->start + p->length - 1)) < 0)
@@ -351,7 +353,7 @@ server_log(struct worker *w, const struct server_request *x)
 	    p->why != NULL ? p->why : "-", rng, x->ticket.opened,
 	    (long long)x->res.bytes, server_elapsed_ms(&x->t0),
 	    stream_outcome_name(x->res.outcome),
-	    w->req.remote_addr[0] != '\0' ? w->req.remote_addr : "-", quser,
+	    qaddr, quser,
 	    qpath, dl);
 }
 
