@@ -13,9 +13,10 @@ SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
 
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
-SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_out.c \
+SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
 	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c src/opt.c \
 	   src/main.c src/offload.c src/paths.c src/plan.c src/policy.c src/pool.c \
+	   src/reopen.c \
 	   src/request.c \
 	   src/server.c src/spans.c src/stream.c src/text.c src/units.c
 HDRS	 = $(wildcard src/*.h)
@@ -25,7 +26,7 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
 UNIT	 = http cond text confine job paths request policy plan jobstore fcgi_out \
-	   units audit ctl spans
+	   units audit ctl spans fcgi_in
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -112,6 +113,8 @@ build/asan/test_plan: tests/unit/test_plan.c build/asan/obj/plan.o \
     build/asan/obj/request.o $(HTTP_SRCS:src/%.c=build/asan/obj/%.o) \
     build/asan/obj/text.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
+build/asan/test_fcgi_in: tests/unit/test_fcgi_in.c build/asan/obj/fcgi_in.o \
+    build/asan/obj/log.o build/asan/obj/text.o
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
 build/asan/test_spans: tests/unit/test_spans.c build/asan/obj/spans.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
@@ -126,7 +129,8 @@ build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
-    build/asan/obj/jobstore.o build/asan/obj/http_hdr.o build/asan/obj/log.o \
+    build/asan/obj/jobstore.o build/asan/obj/reopen.o build/asan/obj/http_hdr.o \
+    build/asan/obj/log.o \
     build/asan/obj/text.o build/asan/obj/job.o
 
 build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
@@ -146,6 +150,7 @@ integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/nginx.sh
 	bash tests/integration/apache.sh
 	bash tests/integration/sluicectl.sh
+	bash tests/integration/harden.sh
 	bash tests/integration/soak.sh
 
 # The quick check for the edit-compile loop (well under 90 s on 2 cores):

@@ -161,6 +161,16 @@ ctl_add_kind(mode_t m)
 	return ("not a regular file");
 }
 
+/* A base URL printed for users: no control character (CR, LF, TAB...). */
+static int
+ctl_add_url_ok(const char *u)
+{
+	for (; *u != '\0'; u++)
+		if ((unsigned char)*u < 0x20 || (unsigned char)*u == 0x7f)
+			return (0);
+	return (1);
+}
+
 /*
  * The options of add, checked against what sluice can serve (its field
  * limits in job.h, header-safe Content-Type). Returns 0, or -1 after one
@@ -188,10 +198,16 @@ ctl_add_check_options(const struct ctl *c, const char *name)
 		    "characters", JOB_USER_MAX);
 		return (-1);
 	}
-	if (ct != NULL && (*ct == '\0' || strlen(ct) > JOB_TYPE_MAX ||
-	    !http_header_value_ok(ct, strlen(ct)))) {
-		ctl_errx("add: --content-type must be 1 to %d bytes without "
-		    "control characters", JOB_TYPE_MAX);
+	/* The rule sluice applies to the row (which serves a bad one as
+	 * application/octet-stream, with a warning). */
+	if (ct != NULL && !http_content_type_ok(ct)) {
+		ctl_errx("add: --content-type must be a media type, type/subtype "
+		    "with optional ;parameters, at most %d bytes (e.g. "
+		    "text/csv; charset=utf-8)", JOB_TYPE_MAX);
+		return (-1);
+	}
+	if (c->url != NULL && !ctl_add_url_ok(c->url)) {
+		ctl_errx("add: --url must not contain control characters");
 		return (-1);
 	}
 	return (0);
@@ -342,6 +358,11 @@ ctl_add_check(struct ctl_add *a)
 	if (ctl_add_check_options(c, a->name) == -1)
 		return (CTL_EXIT_USAGE);
 	if (c->has_expires) {
+		/* 0d would make a link that is born expired. */
+		if (c->expires <= 0) {
+			ctl_errx("add: --expires must be at least 1s (or never)");
+			return (CTL_EXIT_USAGE);
+		}
 		if (c->expires > INT64_MAX - c->now) {
 			ctl_errx("add: --expires is too far away");
 			return (CTL_EXIT_USAGE);
@@ -402,8 +423,15 @@ ctl_add_open_db(struct ctl_add *a)
 	if (ctl_db_open(a->c->db, CTL_DB_EXISTING, &a->db) == -1)
 		return (-1);
 	if (ctl_db_prepare(a->db, ctl_add_sql, &a->ins) == -1) {
-		ctl_errx("add: %s: is it a jobs database? (run `sluicectl "
-		    "init`)", a->c->db);
+		int e = sqlite3_errcode(a->db) & 0xff;
+
+		/* Locked past the busy timeout: not a question of schema. */
+		if (e == SQLITE_BUSY || e == SQLITE_LOCKED)
+			ctl_errx("add: %s: the database is locked by another "
+			    "process; try again", a->c->db);
+		else
+			ctl_errx("add: %s: is it a jobs database? (run "
+			    "`sluicectl init`)", a->c->db);
 		return (-1);
 	}
 	return (0);

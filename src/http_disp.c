@@ -48,34 +48,18 @@ http_digest_format(char *dst, size_t sz, const char *hex)
 	return (0);
 }
 
+_Static_assert(HTTP_EXT_MAX <= TEXT_EXT_MAX, "one extension rule");
+
 /*
- * Clean name into dst (HTTP_NAME_MAX + 1 bytes) as valid UTF-8: unsafe
- * characters dropped, each invalid byte a '_'. A longer name is cut at a character boundary, and
- * keeps its extension (a final ".xyz" of up to HTTP_EXT_MAX bytes), so the
- * saved file still opens with the right program. Returns the length.
+ * Clean name (any length) into dst (HTTP_NAME_MAX + 1 bytes) as valid
+ * UTF-8, cut at a character boundary keeping its extension
+ * (text_name_shorten). Returns the length.
  */
 static size_t
 http_name_clean(char *dst, const char *name)
 {
-	char	 ext[HTTP_EXT_MAX + 1];
-	size_t	 len = strlen(name), dot, elen = 0, hlen;
-	int	 over;
-
-	hlen = text_clean(dst, HTTP_NAME_MAX + 1, name, len, '_', '\0', &over);
-	if (!over)
-		return (hlen);
-	for (dot = len; dot > 0 && len - (dot - 1) <= HTTP_EXT_MAX; dot--)
-		if (name[dot - 1] == '.') {
-			elen = text_clean(ext, sizeof(ext), name + dot - 1,
-			    len - (dot - 1), '_', '\0', &over);
-			len = dot - 1;
-			break;
-		}
-	hlen = text_clean(dst, HTTP_NAME_MAX + 1 - elen, name, len, '_', '\0',
-	    &over);
-	memcpy(dst + hlen, ext, elen);
-	dst[hlen + elen] = '\0';
-	return (hlen + elen);
+	return (text_name_shorten(dst, HTTP_NAME_MAX + 1, name, strlen(name),
+	    HTTP_EXT_MAX));
 }
 
 /*

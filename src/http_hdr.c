@@ -55,6 +55,40 @@ http_error_body(int status)
 	}
 }
 
+/* RFC 9110 §5.6.2 tchar. */
+static int
+http_tchar(unsigned char c)
+{
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("!#$%&'*+-.^_`|~", c) != NULL));
+}
+
+/*
+ * The one rule for a job's content_type, in sluice and sluicectl alike:
+ * a media type (RFC 9110 §8.3.1), type "/" subtype, both tokens,
+ * optionally followed by parameters (OWS ";" ...), at most JOB_TYPE_MAX
+ * bytes and header-safe. "text", "" or "text/plain\r\nX: y" are not.
+ * Returns 1 or 0.
+ */
+int
+http_content_type_ok(const char *v)
+{
+	size_t	 i = 0, len = strlen(v);
+
+	if (len > HTTP_TYPE_MAX || !http_header_value_ok(v, len))
+		return (0);
+	while (http_tchar((unsigned char)v[i]))
+		i++;
+	if (i == 0 || v[i++] != '/' || !http_tchar((unsigned char)v[i]))
+		return (0);
+	while (http_tchar((unsigned char)v[i]))
+		i++;
+	while (v[i] == ' ' || v[i] == '\t')
+		i++;
+	return (v[i] == '\0' || v[i] == ';');
+}
+
 /*
  * Returns 1 when v[0..len) may be a header value: no CR, LF or NUL (RFC 9110
  * §5.5 forbids them; a bare LF splits headers at nginx and Apache), and no

@@ -11,6 +11,7 @@
 
 #define HTTP_HEADERS_SIZE	4096	/* nginx's default fastcgi buffer */
 #define HTTP_RETRY_AFTER_BUSY	5	/* seconds, for 503 */
+#define HTTP_TYPE_MAX		255	/* a content type: job.h's JOB_TYPE_MAX */
 
 struct http_headers {
 	char	 buf[HTTP_HEADERS_SIZE];
@@ -21,6 +22,7 @@ struct http_headers {
 const char	*http_reason(int status);
 const char	*http_error_body(int status);
 int		 http_header_value_ok(const char *, size_t);
+int		 http_content_type_ok(const char *);
 
 void		 http_headers_init(struct http_headers *, int status);
 void		 http_headers_add(struct http_headers *, const char *name,

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "http_hdr.h"
 #include "job.h"
 #include "text.h"
 
 _Static_assert(JOB_PATH_MAX == TEXT_PATH_MAX, "one path limit");
+_Static_assert(JOB_TYPE_MAX == HTTP_TYPE_MAX, "one content type limit");
 
 /* Indexed by enum job_status; JOB_UNKNOWN has no name in the contract. */
 static const char *const job_status_names[] = {

@@ -5,7 +5,9 @@
  * their own read-only connection. The exporter writes concurrently, so
  * lookups wait up to JOBSTORE_BUSY_MS on a lock and then report BUSY (503).
  * The statement is reset on every exit, found or not, so the WAL can be
- * checkpointed while files stream.
+ * checkpointed while files stream. A database replaced on disk (mv of a
+ * regenerated file, a restored backup) is noticed by its inode
+ * (reopen.c) and reopened before the next lookup.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,8 +27,13 @@ static const char jobstore_sql[] =
     "owner, token_sha256, expires_at, max_downloads "
     "FROM export_jobs WHERE id = ?1";
 
+/* One "db_reopened" line per process and new file, not one per thread. */
+static _Atomic uint64_t jobstore_logged;
+static _Atomic uint64_t jobstore_failed;
+
 /*
- * Open path read-only and prepare the lookup. Fails, with a sentence for
+ * Open path read-only and prepare the lookup; js keeps a copy of path, to
+ * notice a replaced file. Fails, with a sentence for
  * the operator in err, when the file is missing, is not a database, or has
  * no export_jobs table with the contract's columns. On failure nothing is
  * left open. Returns 0 or -1.
@@ -39,12 +46,16 @@ jobstore_open(struct jobstore *js, const char *path, char *err, size_t errsz)
 
 	js->db = NULL;
 	js->find = NULL;
+	if (snprintf(js->path, sizeof(js->path), "%s", path) >=
+	    (int)sizeof(js->path))
+		js->path[0] = '\0';
 	/* SQLite would report a missing file as "unable to open". */
 	if (stat(path, &st) == -1) {
 		snprintf(err, errsz, "jobs database %s: %s", path,
 		    strerror(errno));
 		return (-1);
 	}
+	reopen_id_set(&js->id, &st);
 	rc = sqlite3_open_v2(path, &js->db,
 	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -90,6 +101,36 @@ jobstore_close(struct jobstore *js)
 }
 
 /*
+ * Before a lookup: if the database's path now names another file, open
+ * that one and drop ours; if it cannot be opened (yet), keep ours. Either
+ * way is logged: a reopen once per process and file, a failure at most
+ * once a second per process.
+ */
+static void
+jobstore_recheck(struct jobstore *js)
+{
+	struct jobstore	 fresh;
+	char		 err[512], q[LOG_VALUE_MAX * 4 + 8];
+
+	if (js->path[0] == '\0' || !reopen_changed(&js->id, js->path))
+		return;
+	if (jobstore_open(&fresh, js->path, err, sizeof(err)) == -1) {
+		uint64_t sec = (uint64_t)(js->id.next_ms / 1000);
+
+		if (atomic_exchange(&jobstore_failed, sec) != sec)
+			log_warnx("event=db_reopen_failed msg=%s",
+			    log_quote(q, sizeof(q), err));
+		return;
+	}
+	jobstore_close(js);
+	/* The same path: only the connection, statement and id move. */
+	js->db = fresh.db;
+	js->find = fresh.find;
+	js->id = fresh.id;
+	reopen_log_once(&jobstore_logged, &js->id, "db_reopened", js->path);
+}
+
+/*
  * Copy a TEXT column into dst[0..size). A NULL leaves *has = 0. A value
  * that does not fit, or holds a NUL, marks the job unservable (bad_field)
  * rather than being cut.
@@ -119,7 +160,43 @@ jobstore_text(struct job *job, sqlite3_stmt *st, int col, const char *name,
 	*has = 1;
 }
 
-/* Copy an INTEGER column; anything but an integer or NULL is bad_field. */
+/*
+ * The file_name column: any length, cut to fit (text_name_shorten: at a
+ * character boundary, keeping the extension) rather than refused; the
+ * header form is cut shorter still. Only a NUL in it is bad_field.
+ */
+static void
+jobstore_name(struct job *job, sqlite3_stmt *st, int col)
+{
+	const char	*v;
+	int		 len;
+
+	job->file_name[0] = '\0';
+	job->has_file_name = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	v = (const char *)sqlite3_column_text(st, col);
+	len = sqlite3_column_bytes(st, col);
+	job->has_file_name = 1;
+	if (v == NULL || len < 0 || memchr(v, '\0', (size_t)len) != NULL) {
+		if (job->bad_field == NULL)
+			job->bad_field = "file_name";
+		return;
+	}
+	if ((size_t)len < sizeof(job->file_name)) {
+		memcpy(job->file_name, v, (size_t)len);
+		job->file_name[len] = '\0';
+	} else
+		(void)text_name_shorten(job->file_name,
+		    sizeof(job->file_name), v, (size_t)len, TEXT_EXT_MAX);
+}
+
+/*
+ * Copy an INTEGER column; anything but an integer or NULL (a REAL, a
+ * TEXT: SQLite keeps what does not convert) is bad_field, and counts as
+ * absent, so that no check judges by it first (an expires_at of 'soon'
+ * must be a bad row, 500, not "expired").
+ */
 static void
 jobstore_int(struct job *job, sqlite3_stmt *st, int col, const char *name,
     int64_t *dst, unsigned char *has)
@@ -136,9 +213,37 @@ jobstore_int(struct job *job, sqlite3_stmt *st, int col, const char *name,
 	default:
 		if (job->bad_field == NULL)
 			job->bad_field = name;
-		*has = 1;
 		return;
 	}
+}
+
+/*
+ * The content type: NULL or empty is the default (the plan's
+ * application/octet-stream); one that breaks the rule both binaries
+ * share (http_content_type_ok) is dropped for the default too, with a
+ * warning, rather than failing the user's download.
+ */
+static void
+jobstore_type(struct job *job, sqlite3_stmt *st, int col)
+{
+	char		 q[LOG_VALUE_MAX * 4 + 8];
+	const char	*v;
+
+	job->content_type[0] = '\0';
+	job->has_content_type = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL ||
+	    (v = (const char *)sqlite3_column_text(st, col)) == NULL ||
+	    *v == '\0')
+		return;
+	if (!http_content_type_ok(v) ||
+	    sqlite3_column_bytes(st, col) != (int)strlen(v)) {
+		log_warnx("event=bad_value field=content_type id=%s value=%s "
+		    "served=application/octet-stream", job->id,
+		    log_quote(q, sizeof(q), v));
+		return;
+	}
+	memcpy(job->content_type, v, strlen(v) + 1);
+	job->has_content_type = 1;
 }
 
 /*
@@ -156,6 +261,7 @@ jobstore_find(struct jobstore *js, const char *id, struct job *job)
 	int			 rc;
 
 	memset(job, 0, sizeof(*job));
+	jobstore_recheck(js);
 	if (snprintf(job->id, sizeof(job->id), "%s", id) >=
 	    (int)sizeof(job->id))
 		return (JOBSTORE_NOT_FOUND);
@@ -182,10 +288,8 @@ jobstore_find(struct jobstore *js, const char *id, struct job *job)
 	job->status = has_status ? job_status_parse(status) : JOB_UNKNOWN;
 	jobstore_text(job, js->find, 1, "file_path", job->file_path,
 	    sizeof(job->file_path), &job->has_file_path);
-	jobstore_text(job, js->find, 2, "file_name", job->file_name,
-	    sizeof(job->file_name), &job->has_file_name);
-	jobstore_text(job, js->find, 3, "content_type", job->content_type,
-	    sizeof(job->content_type), &job->has_content_type);
+	jobstore_name(job, js->find, 2);
+	jobstore_type(job, js->find, 3);
 	jobstore_int(job, js->find, 4, "file_size", &job->file_size,
 	    &job->has_file_size);
 	jobstore_text(job, js->find, 5, "sha256", job->sha256,
@@ -207,11 +311,6 @@ jobstore_find(struct jobstore *js, const char *id, struct job *job)
 	    !text_hex_valid(job->token_sha256, JOB_HASH_HEX)) &&
 	    !job->bad_field)
 		job->bad_field = "token_sha256";
-	if (job->has_content_type && !job->bad_field &&
-	    (!http_header_value_ok(job->content_type,
-	    strlen(job->content_type)) ||
-	    strchr(job->content_type, '/') == NULL))
-		job->bad_field = "content_type";
 	if (job->has_file_size && job->file_size < 0 && !job->bad_field)
 		job->bad_field = "file_size";
 	res = JOBSTORE_FOUND;

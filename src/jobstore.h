@@ -11,15 +11,20 @@
 
 #include <stddef.h>
 
+#include "reopen.h"
+
 struct job;
 struct sqlite3;
 struct sqlite3_stmt;
 
 #define JOBSTORE_BUSY_MS	2000	/* then 503 with Retry-After */
+#define JOBSTORE_PATH_MAX	4095	/* longer: never looked at again */
 
 struct jobstore {
 	struct sqlite3		*db;
 	struct sqlite3_stmt	*find;
+	char			 path[JOBSTORE_PATH_MAX + 1]; /* "": none */
+	struct reopen_id	 id;	/* the file db has open */
 };
 
 enum jobstore_result {

@@ -42,9 +42,9 @@
 
 #include "audit.h"
 #include "config.h"
+#include "fcgi_in.h"
 #include "log.h"
 #include "pool.h"
-#include "audit.h"
 #include "server.h"
 
 #define POOL_ACCEPT_FAILS	50	/* in a row, ~5 s: the thread gives up */
@@ -87,6 +87,7 @@ struct pool {
 	int64_t			 deadline;	/* of a shutdown drain */
 	struct pool_thread	*threads;
 	struct audit_writer	*audit;		/* shared; NULL: off */
+	struct fcgi_in_values	 values;	/* GET_VALUES' answer */
 };
 
 static int64_t
@@ -135,6 +136,37 @@ pool_supervisor_signals(sigset_t *set)
 }
 
 /*
+ * The next request on req, for FCGX_Accept_r to read: on the connection
+ * kept from the last one (the web server's FCGI_KEEP_CONN), else on one
+ * accepted here, screened first (fcgi_in: management records, roles).
+ * libfcgi never accepts itself (its listening fd is -1), so nothing
+ * reaches it unscreened. Returns 0 with a request ready, 1 when the
+ * connection ended without one (go on), or -errno.
+ */
+static int
+pool_thread_next(struct pool *p, FCGX_Request *req)
+{
+	enum fcgi_in_screen s;
+	int		 kept = req->ipcFd >= 0, rc;
+
+	if (!kept && (req->ipcFd = accept(p->listen_fd, NULL, NULL)) == -1)
+		return (-errno);
+	s = fcgi_in_screen(req->ipcFd, &p->values, kept ? 0 :
+	    FCGI_IN_FIRST_MS);
+	if (s != FCGI_IN_RESPONDER) {
+		(void)close(req->ipcFd);
+		req->ipcFd = -1;
+		return (s == FCGI_IN_INTR ? -EINTR : 1);
+	}
+	/* Without it, FCGX_Accept_r's own finish would close the fd. */
+	req->keepConnection = 1;
+	if ((rc = FCGX_Accept_r(req)) == 0)
+		return (0);
+	/* The params were malformed: libfcgi closed the connection. */
+	return (rc == -EBADF ? 1 : rc);
+}
+
+/*
  * Accept and serve until the pool stops. Returns 0, or -1 when accept
  * keeps failing (POOL_ACCEPT_FAILS in a row).
  */
@@ -153,8 +185,10 @@ pool_thread_serve(struct pool *p, struct pool_thread *pt, FCGX_Request *req)
 			pthread_sigmask(SIG_BLOCK, &wake, NULL);
 			return (0);
 		}
-		rc = FCGX_Accept_r(req);
+		rc = pool_thread_next(p, req);
 		pthread_sigmask(SIG_BLOCK, &wake, NULL);
+		if (rc == 1)
+			continue;
 		if (rc < 0) {
 			if (atomic_load(&p->stop))
 				return (0);
@@ -203,8 +237,8 @@ pool_thread_main(void *arg)
 		atomic_store(&p->failed, 1);
 		goto done;
 	}
-	if (FCGX_InitRequest(&req, p->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) !=
-	    0) {
+	/* No listening fd: pool_thread_next accepts (see there). */
+	if (FCGX_InitRequest(&req, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_warnx("event=worker_error msg=\"FCGX_InitRequest failed\"");
 		atomic_store(&p->failed, 1);
 		goto close;
@@ -393,6 +427,10 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	p.listen_owned = owned;
 	p.rootfd = rootfd;
 	p.nthreads = (int)cfg->threads;
+	/* One connection and one request per thread, across the pool. */
+	p.values.max_conns = (long)(cfg->workers > 0 ? cfg->workers : 1) *
+	    (long)cfg->threads;
+	p.values.max_reqs = p.values.max_conns;
 	p.deadline = INT64_MAX;
 	atomic_init(&p.stop, 0);
 	atomic_init(&p.abort_now, 0);

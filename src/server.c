@@ -15,12 +15,15 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "audit.h"
 #include "config.h"
+#include "confine.h"
 #include "log.h"
 #include "policy.h"
 #include "server.h"
@@ -37,6 +40,9 @@ struct server_request {
 
 #define SERVER_QUOTED	(LOG_VALUE_MAX * 4 + 8)	/* a log_quote'd value */
 
+/* One "root_reopened" line per process and new root. */
+static _Atomic uint64_t server_root_logged;
+
 /*
  * Per-thread setup: this thread's own read-only connection to the jobs
  * database, and the process's audit writer (au; NULL when the audit is
@@ -51,10 +57,17 @@ server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
     const _Atomic int *abort_now, char *err, size_t errsz)
 {
 	volatile unsigned char *p = w->buf;
-	size_t	 i;
+	struct stat	 st;
+	size_t		 i;
 
 	w->cfg = cfg;
 	w->rootfd = rootfd;
+	w->own_rootfd = -1;
+	if (fstat(rootfd, &st) == -1) {
+		snprintf(err, errsz, "export root: fstat failed");
+		return (-1);
+	}
+	reopen_id_set(&w->root_id, &st);
 	w->limits.min_rate = cfg->min_rate;
 	w->limits.rate_window = cfg->rate_window;
 	w->limits.abort_now = abort_now;
@@ -76,6 +89,9 @@ void
 server_worker_close(struct worker *w)
 {
 	jobstore_close(&w->js);
+	if (w->own_rootfd != -1)
+		close(w->own_rootfd);
+	w->own_rootfd = -1;
 }
 
 static double
@@ -179,10 +195,43 @@ server_gather_download(struct worker *w, struct server_request *x)
 	}
 }
 
+/*
+ * The export root moved away and made anew (--root now names another
+ * directory): open the new one for this thread, and keep serving from
+ * the old one until that works.
+ */
+static void
+server_root_check(struct worker *w)
+{
+	struct stat	 st;
+	char		 err[512], q[SERVER_QUOTED];
+	int		 fd;
+
+	if (!reopen_changed(&w->root_id, w->cfg->root))
+		return;
+	if (confine_root_open(w->cfg->root, &fd, err, sizeof(err)) == -1) {
+		log_warnx("event=root_reopen_failed msg=%s",
+		    log_quote(q, sizeof(q), err));
+		return;
+	}
+	if (fstat(fd, &st) == -1) {
+		log_warn("event=root_reopen_failed op=fstat");
+		close(fd);
+		return;
+	}
+	if (w->own_rootfd != -1)
+		close(w->own_rootfd);
+	w->own_rootfd = w->rootfd = fd;
+	reopen_id_set(&w->root_id, &st);
+	reopen_log_once(&server_root_logged, &w->root_id, "root_reopened",
+	    w->cfg->root);
+}
+
 /* Check 6's facts: the file, opened beneath the root, and its fstat. */
 static void
 server_gather_file(struct worker *w, struct server_request *x)
 {
+	server_root_check(w);
 	(void)stream_open(w->rootfd, &w->job, &x->fd, &x->facts.file);
 }
 
@@ -327,7 +376,7 @@ server_log(struct worker *w, const struct server_request *x)
 {
 	const struct plan *p = &w->plan;
 	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED], rng[48];
-	char		 dl[24];
+	char		 qaddr[SERVER_QUOTED], dl[24];
 	char		*q;
 
 	/* The path without its query string. */
@@ -335,6 +384,8 @@ server_log(struct worker *w, const struct server_request *x)
 		*q = '\0';
 	log_quote(qpath, sizeof(qpath), w->req.uri);
 	log_quote(quser, sizeof(quser), w->req.remote_user);
+	/* REMOTE_ADDR is a parameter like any other: a raw client forges it. */
+	log_quote(qaddr, sizeof(qaddr), w->req.remote_addr);
 	/* Offloaded: the range the request asked for (the server's own). */
 	if (!p->ranged || snprintf(rng, sizeof(rng), "%lld-%lld",
 	    (long long)p->start, (long long)(p->start + p->length - 1)) < 0)
@@ -351,7 +402,7 @@ server_log(struct worker *w, const struct server_request *x)
 	    p->why != NULL ? p->why : "-", rng, x->ticket.opened,
 	    (long long)x->res.bytes, server_elapsed_ms(&x->t0),
 	    stream_outcome_name(x->res.outcome),
-	    w->req.remote_addr[0] != '\0' ? w->req.remote_addr : "-", quser,
+	    qaddr, quser,
 	    qpath, dl);
 }
 

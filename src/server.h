@@ -18,7 +18,9 @@ struct config;
 
 struct worker {
 	const struct config	*cfg;
-	int			 rootfd;	/* shared, read-only use */
+	int			 rootfd;	/* in use: shared, or own_rootfd */
+	int			 own_rootfd;	/* reopened here; -1: none */
+	struct reopen_id	 root_id;	/* the root rootfd is */
 	struct jobstore		 js;		/* this thread's connection */
 	struct audit_writer	*au;		/* the process's; NULL: off */
 	struct stream_limits	 limits;

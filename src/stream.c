@@ -25,6 +25,7 @@
 #include <fcgiapp.h>
 
 #include "confine.h"
+#include "fcgi_in.h"
 #include "fcgi_out.h"
 #include "http_hdr.h"
 #include "job.h"
@@ -213,11 +214,16 @@ stream_respond(FCGX_Request *req, const struct http_headers *h,
 	return (0);
 }
 
-/* The pace of one download, judged after every write. */
+/*
+ * The pace of one download, judged after every write, and what the web
+ * server sent since its params (an FCGI_ABORT_REQUEST ends the response).
+ */
 struct stream_pace {
 	const struct stream_limits *lim;
 	struct timespec	 window_start;
 	int64_t		 window_bytes;
+	int		 fd, request_id;
+	struct fcgi_in_watch in;
 };
 
 static int
@@ -229,6 +235,12 @@ stream_pace_check(void *arg, size_t written)
 
 	if (*p->lim->abort_now) {
 		errno = ECANCELED;
+		return (-1);
+	}
+	/* A stalled send: has the web server given up on the request? */
+	if (written == 0 && fcgi_in_watch_aborted(&p->in, p->fd,
+	    p->request_id)) {
+		errno = ECONNABORTED;
 		return (-1);
 	}
 	p->window_bytes += (int64_t)written;
@@ -308,9 +320,10 @@ stream_cut_short(FCGX_Request *req)
  * Send the header block with the first chunk (already in buf[0..first),
  * read by stream_read_first), then the rest of [off, off+len) chunk by
  * chunk through buf. It stops at once, and cuts the connection, when the
- * client goes away, a read fails or comes up short, the reader is slower
- * than lim allows, or lim->abort_now is set; res says which and how many
- * body bytes went out.
+ * client goes away, the web server aborts the request (FCGI_ABORT_REQUEST,
+ * FastCGI spec §5.4: seen between chunks, or while a send is stalled), a
+ * read fails or comes up short, the reader is slower than lim allows, or
+ * lim->abort_now is set; res says which and how many body bytes went out.
  */
 void
 stream_send_file(FCGX_Request *req, const struct http_headers *h,
@@ -318,7 +331,8 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
     int64_t off, int64_t len, const struct stream_limits *lim,
     struct stream_result *res)
 {
-	struct stream_pace	 p = { lim, { 0, 0 }, 0 };
+	struct stream_pace	 p = { lim, { 0, 0 }, 0, req->ipcFd,
+				    req->requestId, { { 0 }, 0, 0, 0, 0 } };
 	struct fcgi_out_pace	 pace = { stream_pace_check, &p };
 	struct timeval		 tv = { STREAM_SEND_TIMEOUT, 0 };
 	int64_t			 pos = off + (int64_t)first, end = off + len;
@@ -349,6 +363,11 @@ stream_send_file(FCGX_Request *req, const struct http_headers *h,
 		size_t want = end - pos < (int64_t)bufsz ?
 		    (size_t)(end - pos) : bufsz;
 
+		/* Between records: an abort is answered with END_REQUEST. */
+		if (fcgi_in_watch_aborted(&p.in, req->ipcFd, req->requestId)) {
+			res->outcome = STREAM_ABORTED_CLIENT;
+			goto truncate;
+		}
 		n = stream_pread(fd, buf, want, pos);
 		if (n == -1) {
 			res->outcome = STREAM_ERROR_IO;

@@ -157,6 +157,43 @@ text_clean(char *dst, size_t dstsz, const char *src, size_t len, char bad,
 	return (o);
 }
 
+/*
+ * A file name of any length, src[0..len), cleaned as text_clean does
+ * (invalid bytes '_', unsafe characters dropped) into dst (dstsz bytes
+ * with the NUL). One that does not fit is cut at a character boundary
+ * and keeps its extension (a final ".xyz" of up to extmax bytes, at most
+ * TEXT_EXT_MAX, when dstsz leaves room for more than it), so that the
+ * saved file still opens with the right program. Never fails: returns
+ * the length written.
+ */
+size_t
+text_name_shorten(char *dst, size_t dstsz, const char *src, size_t len,
+    size_t extmax)
+{
+	char	 ext[TEXT_EXT_MAX + 1];
+	size_t	 dot, elen = 0, hlen;
+	int	 over;
+
+	hlen = text_clean(dst, dstsz, src, len, '_', '\0', &over);
+	if (!over)
+		return (hlen);
+	if (extmax > TEXT_EXT_MAX)
+		extmax = TEXT_EXT_MAX;
+	if (dstsz <= 2 * sizeof(ext))
+		extmax = 0;
+	for (dot = len; dot > 0 && len - (dot - 1) <= extmax; dot--)
+		if (src[dot - 1] == '.') {
+			elen = text_clean(ext, sizeof(ext), src + dot - 1,
+			    len - (dot - 1), '_', '\0', &over);
+			len = dot - 1;
+			break;
+		}
+	hlen = text_clean(dst, dstsz - elen, src, len, '_', '\0', &over);
+	memcpy(dst + hlen, ext, elen);
+	dst[hlen + elen] = '\0';
+	return (hlen + elen);
+}
+
 /* Does byte c stay as it is in the class keep? */
 static int
 text_pct_keeps(unsigned char c, enum text_pct_keep keep)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #define TEXT_PATH_MAX	4095	/* bytes of a relative path: PATH_MAX - 1 */
+#define TEXT_EXT_MAX	16	/* a name's extension this short survives cuts */
 
 /*
  * Which bytes text_pct_encode() leaves as they are; every other byte
@@ -28,6 +29,8 @@ size_t	 text_utf8_next(const unsigned char *, size_t, long *cp);
 int	 text_char_unsafe(long cp);
 size_t	 text_clean(char *dst, size_t dstsz, const char *src, size_t len,
 	    char bad, char unsafe, int *over);
+size_t	 text_name_shorten(char *dst, size_t dstsz, const char *src,
+	    size_t len, size_t extmax);
 int	 text_pct_encode(char *dst, size_t dstsz, const char *src,
 	    enum text_pct_keep);
 long	 text_pct_decode(char *dst, size_t dstsz, const char *src,

@@ -96,3 +96,22 @@ INSERT INTO export_jobs (id, status, file_path, file_size, max_downloads)
 INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
     ('audited', 'done', 'data/1m.bin', 1048576),
     ('audited50', 'done', '50m.bin', 52428800);
+
+-- Issue 15 (cases/90-hardening.txt, harden.sh): names of any length,
+-- malformed content types, expires_at of the wrong type.
+INSERT INTO export_jobs (id, status, file_path, file_name, content_type,
+    file_size, expires_at) VALUES
+    -- 5000 bytes: "xy", 2497 of 'é' (2 bytes each), ".csv"
+    ('name5000', 'done', 'hello.txt',
+     'xy' || replace(hex(zeroblob(2497)), '00', 'é') || '.csv', NULL, 13,
+     NULL),
+    -- 1024 bytes: 340 of '€' (3 bytes each), ".txt"
+    ('name1024', 'done', 'hello.txt',
+     replace(hex(zeroblob(340)), '00', '€') || '.txt', NULL, 13, NULL),
+    ('typebare', 'done', 'hello.txt', 'hello.txt', 'text', 13, NULL),
+    ('typeempty', 'done', 'hello.txt', 'hello.txt', '', 13, NULL),
+    ('typeparam', 'done', 'hello.txt', 'hello.txt',
+     'text/csv; charset=utf-8', 13, NULL),
+    ('expreal', 'done', 'hello.txt', 'hello.txt', NULL, 13, 4102444800.5),
+    ('exptext', 'done', 'hello.txt', 'hello.txt', NULL, 13, 'tomorrow'),
+    ('expint', 'done', 'hello.txt', 'hello.txt', NULL, 13, '4102444800');

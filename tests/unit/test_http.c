@@ -957,6 +957,50 @@ test_404_body_same(void **state)
 	assert_null(strstr(a, "job"));
 }
 
+/* Issue 15: the one content-type rule of sluice and sluicectl. */
+static void
+test_content_type_rule(void **state)
+{
+	static const struct {
+		const char	*v;
+		int		 ok;
+	} rows[] = {
+		{ "text/plain", 1 },
+		{ "text/csv; charset=utf-8", 1 },
+		{ "text/csv ;charset=utf-8", 1 },
+		{ "application/vnd.openxmlformats-officedocument."
+		    "spreadsheetml.sheet", 1 },
+		{ "application/x-7z-compressed", 1 },
+		{ "text", 0 },
+		{ "", 0 },
+		{ "/plain", 0 },
+		{ "text/", 0 },
+		{ "text/ plain", 0 },
+		{ "text /plain", 0 },
+		{ "text/plain/x", 0 },
+		{ "text/plain x", 0 },
+		{ "text/plain\r\nX-Accel-Redirect: /etc/passwd", 0 },
+		{ "text/plain\n", 0 },
+		{ "text/pla\"in", 0 },
+		{ "t\xc3\xa9xt/plain", 0 },
+	};
+	char	 big[300];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(rows); i++)
+		expect_int(rows[i].v, "ok", http_content_type_ok(rows[i].v),
+		    rows[i].ok);
+	memset(big, 'a', sizeof(big));
+	big[1] = '/';
+	big[255] = '\0';
+	expect_int("255 bytes", "ok", http_content_type_ok(big), 1);
+	big[255] = 'a';
+	big[256] = '\0';
+	expect_int("256 bytes", "ok", http_content_type_ok(big), 0);
+	end_cases();
+}
+
 int
 main(void)
 {
@@ -975,6 +1019,7 @@ main(void)
 		cmocka_unit_test(test_headers_overflow),
 		cmocka_unit_test(test_reason_and_body),
 		cmocka_unit_test(test_404_body_same),
+		cmocka_unit_test(test_content_type_rule),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

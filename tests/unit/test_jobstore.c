@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -484,27 +485,32 @@ struct bad_case {
 	const char	*bad;		/* NULL: the value is fine */
 };
 
+/*
+ * Since issue 15 a content type that breaks the rule (http_content_type_ok)
+ * is no bad field: it is dropped for the default (test_type_default), and
+ * a file name of any length is shortened (test_name_shortened).
+ */
 static const struct bad_case bad_cases[] = {
 	{ "content_type ok", DB_SCHEMA, "content_type", "'text/csv'", NULL },
 	{ "content_type with LF", DB_SCHEMA, "content_type",
-	    "'text/plain' || char(10)", "content_type" },
+	    "'text/plain' || char(10)", NULL },
 	{ "content_type with CRLF header", DB_SCHEMA, "content_type",
 	    "'text/plain' || char(13, 10) || 'X-Accel-Redirect: /etc/passwd'",
-	    "content_type" },
+	    NULL },
 	{ "content_type with CR", DB_SCHEMA, "content_type",
-	    "'text/plain' || char(13)", "content_type" },
+	    "'text/plain' || char(13)", NULL },
 	{ "content_type with NUL", DB_SCHEMA, "content_type",
-	    "CAST(X'746578742F00706C61696E' AS TEXT)", "content_type" },
+	    "CAST(X'746578742F00706C61696E' AS TEXT)", NULL },
 	{ "content_type with ESC", DB_SCHEMA, "content_type",
-	    "'text/' || char(27)", "content_type" },
+	    "'text/' || char(27)", NULL },
 	{ "content_type without slash", DB_SCHEMA, "content_type",
-	    "'textplain'", "content_type" },
+	    "'textplain'", NULL },
 	{ "content_type empty", DB_SCHEMA, "content_type", "''",
-	    "content_type" },
+	    NULL },
 	{ "content_type of 255", DB_SCHEMA, "content_type",
 	    "'a/' || " NA(253), NULL },
 	{ "content_type of 256", DB_SCHEMA, "content_type",
-	    "'a/' || " NA(254), "content_type" },
+	    "'a/' || " NA(254), NULL },
 	{ "sha256 uppercase hex", DB_SCHEMA, "sha256", "upper('" SHA_EMPTY
 	    "')", NULL },
 	{ "sha256 not hex (schema lets it in)", DB_SCHEMA, "sha256",
@@ -525,8 +531,10 @@ static const struct bad_case bad_cases[] = {
 	{ "file_path with NUL", DB_SCHEMA, "file_path",
 	    "CAST(X'612F0062' AS TEXT)", "file_path" },
 	{ "file_name of 1023", DB_SCHEMA, "file_name", NA(1023), NULL },
-	{ "file_name of 1024", DB_SCHEMA, "file_name", NA(1024),
-	    "file_name" },
+	{ "file_name of 1024", DB_SCHEMA, "file_name", NA(1024), NULL },
+	{ "file_name of 5000", DB_SCHEMA, "file_name", NA(5000), NULL },
+	{ "file_name with NUL", DB_SCHEMA, "file_name",
+	    "CAST(X'612F0062' AS TEXT)", "file_name" },
 	{ "owner of 255", DB_SCHEMA, "owner", NA(255), NULL },
 	{ "owner of 256", DB_SCHEMA, "owner", NA(256), "owner" },
 	{ "file_size 0", DB_SCHEMA, "file_size", "0", NULL },
@@ -848,6 +856,144 @@ test_busy(void **state)
 	test_free(job);
 }
 
+/*
+ * Issue 15: a content type that breaks the rule is served as the default
+ * (has_content_type 0, no bad field); so is an empty one; a good one with
+ * parameters is kept.
+ */
+static void
+test_type_default(void **state)
+{
+	static const struct {
+		const char	*expr;
+		const char	*want;	/* NULL: the default */
+	} rows[] = {
+		{ "'text'", NULL },
+		{ "''", NULL },
+		{ "'text/plain' || char(13, 10) || 'X-A: 1'", NULL },
+		{ "'text/ plain'", NULL },
+		{ "'/plain'", NULL },
+		{ "'a/' || " NA(254), NULL },
+		{ "'text/csv; charset=utf-8'", "text/csv; charset=utf-8" },
+		{ "'application/vnd.ms-excel'", "application/vnd.ms-excel" },
+	};
+	struct jobstore	 js;
+	struct job	*job;
+	sqlite3		*rw;
+	size_t		 i;
+	char		*sql, id[16];
+
+	(void)state;
+	rw = db_create("types.db", DB_SCHEMA, NULL);
+	for (i = 0; i < NITEMS(rows); i++) {
+		sql = sqlite3_mprintf("INSERT INTO export_jobs (id, status, "
+		    "file_path, file_size, content_type) VALUES ('t%d', "
+		    "'done', 'f', 1, %s);", (int)i, rows[i].expr);
+		exec_sql(rw, sql);
+		sqlite3_free(sql);
+	}
+	sqlite3_close(rw);
+	js_open(&js, "types.db");
+	job = test_malloc(sizeof(*job));
+	for (i = 0; i < NITEMS(rows); i++) {
+		snprintf(id, sizeof(id), "t%d", (int)i);
+		expect_int(rows[i].expr, "found", jobstore_find(&js, id, job),
+		    JOBSTORE_FOUND);
+		expect_str(rows[i].expr, "bad_field", job->bad_field, NULL);
+		expect_int(rows[i].expr, "has", job->has_content_type,
+		    rows[i].want != NULL);
+		expect_str(rows[i].expr, "type", job->content_type,
+		    rows[i].want != NULL ? rows[i].want : "");
+	}
+	jobstore_close(&js);
+	test_free(job);
+	end_cases();
+}
+
+/*
+ * Issue 15: a file name of any length is shortened at a character
+ * boundary, keeping its extension, to fit JOB_NAME_MAX; and an
+ * INTEGER column holding a REAL or TEXT is a bad field that counts as
+ * absent (an unreadable expires_at must not read as "expired").
+ */
+static void
+test_name_and_ints(void **state)
+{
+	struct jobstore	 js;
+	struct job	*job;
+	sqlite3		*rw;
+
+	(void)state;
+	rw = db_create("names.db", DB_SCHEMA, NULL);
+	exec_sql(rw, "INSERT INTO export_jobs (id, status, file_path, "
+	    "file_size, file_name, expires_at) VALUES "
+	    "('n1', 'done', 'f', 1, 'x' || replace(hex(zeroblob(2500)), '00', "
+	    "'é') || '.csv', 1.5), "
+	    "('n2', 'done', 'f', 1, replace(hex(zeroblob(340)), '00', '€') || "
+	    "'.txt', 'soon')");
+	sqlite3_close(rw);
+	js_open(&js, "names.db");
+	job = test_malloc(sizeof(*job));
+	assert_int_equal(jobstore_find(&js, "n1", job), JOBSTORE_FOUND);
+	assert_true(job->has_file_name);
+	/* 'x' + 509 of 'é' = 1019 bytes, then ".csv": 1023. */
+	assert_int_equal(strlen(job->file_name), 1023);
+	assert_memory_equal(job->file_name + 1017, "\xc3\xa9.csv", 6);
+	assert_string_equal(job->bad_field, "expires_at");
+	assert_false(job->has_expires);
+	assert_int_equal(jobstore_find(&js, "n2", job), JOBSTORE_FOUND);
+	/* 339 of '€' = 1017 bytes (340 would pass 1019), then ".txt". */
+	assert_int_equal(strlen(job->file_name), 1021);
+	assert_memory_equal(job->file_name + 1014, "\xe2\x82\xac.txt", 7);
+	assert_string_equal(job->bad_field, "expires_at");
+	assert_false(job->has_expires);
+	jobstore_close(&js);
+	test_free(job);
+}
+
+/*
+ * Issue 15: a jobs database replaced on disk by rename (an exporter
+ * publishing a regenerated file) is noticed and used from the next
+ * lookup after REOPEN_CHECK_MS, without a failed lookup.
+ */
+static void
+test_replaced(void **state)
+{
+	struct jobstore	 js;
+	struct job	*job;
+	sqlite3		*rw;
+	char		 from[256], to[256];
+	struct timespec	 ts = { 0, (REOPEN_CHECK_MS + 50) * 1000000L };
+
+	(void)state;
+	rw = db_create("live.db", DB_SCHEMA, NULL);
+	exec_sql(rw, "INSERT INTO export_jobs (id, status, file_path, "
+	    "file_size) VALUES ('old', 'done', 'f', 1)");
+	sqlite3_close(rw);
+	rw = db_create("next.db", DB_SCHEMA, NULL);
+	exec_sql(rw, "INSERT INTO export_jobs (id, status, file_path, "
+	    "file_size) VALUES ('old', 'revoked', 'f', 1), "
+	    "('new', 'done', 'f', 1)");
+	sqlite3_close(rw);
+	js_open(&js, "live.db");
+	job = test_malloc(sizeof(*job));
+	assert_int_equal(jobstore_find(&js, "old", job), JOBSTORE_FOUND);
+	assert_int_equal(job->status, JOB_DONE);
+	path_in(from, sizeof(from), "next.db");
+	path_in(to, sizeof(to), "live.db");
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(nanosleep(&ts, NULL), 0);
+	assert_int_equal(jobstore_find(&js, "old", job), JOBSTORE_FOUND);
+	assert_int_equal(job->status, JOB_REVOKED);
+	assert_int_equal(jobstore_find(&js, "new", job), JOBSTORE_FOUND);
+	/* Deleted: the open one stays in use. */
+	assert_int_equal(unlink(to), 0);
+	assert_int_equal(nanosleep(&ts, NULL), 0);
+	assert_int_equal(jobstore_find(&js, "new", job), JOBSTORE_FOUND);
+	jobstore_close(&js);
+	test_free(job);
+}
+
 int
 main(void)
 {
@@ -863,6 +1009,9 @@ main(void)
 		cmocka_unit_test(test_wal_writer_after_find),
 		cmocka_unit_test(test_rollback_writer_after_find),
 		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_type_default),
+		cmocka_unit_test(test_name_and_ints),
+		cmocka_unit_test(test_replaced),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, group_teardown));

@@ -316,6 +316,69 @@ test_path_plain(void **state)
 	assert_int_equal(text_path_plain(long_path), 0);
 }
 
+/* n copies of the UTF-8 character ch after prefix, then suffix, in dst. */
+static size_t
+name_make(char *dst, const char *prefix, const char *ch, size_t n,
+    const char *suffix)
+{
+	size_t	 o = strlen(prefix), i, cl = strlen(ch);
+
+	memcpy(dst, prefix, o);
+	for (i = 0; i < n; i++, o += cl)
+		memcpy(dst + o, ch, cl);
+	memcpy(dst + o, suffix, strlen(suffix) + 1);
+	return (o + strlen(suffix));
+}
+
+/*
+ * Issue 15: names of any length shortened at a character boundary, the
+ * extension kept, into 1024 bytes (the stored name) and 256 (the header
+ * form); whatever fits is untouched.
+ */
+static void
+test_name_shorten(void **state)
+{
+	static char	 src[8192], dst[1024], hdr[256];
+	size_t		 len, n;
+
+	(void)state;
+	/* 1023 bytes fit 1024 whole. */
+	len = name_make(src, "", "a", 1019, ".csv");
+	assert_int_equal(len, 1023);
+	assert_int_equal(text_name_shorten(dst, sizeof(dst), src, len, 16),
+	    1023);
+	assert_string_equal(dst, src);
+	/* 1024 of '€' (3 bytes) and ".txt": cut before a whole '€'. */
+	len = name_make(src, "", "\xe2\x82\xac", 340, ".txt");
+	assert_int_equal(len, 1024);
+	n = text_name_shorten(dst, sizeof(dst), src, len, 16);
+	assert_int_equal(n, 1021);
+	assert_memory_equal(dst + 1014, "\xe2\x82\xac.txt", 8);
+	/* 5000: 'x', 2497 of 'é', ".csv": into the header's 255. */
+	len = name_make(src, "xy", "\xc3\xa9", 2497, ".csv");
+	assert_int_equal(len, 5000);
+	n = text_name_shorten(hdr, sizeof(hdr), src, len, 16);
+	assert_int_equal(n, 254);
+	assert_memory_equal(hdr + 248, "\xc3\xa9.csv", 7);
+	n = text_name_shorten(dst, sizeof(dst), src, len, 16);
+	assert_int_equal(n, 1022);
+	assert_memory_equal(dst + 1016, "\xc3\xa9.csv", 7);
+	/* A 4-byte character straddling the cut; no extension. */
+	len = name_make(src, "a", "\xf0\x9f\x98\x80", 300, "");
+	n = text_name_shorten(dst, sizeof(dst), src, len, 16);
+	assert_int_equal(n, 1021);
+	assert_memory_equal(dst + 1017, "\xf0\x9f\x98\x80", 5);
+	/* An "extension" longer than 16 bytes is just more name. */
+	len = name_make(src, "", "b", 2000, ".abcdefghijklmnopq");
+	n = text_name_shorten(hdr, sizeof(hdr), src, len, 16);
+	assert_int_equal(n, 255);
+	assert_int_equal(strspn(hdr, "b"), 255);
+	/* Invalid UTF-8 is '_', unsafe characters dropped, as text_clean. */
+	n = text_name_shorten(hdr, sizeof(hdr), "a\xff\x1b.b", 5, 16);
+	assert_string_equal(hdr, "a_.b");
+	assert_int_equal(n, 4);
+}
+
 int
 main(void)
 {
@@ -327,6 +390,7 @@ main(void)
 		cmocka_unit_test(test_pct_encode),
 		cmocka_unit_test(test_pct_decode),
 		cmocka_unit_test(test_path_plain),
+		cmocka_unit_test(test_name_shorten),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
