@@ -53,8 +53,6 @@
 
 #define AUDIT_CKPT_BUSY_MS	100	/* a checkpoint's wait for the lock */
 
-#define AUDIT_VERSION		2	/* PRAGMA user_version of sql/state.sql */
-
 enum audit_st {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
 	ST_ROLLBACK_TO, ST_FIND, ST_COUNT, ST_OPEN, ST_JOIN, ST_INSERT,
@@ -311,7 +309,8 @@ audit_int(sqlite3 *db, const char *sql, int64_t *v)
  * sentence in err.
  */
 static int
-audit_schema(sqlite3 *db, const char *path, char *err, size_t errsz)
+audit_schema(sqlite3 *db, const char *path, int *migrated, char *err,
+    size_t errsz)
 {
 	char	*msg = NULL;
 	int64_t	 version, v1 = 0;
@@ -335,9 +334,7 @@ audit_schema(sqlite3 *db, const char *path, char *err, size_t errsz)
 	if (v1 > 0 && (rc = sqlite3_exec(db, sql_state_v2, NULL, NULL,
 	    &msg)) != SQLITE_OK && !sqlite3_get_autocommit(db))
 		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	if (rc == SQLITE_OK && v1 > 0)
-		log_info("event=state_migrated path=%s from=1 to=%d", path,
-		    AUDIT_VERSION);
+	*migrated = rc == SQLITE_OK && v1 > 0;
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, sql_state, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
@@ -348,6 +345,27 @@ audit_schema(sqlite3 *db, const char *path, char *err, size_t errsz)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * Create the state database at path if it is missing, or migrate a
+ * version 1 one in place (*migrated says so), and nothing else: rows in
+ * flight stay as they are, so sluicectl init may run beside sluice.
+ * Returns 0, or -1 with a sentence in err.
+ */
+int
+audit_migrate(const char *path, int *migrated, char *err, size_t errsz)
+{
+	struct audit_conn c;
+	int		 rc;
+
+	*migrated = 0;
+	if (audit_conn_open(&c, path, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, 0, err, errsz) == -1)
+		return (-1);
+	rc = audit_schema(c.db, path, migrated, err, errsz);
+	audit_conn_close(&c);
+	return (rc);
 }
 
 /*
@@ -363,15 +381,18 @@ audit_prepare(const char *path, char *err, size_t errsz)
 	struct audit_conn c;
 	char		*msg = NULL;
 	char		 sql[256];
-	int		 rc, lost;
+	int		 rc, lost, migrated;
 
 	if (audit_conn_open(&c, path, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, 0, err, errsz) == -1)
 		return (-1);
-	if (audit_schema(c.db, path, err, errsz) == -1) {
+	if (audit_schema(c.db, path, &migrated, err, errsz) == -1) {
 		audit_conn_close(&c);
 		return (-1);
 	}
+	if (migrated)
+		log_info("event=state_migrated path=%s from=1 to=%d", path,
+		    AUDIT_VERSION);
 	(void)snprintf(sql, sizeof(sql), "UPDATE downloads SET last_at = "
 	    "max(last_at, %lld) WHERE id IN (SELECT download_id FROM responses "
 	    "WHERE outcome = 'started')", (long long)time(NULL));

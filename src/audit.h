@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* PRAGMA user_version of sql/state.sql; 0 with a downloads table of
+ * responses is version 1 (sql/state_v2.sql migrates it). */
+#define AUDIT_VERSION		2
+
 /* --audit-retention and sluicectl prune's default: README says why. */
 #define AUDIT_RETENTION_DEFAULT	(90 * 86400)	/* seconds */
 
@@ -95,6 +99,8 @@ enum audit_result {
 
 struct audit_writer;
 
+int	audit_migrate(const char *path, int *migrated, char *err,
+	    size_t errsz);
 int	audit_prepare(const char *path, char *err, size_t errsz);
 struct audit_writer *audit_writer_open(const char *path,
 	    const struct audit_settings *, char *err, size_t errsz);

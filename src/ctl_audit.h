@@ -9,10 +9,11 @@
 
 #include <stdint.h>
 
+#include "audit.h"
 #include "ctl_rows.h"
 
 /* The user_version of sql/state.sql, the only one sluicectl reads. */
-#define CTL_AUDIT_VERSION	2
+#define CTL_AUDIT_VERSION	AUDIT_VERSION
 
 struct ctl;
 struct sqlite3;
