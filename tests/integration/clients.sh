@@ -220,8 +220,8 @@ test_realip() {
 	    -H 'X-Forwarded-For: 203.0.113.8' "$BASE/download/realip-spoof"
 	it_sentinel realip
 	log_has "realip: behind a trusted proxy, REMOTE_ADDR is its client" \
-	    'id=realip-proxied status=404 .* remote=203\.0\.113\.7 '
+	    'id=realip-proxied status=404 .* remote="203\.0\.113\.7" '
 	log_has "realip: anyone else's X-Forwarded-For is ignored" \
-	    'id=realip-spoof status=404 .* remote=127\.0\.0\.5 '
+	    'id=realip-spoof status=404 .* remote="127\.0\.0\.5" '
 	it_server_down
 }

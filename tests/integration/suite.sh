@@ -277,7 +277,7 @@ test_limits() {
 	    [ "$(access_sql "SELECT group_concat(counts, '') FROM (SELECT counts
 	    FROM responses WHERE job_id = 'limit1' ORDER BY id)")" = 1000 ]
 	it_check "limits: the other client's 3 requests were refused" \
-	    [ "$(it_count "$LOG" 'id=limit1 status=410 .* remote=127\.0\.0\.2 ')" -eq 3 ]
+	    [ "$(it_count "$LOG" 'id=limit1 status=410 .* remote="127\.0\.0\.2" ')" -eq 3 ]
 
 	# Ten clients (ten addresses) at once for a job limited to one.
 	race race1 10
