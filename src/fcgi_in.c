@@ -9,8 +9,8 @@
  *   - fcgi_in_watch_aborted, while a body streams: read what the web
  *     server sent since, without blocking, and say whether it was an
  *     FCGI_ABORT_REQUEST for the request.
- * The only other place that knows the framing is fcgi_out.c (records
- * out). Nothing here allocates.
+ * Records written (the answers) get their headers from fcgi_out.c, the
+ * one writer of record headers. Nothing here allocates.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,33 +20,18 @@
 #include <sys/types.h>
 
 #include "fcgi_in.h"
+#include "fcgi_out.h"
 #include "log.h"
 
 #define FCGI_VERSION_1		1
 #define FCGI_BEGIN_REQUEST	1
 #define FCGI_ABORT_REQUEST	2
-#define FCGI_END_REQUEST	3
 #define FCGI_STDIN		5
 #define FCGI_GET_VALUES		9
-#define FCGI_GET_VALUES_RESULT	10
-#define FCGI_UNKNOWN_TYPE	11
 #define FCGI_RESPONDER		1
 #define FCGI_KEEP_CONN		1
 #define FCGI_UNKNOWN_ROLE	3	/* END_REQUEST's protocolStatus */
-#define FCGI_HEADER_LEN		8
-
-static void
-fcgi_in_header(unsigned char *h, int type, int id, size_t clen, size_t pad)
-{
-	h[0] = FCGI_VERSION_1;
-	h[1] = (unsigned char)type;
-	h[2] = (unsigned char)((id >> 8) & 0xff);
-	h[3] = (unsigned char)(id & 0xff);
-	h[4] = (unsigned char)((clen >> 8) & 0xff);
-	h[5] = (unsigned char)(clen & 0xff);
-	h[6] = (unsigned char)pad;
-	h[7] = 0;
-}
+#define FCGI_HEADER_LEN		FCGI_OUT_HEADER_LEN
 
 /* One name-value pair's length (§3.4: 1 byte, or 4 with the top bit). */
 static int
@@ -111,27 +96,9 @@ fcgi_in_values_answer(unsigned char *dst, size_t dstsz,
 	if (o + pad > dstsz)
 		return (0);
 	memset(dst + o, 0, pad);
-	fcgi_in_header(dst, FCGI_GET_VALUES_RESULT, 0, o - FCGI_HEADER_LEN,
+	fcgi_out_header(dst, FCGI_OUT_GET_VALUES_RESULT, 0, o - FCGI_HEADER_LEN,
 	    pad);
 	return (o + pad);
-}
-
-/* Write all of buf. Returns 0 or -1. */
-static int
-fcgi_in_send(int fd, const unsigned char *buf, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return (-1);
-		buf += n;
-		len -= (size_t)n;
-	}
-	return (0);
 }
 
 /*
@@ -198,12 +165,12 @@ fcgi_in_management(int fd, const unsigned char *h,
 		if ((n = fcgi_in_values_answer(out, sizeof(out), content, keep,
 		    v)) == 0)
 			return (-1);
-		return (fcgi_in_send(fd, out, n));
+		return (fcgi_out_record(fd, out, n));
 	}
 	memset(out, 0, 16);
-	fcgi_in_header(out, FCGI_UNKNOWN_TYPE, 0, 8, 0);
+	fcgi_out_header(out, FCGI_OUT_UNKNOWN_TYPE, 0, 8, 0);
 	out[FCGI_HEADER_LEN] = h[1];
-	return (fcgi_in_send(fd, out, 16));
+	return (fcgi_out_record(fd, out, 16));
 }
 
 /*
@@ -221,9 +188,9 @@ fcgi_in_refuse(int fd, const unsigned char *h)
 	    (h[8] << 8) | h[9]);
 	if (fcgi_in_skip(fd, 16 + (size_t)h[6]) == -1)
 		return (-1);
-	fcgi_in_header(rec, FCGI_END_REQUEST, id, 8, 0);
+	fcgi_out_header(rec, FCGI_OUT_END_REQUEST, id, 8, 0);
 	rec[FCGI_HEADER_LEN + 4] = FCGI_UNKNOWN_ROLE;
-	return (fcgi_in_send(fd, rec, sizeof(rec)));
+	return (fcgi_out_record(fd, rec, sizeof(rec)));
 }
 
 /* The receive timeout for what follows: wait_ms, or none (<= 0). */

@@ -26,8 +26,24 @@
 #include "fcgi_out.h"
 
 #define FCGI_VERSION_1	1
-#define FCGI_STDOUT	6
-#define FCGI_END_REQUEST 3
+
+/*
+ * Fill hdr with a record header of type for request_id, clen content
+ * bytes (< 65536) and pad padding bytes (FastCGI spec §3.3). Pure.
+ */
+void
+fcgi_out_header(unsigned char hdr[FCGI_OUT_HEADER_LEN], int type,
+    int request_id, size_t clen, size_t pad)
+{
+	hdr[0] = FCGI_VERSION_1;
+	hdr[1] = (unsigned char)type;
+	hdr[2] = (unsigned char)((request_id >> 8) & 0xff);
+	hdr[3] = (unsigned char)(request_id & 0xff);
+	hdr[4] = (unsigned char)((clen >> 8) & 0xff);
+	hdr[5] = (unsigned char)(clen & 0xff);
+	hdr[6] = (unsigned char)pad;
+	hdr[7] = 0;
+}
 
 /*
  * Fill hdr with an FCGI_STDOUT record header for len (<=
@@ -37,14 +53,28 @@ void
 fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
     size_t len)
 {
-	hdr[0] = FCGI_VERSION_1;
-	hdr[1] = FCGI_STDOUT;
-	hdr[2] = (unsigned char)((request_id >> 8) & 0xff);
-	hdr[3] = (unsigned char)(request_id & 0xff);
-	hdr[4] = (unsigned char)((len >> 8) & 0xff);
-	hdr[5] = (unsigned char)(len & 0xff);
-	hdr[6] = 0;	/* padding length */
-	hdr[7] = 0;
+	fcgi_out_header(hdr, FCGI_OUT_STDOUT, request_id, len, 0);
+}
+
+/*
+ * Write all of rec[0..len) to fd (a whole record or several), retrying
+ * partial writes and signals. Returns 0, or -1 if it did not all go out.
+ */
+int
+fcgi_out_record(int fd, const unsigned char *rec, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = send(fd, rec, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (-1);
+		rec += n;
+		len -= (size_t)n;
+	}
+	return (0);
 }
 
 /*
@@ -160,14 +190,9 @@ int
 fcgi_out_end_short(int fd, int request_id)
 {
 	unsigned char	 rec[FCGI_OUT_HEADER_LEN + 8] = { 0 };
-	ssize_t		 n;
 
-	fcgi_out_frame(rec, request_id, 8);
-	rec[1] = FCGI_END_REQUEST;
+	fcgi_out_header(rec, FCGI_OUT_END_REQUEST, request_id, 8, 0);
 	rec[FCGI_OUT_HEADER_LEN + 3] = 1;	/* appStatus, big-endian */
 	/* protocolStatus 0: FCGI_REQUEST_COMPLETE */
-	do {
-		n = send(fd, rec, sizeof(rec), MSG_NOSIGNAL);
-	} while (n == -1 && errno == EINTR);
-	return (n == (ssize_t)sizeof(rec) ? 0 : -1);
+	return (fcgi_out_record(fd, rec, sizeof(rec)));
 }
