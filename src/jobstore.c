@@ -29,7 +29,7 @@ static const char jobstore_sql[] =
 
 /* One "db_reopened" line per process and new file, not one per thread. */
 static _Atomic uint64_t jobstore_logged;
-static _Atomic uint64_t jobstore_failed;
+static _Atomic int64_t jobstore_failed;	/* the second last logged */
 
 /*
  * Open path read-only and prepare the lookup; js keeps a copy of path, to
@@ -110,16 +110,12 @@ static void
 jobstore_recheck(struct jobstore *js)
 {
 	struct jobstore	 fresh;
-	char		 err[512], q[LOG_VALUE_MAX * 4 + 8];
+	char		 err[512];
 
 	if (js->path[0] == '\0' || !reopen_changed(&js->id, js->path))
 		return;
 	if (jobstore_open(&fresh, js->path, err, sizeof(err)) == -1) {
-		uint64_t sec = (uint64_t)(js->id.next_ms / 1000);
-
-		if (atomic_exchange(&jobstore_failed, sec) != sec)
-			log_warnx("event=db_reopen_failed msg=%s",
-			    log_quote(q, sizeof(q), err));
+		reopen_log_failed(&jobstore_failed, "db_reopen_failed", err);
 		return;
 	}
 	jobstore_close(js);

@@ -67,3 +67,19 @@ reopen_log_once(_Atomic uint64_t *last, const struct reopen_id *id,
 	    log_quote(q, sizeof(q), path), (unsigned long long)id->dev,
 	    (unsigned long long)id->ino);
 }
+
+/*
+ * Log "event=<event> msg=<err>" at most once a second per process (last
+ * holds the second of the last line), however many threads keep failing
+ * to reopen: each tries again every REOPEN_CHECK_MS.
+ */
+void
+reopen_log_failed(_Atomic int64_t *last, const char *event, const char *err)
+{
+	char		 q[LOG_VALUE_MAX * 4 + 8];
+	int64_t		 sec = reopen_now_ms() / 1000;
+
+	if (atomic_exchange(last, sec) == sec)
+		return;
+	log_warnx("event=%s msg=%s", event, log_quote(q, sizeof(q), err));
+}

@@ -25,5 +25,7 @@ void	reopen_id_set(struct reopen_id *, const struct stat *);
 int	reopen_changed(struct reopen_id *, const char *path);
 void	reopen_log_once(_Atomic uint64_t *last, const struct reopen_id *,
 	    const char *event, const char *path);
+void	reopen_log_failed(_Atomic int64_t *last, const char *event,
+	    const char *err);
 
 #endif

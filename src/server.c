@@ -12,6 +12,7 @@
  * Owns no memory of its own: everything lives in the thread's struct
  * worker and in one struct server_request on the stack.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct server_request {
 
 /* One "root_reopened" line per process and new root. */
 static _Atomic uint64_t server_root_logged;
+static _Atomic int64_t server_root_failed;	/* the second last logged */
 
 /*
  * Per-thread setup: this thread's own read-only connection to the jobs
@@ -204,18 +206,21 @@ static void
 server_root_check(struct worker *w)
 {
 	struct stat	 st;
-	char		 err[512], q[SERVER_QUOTED];
+	char		 err[512];
 	int		 fd;
 
 	if (!reopen_changed(&w->root_id, w->cfg->root))
 		return;
 	if (confine_root_open(w->cfg->root, &fd, err, sizeof(err)) == -1) {
-		log_warnx("event=root_reopen_failed msg=%s",
-		    log_quote(q, sizeof(q), err));
+		reopen_log_failed(&server_root_failed, "root_reopen_failed",
+		    err);
 		return;
 	}
 	if (fstat(fd, &st) == -1) {
-		log_warn("event=root_reopen_failed op=fstat");
+		(void)snprintf(err, sizeof(err), "export root: fstat: %s",
+		    strerror(errno));
+		reopen_log_failed(&server_root_failed, "root_reopen_failed",
+		    err);
 		close(fd);
 		return;
 	}
