@@ -10,11 +10,11 @@ OPT	?= -O2 -g
 CFLAGS	?=
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
-LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
+LIBS	 = -lsqlite3 -lsodium -lpthread
 
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
 SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
-	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c src/opt.c \
+	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c src/loop.c src/opt.c \
 	   src/main.c src/offload.c src/paths.c src/plan.c src/policy.c src/pool.c \
 	   src/reopen.c \
 	   src/request.c \

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,36 @@ bare_load(struct bare *b, const char *path)
 }
 
 /*
+ * The header block and the body as full-size FCGI_STDOUT records, the
+ * way sluice frames them (fcgi_out_put), on libfcgi's blocking socket.
+ * Returns 0, or -1 if the web server went away.
+ */
+static int
+bare_send(int fd, int request_id, const struct bare *b)
+{
+	struct fcgi_out_state st;
+	struct iovec	 src[2];
+	size_t		 taken, off = 0, total = b->hdrlen + b->len;
+	int		 rc;
+
+	fcgi_out_start(&st, request_id);
+	while (off < total) {
+		src[0].iov_base = (void *)(uintptr_t)(off < b->hdrlen ?
+		    b->hdr + off : "");
+		src[0].iov_len = off < b->hdrlen ? b->hdrlen - off : 0;
+		src[1].iov_base = b->body + (off > b->hdrlen ?
+		    off - b->hdrlen : 0);
+		src[1].iov_len = b->len - (off > b->hdrlen ? off - b->hdrlen :
+		    0);
+		rc = fcgi_out_put(fd, &st, src, 2, 0, &taken);
+		if (rc == FCGI_OUT_ERROR)
+			return (-1);
+		off += taken;
+	}
+	return (0);
+}
+
+/*
  * A request thread: accept, answer, finish, until accept fails for good.
  * A failed send drops the connection without END_REQUEST, as sluice does.
  */
@@ -125,8 +156,7 @@ bare_thread(void *arg)
 			fprintf(stderr, "bare: accept: %s\n", strerror(-rc));
 			exit(1);
 		}
-		if (fcgi_out_send(req.ipcFd, req.requestId, b->hdr, b->hdrlen,
-		    b->body, b->len, NULL, NULL) == -1) {
+		if (bare_send(req.ipcFd, req.requestId, b) == -1) {
 			fd = req.ipcFd;
 			FCGX_Free(&req, 0);
 			if (fd != -1)

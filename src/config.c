@@ -41,6 +41,8 @@ static const struct opt config_options[] = {
 	CN("drain-timeout", "SLUICE_DRAIN_TIMEOUT", drain_timeout, 0, 86400),
 	CN("min-rate", "SLUICE_MIN_RATE", min_rate, 0, INT64_MAX / 86400),
 	CN("rate-window", "SLUICE_RATE_WINDOW", rate_window, 1, 86400),
+	CN("params-timeout", "SLUICE_PARAMS_TIMEOUT", params_timeout, 1,
+	    3600),
 	CD("audit-retention", "SLUICE_AUDIT_RETENTION", audit_retention),
 	CD("resume-window", "SLUICE_RESUME_WINDOW", resume_window),
 };
@@ -91,8 +93,9 @@ config_usage(const char *progname)
 	    "(spawn-fcgi, systemd) [SLUICE_LISTEN]\n"
 	    "  --workers N         worker processes, 0 = serve in this "
 	    "process (default %d) [SLUICE_WORKERS]\n"
-	    "  --threads T         request threads per worker (default %d) "
-	    "[SLUICE_THREADS]\n"
+	    "  --threads T         deciding threads per worker: a download "
+	    "in flight is not\n"
+	    "                      a thread (default %d) [SLUICE_THREADS]\n"
 	    "  --max-requests N    recycle a worker after N requests, "
 	    "0 = never (default 0) [SLUICE_MAX_REQUESTS]\n"
 	    "  --drain-timeout S   on SIGTERM, let downloads finish for up "
@@ -101,6 +104,10 @@ config_usage(const char *progname)
 	    "(default %d, 0 = never) [SLUICE_MIN_RATE]\n"
 	    "  --rate-window S     ... over S seconds (default %d) "
 	    "[SLUICE_RATE_WINDOW]\n"
+	    "  --params-timeout S  close a connection whose request has not "
+	    "arrived whole\n"
+	    "                      within S seconds (default %d) "
+	    "[SLUICE_PARAMS_TIMEOUT]\n"
 	    "  --help              this text\n"
 	    "\n"
 	    "Each option can also be set by the environment variable in "
@@ -110,7 +117,8 @@ config_usage(const char *progname)
 	    (long long)(AUDIT_RETENTION_DEFAULT / 86400),
 	    (long long)(AUDIT_RESUME_WINDOW_DEFAULT / 3600), CONFIG_WORKERS,
 	    CONFIG_THREADS,
-	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW);
+	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW,
+	    CONFIG_PARAMS_TIMEOUT);
 }
 
 /* A duration field: "90d" and the like (units.c), or "off" / "0". */
@@ -236,6 +244,7 @@ config_defaults(struct config *c)
 	c->drain_timeout = CONFIG_DRAIN_TIMEOUT;
 	c->min_rate = CONFIG_MIN_RATE;
 	c->rate_window = CONFIG_RATE_WINDOW;
+	c->params_timeout = CONFIG_PARAMS_TIMEOUT;
 	c->audit_retention = AUDIT_RETENTION_DEFAULT;
 	c->resume_window = AUDIT_RESUME_WINDOW_DEFAULT;
 }

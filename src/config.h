@@ -19,6 +19,7 @@
 #define CONFIG_DRAIN_TIMEOUT	60	/* seconds */
 #define CONFIG_MIN_RATE		1024	/* bytes per second, averaged over */
 #define CONFIG_RATE_WINDOW	60	/* ... this many seconds */
+#define CONFIG_PARAMS_TIMEOUT	5	/* seconds for a request's params */
 
 /* --offload: who sends the file's bytes. */
 enum config_offload {
@@ -46,6 +47,7 @@ struct config {
 	int64_t	 drain_timeout;
 	int64_t	 min_rate;		/* 0 = never cut slow readers */
 	int64_t	 rate_window;
+	int64_t	 params_timeout;	/* seconds */
 	int64_t	 audit_retention;	/* seconds; 0 = keep forever */
 	int64_t	 resume_window;		/* seconds a download stays open */
 };

@@ -1,36 +1,30 @@
 /*
- * fcgi_in: the FastCGI records sluice reads itself, around libfcgi (see
- * fcgi_in.h for why). Two jobs:
- *   - fcgi_in_screen, before libfcgi reads a connection: answer the
- *     management records (GET_VALUES with the pool's numbers, anything
- *     else FCGI_UNKNOWN_TYPE), refuse a role other than responder with
- *     FCGI_UNKNOWN_ROLE, and leave a responder's BEGIN_REQUEST unread
- *     (MSG_PEEK) for FCGX_Accept_r;
- *   - fcgi_in_watch_aborted, while a body streams: read what the web
- *     server sent since, without blocking, and say whether it was an
- *     FCGI_ABORT_REQUEST for the request.
- * Records written (the answers) get their headers from fcgi_out.c, the
- * one writer of record headers. Nothing here allocates.
+ * fcgi_in: the FastCGI byte stream from the web server, parsed
+ * incrementally (see fcgi_in.h). fcgi_in_feed takes any piece of the
+ * stream and returns at the first thing the caller must act on, saying
+ * how much it used; the caller feeds the rest again. Record headers and
+ * the kept parameters are the only state; a record's content is never
+ * buffered, except the first FCGI_IN_VALUES_MAX bytes of a GET_VALUES.
+ * The answers' records are written by fcgi_out.c, the one writer of
+ * record headers.
  */
-#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/types.h>
 
 #include "fcgi_in.h"
 #include "fcgi_out.h"
-#include "log.h"
+#include "request.h"
+
+_Static_assert(REQUEST_PARAMS_KEPT <= FCGI_IN_KEPT_MAX, "FCGI_IN_KEPT_MAX");
 
 #define FCGI_VERSION_1		1
 #define FCGI_BEGIN_REQUEST	1
 #define FCGI_ABORT_REQUEST	2
-#define FCGI_STDIN		5
+#define FCGI_PARAMS		4
 #define FCGI_GET_VALUES		9
 #define FCGI_RESPONDER		1
 #define FCGI_KEEP_CONN		1
-#define FCGI_UNKNOWN_ROLE	3	/* END_REQUEST's protocolStatus */
 #define FCGI_HEADER_LEN		FCGI_OUT_HEADER_LEN
 
 /* One name-value pair's length (§3.4: 1 byte, or 4 with the top bit). */
@@ -101,227 +95,320 @@ fcgi_in_values_answer(unsigned char *dst, size_t dstsz,
 	return (o + pad);
 }
 
-/*
- * Read exactly len bytes (peek: leave them unread), waiting as long as
- * the socket's receive timeout allows. Returns 0, 1 for a signal before
- * anything was read, or -1 (EOF, timeout, error).
- */
-static int
-fcgi_in_recv(int fd, unsigned char *buf, size_t len, int peek)
+/* A new connection's parser: nothing read, no request. */
+void
+fcgi_in_init(struct fcgi_in *in)
 {
-	size_t	 got = 0;
-	ssize_t	 n;
+	memset(in, 0, sizeof(*in));
+}
 
-	while (got < len) {
-		n = recv(fd, buf + got, len - got,
-		    peek ? MSG_PEEK | MSG_WAITALL : MSG_WAITALL);
-		if (n == -1 && errno == EINTR) {
-			if (got == 0)
-				return (1);
-			continue;
+/*
+ * Forget the request (its params, its id) after it was answered, for the
+ * next one on a kept connection; the record being read stays.
+ */
+void
+fcgi_in_next(struct fcgi_in *in)
+{
+	fcgi_in_kept_free(in);
+	in->request_id = 0;
+	in->keep_conn = 0;
+	in->params_done = 0;
+	in->kept_seen = 0;
+	in->nkept = 0;
+	in->nomem = 0;
+	memset(&in->pair, 0, sizeof(in->pair));
+}
+
+/* Free the kept parameters (once request_read has copied them). */
+void
+fcgi_in_kept_free(struct fcgi_in *in)
+{
+	free(in->kept);
+	in->kept = NULL;
+	in->kept_len = in->kept_cap = 0;
+	in->envp[0] = NULL;
+}
+
+void
+fcgi_in_free(struct fcgi_in *in)
+{
+	fcgi_in_kept_free(in);
+}
+
+/*
+ * Nothing of a request has arrived since the last one ended (or the
+ * connection opened): closing now loses no request.
+ */
+int
+fcgi_in_idle(const struct fcgi_in *in)
+{
+	return (in->request_id == 0 && in->hdr_have == 0 &&
+	    in->content_left == 0 && in->pad_left == 0);
+}
+
+/*
+ * The kept parameters as an environment ("NAME=value" strings, NULL
+ * ended), for request_read; valid until the parser is fed, reset or
+ * freed.
+ */
+char **
+fcgi_in_envp(struct fcgi_in *in)
+{
+	size_t	 i;
+
+	for (i = 0; i < in->nkept && in->kept != NULL; i++)
+		in->envp[i] = in->kept + in->kept_off[i];
+	in->envp[in->kept != NULL ? in->nkept : 0] = NULL;
+	return (in->envp);
+}
+
+/* Append p[0..n) to the kept parameters. Returns 0, or -1 (no memory). */
+static int
+fcgi_in_keep(struct fcgi_in *in, const void *p, size_t n)
+{
+	char	*k;
+	size_t	 cap;
+
+	if (in->kept_len + n > in->kept_cap) {
+		cap = in->kept_cap * 2;
+		if (cap < in->kept_len + n)
+			cap = in->kept_len + n;
+		if (cap < 256)
+			cap = 256;
+		if ((k = realloc(in->kept, cap)) == NULL) {
+			in->nomem = 1;
+			return (-1);
 		}
-		if (n <= 0)
-			return (-1);
-		if (peek)
-			return ((size_t)n == len ? 0 : -1);
-		got += (size_t)n;
+		in->kept = k;
+		in->kept_cap = cap;
 	}
+	memcpy(in->kept + in->kept_len, p, n);
+	in->kept_len += n;
 	return (0);
 }
 
-/* Read and drop len bytes. Returns 0 or -1. */
-static int
-fcgi_in_skip(int fd, size_t len)
+/* A pair's name is complete: keep its value if request_read uses it. */
+static void
+fcgi_in_name_done(struct fcgi_in *in)
 {
-	unsigned char	 trash[512];
-	size_t		 n;
+	struct fcgi_in_pair *pr = &in->pair;
+	size_t		 keep;
+	int		 i;
 
-	while (len > 0) {
-		n = len < sizeof(trash) ? len : sizeof(trash);
-		if (fcgi_in_recv(fd, trash, n, 0) != 0)
-			return (-1);
-		len -= n;
-	}
-	return (0);
+	pr->kept = 0;
+	if (pr->nlen > sizeof(pr->name) ||
+	    (i = request_param_keep(pr->name, pr->nlen, &keep)) < 0 ||
+	    (in->kept_seen & (1u << i)) != 0 || in->nomem)
+		return;
+	/* The first of a name wins, as with FCGX_GetParam. */
+	in->kept_seen |= 1u << i;
+	in->kept_off[in->nkept] = in->kept_len;
+	if (fcgi_in_keep(in, pr->name, pr->nlen) == -1 ||
+	    fcgi_in_keep(in, "=", 1) == -1)
+		return;
+	pr->keep = pr->vlen < keep ? pr->vlen : keep;
+	pr->kept = 1;
 }
 
-/*
- * A management record (request id 0) whose header h was read: answer
- * GET_VALUES, and any other type with FCGI_UNKNOWN_TYPE (§4.2). Returns 0
- * or -1.
- */
-static int
-fcgi_in_management(int fd, const unsigned char *h,
-    const struct fcgi_in_values *v)
+/* A pair's value is complete: end the kept string; the next pair. */
+static void
+fcgi_in_value_done(struct fcgi_in *in)
 {
-	unsigned char	 content[FCGI_IN_VALUES_MAX], out[128];
-	size_t		 clen = ((size_t)h[4] << 8) | h[5], keep, n;
-
-	keep = clen < sizeof(content) ? clen : sizeof(content);
-	if (fcgi_in_recv(fd, content, keep, 0) != 0 ||
-	    fcgi_in_skip(fd, clen - keep + h[6]) == -1)
-		return (-1);
-	if (h[1] == FCGI_GET_VALUES) {
-		if ((n = fcgi_in_values_answer(out, sizeof(out), content, keep,
-		    v)) == 0)
-			return (-1);
-		return (fcgi_out_record(fd, out, n));
-	}
-	memset(out, 0, 16);
-	fcgi_out_header(out, FCGI_OUT_UNKNOWN_TYPE, 0, 8, 0);
-	out[FCGI_HEADER_LEN] = h[1];
-	return (fcgi_out_record(fd, out, 16));
+	if (in->pair.kept && fcgi_in_keep(in, "", 1) == 0)
+		in->nkept++;
+	memset(&in->pair, 0, sizeof(in->pair));
 }
 
-/*
- * A BEGIN_REQUEST for a role other than responder (its 16 bytes peeked
- * into h): read it, and end the request with FCGI_UNKNOWN_ROLE (§5.1).
- * Returns 0 or -1.
- */
-static int
-fcgi_in_refuse(int fd, const unsigned char *h)
+/* One byte of a pair's length (§3.4: 1 byte, or 4 with the top bit). */
+static void
+fcgi_in_len_byte(struct fcgi_in_pair *pr, unsigned char b)
 {
-	unsigned char	 rec[16] = { 0 };
-	int		 id = (h[2] << 8) | h[3];
+	size_t	 v;
 
-	log_warnx("event=fcgi_refused reason=unknown_role role=%d",
-	    (h[8] << 8) | h[9]);
-	if (fcgi_in_skip(fd, 16 + (size_t)h[6]) == -1)
-		return (-1);
-	fcgi_out_header(rec, FCGI_OUT_END_REQUEST, id, 8, 0);
-	rec[FCGI_HEADER_LEN + 4] = FCGI_UNKNOWN_ROLE;
-	return (fcgi_out_record(fd, rec, sizeof(rec)));
+	if (pr->len_have == 0)
+		pr->len_need = (b & 0x80) ? 4 : 1;
+	pr->len[pr->len_have++] = b;
+	if (pr->len_have < pr->len_need)
+		return;
+	v = pr->len_need == 1 ? pr->len[0] :
+	    ((size_t)(pr->len[0] & 0x7f) << 24) | ((size_t)pr->len[1] << 16) |
+	    ((size_t)pr->len[2] << 8) | pr->len[3];
+	if (pr->stage == 0)
+		pr->nlen = v;
+	else
+		pr->vlen = v;
+	pr->len_have = 0;
+	pr->stage++;
 }
 
-/* The receive timeout for what follows: wait_ms, or none (<= 0). */
-static int
-fcgi_in_timeout(int fd, int wait_ms)
+/* PARAMS content p[0..n) of the request, all used. */
+static void
+fcgi_in_params(struct fcgi_in *in, const unsigned char *p, size_t n)
 {
-	struct timeval	 tv = { 0, 0 };
+	struct fcgi_in_pair *pr = &in->pair;
+	size_t		 take, k;
 
-	if (wait_ms > 0) {
-		tv.tv_sec = wait_ms / 1000;
-		tv.tv_usec = (wait_ms % 1000) * 1000;
-	}
-	return (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
-}
-
-/*
- * Screen the connection fd (blocking) until a responder's BEGIN_REQUEST
- * is next, unread, for libfcgi: answer management records, refuse other
- * roles, and skip the records of a refused request. wait_ms bounds each
- * wait for a record (<= 0: none, for a kept connection between requests)
- * and, left on the socket, libfcgi's read of the params. Returns
- * FCGI_IN_RESPONDER, FCGI_IN_DONE (the caller closes fd: EOF, timeout,
- * garbage, a refused request without keep-conn) or FCGI_IN_INTR.
- */
-enum fcgi_in_screen
-fcgi_in_screen(int fd, const struct fcgi_in_values *v, int wait_ms)
-{
-	unsigned char	 h[16];
-	int		 id, refused = -1, keep = 0, r;
-
-	if (fcgi_in_timeout(fd, wait_ms) == -1)
-		return (FCGI_IN_DONE);
 	for (;;) {
-		if ((r = fcgi_in_recv(fd, h, FCGI_HEADER_LEN, 1)) != 0)
-			return (r == 1 ? FCGI_IN_INTR : FCGI_IN_DONE);
-		if (h[0] != FCGI_VERSION_1)
-			return (FCGI_IN_DONE);
-		id = (h[2] << 8) | h[3];
-		if (h[1] == FCGI_BEGIN_REQUEST && id != 0) {
-			if (h[4] != 0 || h[5] != 8 ||
-			    fcgi_in_recv(fd, h, sizeof(h), 1) != 0)
-				return (FCGI_IN_DONE);
-			if (((h[8] << 8) | h[9]) == FCGI_RESPONDER)
-				return (FCGI_IN_RESPONDER);
-			if (fcgi_in_refuse(fd, h) == -1)
-				return (FCGI_IN_DONE);
-			refused = id;
-			keep = h[10] & FCGI_KEEP_CONN;
+		if (pr->stage == 2 && pr->name_have == pr->nlen) {
+			fcgi_in_name_done(in);
+			pr->stage = 3;
+		}
+		if (pr->stage == 3 && pr->value_have == pr->vlen) {
+			fcgi_in_value_done(in);
 			continue;
 		}
-		if (fcgi_in_recv(fd, h, FCGI_HEADER_LEN, 0) != 0)
-			return (FCGI_IN_DONE);
-		if (id == 0) {
-			if (fcgi_in_management(fd, h, v) == -1)
-				return (FCGI_IN_DONE);
+		if (n == 0)
+			return;
+		if (pr->stage < 2) {
+			fcgi_in_len_byte(pr, *p++);
+			n--;
 			continue;
 		}
-		/* A refused request's (or a stray) record: skipped. */
-		if (fcgi_in_skip(fd, (((size_t)h[4] << 8) | h[5]) + h[6]) == -1)
-			return (FCGI_IN_DONE);
-		if (id == refused && h[1] == FCGI_STDIN && h[4] == 0 &&
-		    h[5] == 0 && !keep)
-			return (FCGI_IN_DONE);
+		take = pr->stage == 2 ? pr->nlen - pr->name_have :
+		    pr->vlen - pr->value_have;
+		if (take > n)
+			take = n;
+		if (pr->stage == 2) {
+			if (pr->nlen <= sizeof(pr->name))
+				memcpy(pr->name + pr->name_have, p, take);
+			pr->name_have += take;
+		} else {
+			k = pr->value_have < pr->keep ? pr->keep -
+			    pr->value_have : 0;
+			if (pr->kept && k > 0 && fcgi_in_keep(in, p,
+			    take < k ? take : k) == -1)
+				pr->kept = 0;
+			pr->value_have += take;
+		}
+		p += take;
+		n -= take;
 	}
 }
 
-/*
- * Feed the bytes the web server sent during a response into the watch.
- * Returns 1 once an FCGI_ABORT_REQUEST for request_id was seen (then
- * always), else 0. Bytes that cannot be a record header (version other
- * than 1: the watch started mid-record) turn the watch off. Pure.
- */
-int
-fcgi_in_watch_feed(struct fcgi_in_watch *w, const unsigned char *p,
-    size_t len, int request_id)
+/* A record's header is complete: what its content is for. */
+static enum fcgi_in_event
+fcgi_in_record_start(struct fcgi_in *in)
 {
-	size_t	 n;
+	const unsigned char *h = in->hdr;
 
-	while (len > 0 && !w->off && !w->aborted) {
-		if (w->skip > 0) {
-			n = len < w->skip ? len : w->skip;
-			w->skip -= n;
-			p += n;
-			len -= n;
-			continue;
-		}
-		n = sizeof(w->hdr) - w->have;
-		if (n > len)
-			n = len;
-		memcpy(w->hdr + w->have, p, n);
-		w->have += n;
-		p += n;
-		len -= n;
-		if (w->have < sizeof(w->hdr))
-			break;
-		w->have = 0;
-		if (w->hdr[0] != FCGI_VERSION_1) {
-			w->off = 1;
-			break;
-		}
-		w->skip = (((size_t)w->hdr[4] << 8) | w->hdr[5]) + w->hdr[6];
-		if (w->hdr[1] == FCGI_ABORT_REQUEST &&
-		    ((w->hdr[2] << 8) | w->hdr[3]) == request_id)
-			w->aborted = 1;
+	if (h[0] != FCGI_VERSION_1)
+		return (FCGI_IN_BAD);
+	in->type = h[1];
+	in->id = (h[2] << 8) | h[3];
+	in->content_left = ((size_t)h[4] << 8) | h[5];
+	in->pad_left = h[6];
+	if (in->type == FCGI_BEGIN_REQUEST && (in->id == 0 ||
+	    in->content_left != 8))
+		return (FCGI_IN_BAD);
+	in->begin_have = 0;
+	in->mgmt_len = 0;
+	return (FCGI_IN_MORE);
+}
+
+/* A BEGIN_REQUEST's body is complete (§5.1). */
+static enum fcgi_in_event
+fcgi_in_begin(struct fcgi_in *in)
+{
+	int	 role = (in->begin[0] << 8) | in->begin[1];
+	int	 keep = in->begin[2] & FCGI_KEEP_CONN;
+
+	if (in->request_id != 0 || role != FCGI_RESPONDER) {
+		in->refused = in->id;
+		in->refused_keep = keep;
+		in->refuse_status = in->request_id != 0 ?
+		    FCGI_IN_CANT_MPX_CONN : FCGI_IN_UNKNOWN_ROLE;
+		return (FCGI_IN_REFUSE);
 	}
-	return (w->aborted);
+	fcgi_in_next(in);
+	in->request_id = in->id;
+	in->keep_conn = keep;
+	return (FCGI_IN_MORE);
+}
+
+/* A whole record was read: what it asks of the caller. */
+static enum fcgi_in_event
+fcgi_in_record_end(struct fcgi_in *in)
+{
+	int	 len = (in->hdr[4] << 8) | in->hdr[5];
+
+	in->hdr_have = 0;
+	if (in->id == 0) {
+		in->mgmt_type = in->type;
+		return (in->type == FCGI_GET_VALUES ? FCGI_IN_VALUES :
+		    FCGI_IN_UNKNOWN_TYPE);
+	}
+	if (in->type == FCGI_BEGIN_REQUEST)
+		return (fcgi_in_begin(in));
+	if (in->id != in->request_id || in->request_id == 0)
+		return (FCGI_IN_MORE);	/* a refused or stray request's */
+	if (in->type == FCGI_ABORT_REQUEST)
+		return (FCGI_IN_ABORT);
+	if (in->type == FCGI_PARAMS && len == 0 && !in->params_done) {
+		in->params_done = 1;
+		return (FCGI_IN_PARAMS);
+	}
+	return (FCGI_IN_MORE);
+}
+
+/* Content bytes p[0..n) of the current record, all used. */
+static void
+fcgi_in_content(struct fcgi_in *in, const unsigned char *p, size_t n)
+{
+	size_t	 k;
+
+	if (in->id == 0 && in->type == FCGI_GET_VALUES) {
+		k = sizeof(in->mgmt) - in->mgmt_len;
+		if (k > n)
+			k = n;
+		memcpy(in->mgmt + in->mgmt_len, p, k);
+		in->mgmt_len += k;
+	} else if (in->type == FCGI_BEGIN_REQUEST) {
+		memcpy(in->begin + in->begin_have, p, n);
+		in->begin_have += n;
+	} else if (in->type == FCGI_PARAMS && in->id == in->request_id &&
+	    in->request_id != 0 && !in->params_done)
+		fcgi_in_params(in, p, n);
 }
 
 /*
- * Read, without blocking, what the web server sent on fd since the
- * request's params (its empty STDIN, an abort) and feed it to the watch.
- * EOF or an error turns the watch off (a write will tell). Returns 1 when
- * the request was aborted, else 0.
+ * Feed p[0..len) of the stream. Returns at the first event the caller
+ * must act on, with *used the bytes taken (feed the rest again), or
+ * FCGI_IN_MORE with all of them taken. After FCGI_IN_BAD the stream
+ * cannot be parsed on: close the connection.
  */
-int
-fcgi_in_watch_aborted(struct fcgi_in_watch *w, int fd, int request_id)
+enum fcgi_in_event
+fcgi_in_feed(struct fcgi_in *in, const unsigned char *p, size_t len,
+    size_t *used)
 {
-	unsigned char	 buf[256];
-	ssize_t		 n;
+	enum fcgi_in_event ev = FCGI_IN_MORE;
+	size_t		 i = 0, n;
 
-	while (!w->off && !w->aborted) {
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			w->off = 1;
-			break;
+	while (i < len && ev == FCGI_IN_MORE) {
+		if (in->hdr_have < FCGI_HEADER_LEN) {
+			n = FCGI_HEADER_LEN - in->hdr_have;
+			n = n < len - i ? n : len - i;
+			memcpy(in->hdr + in->hdr_have, p + i, n);
+			in->hdr_have += n;
+			i += n;
+			if (in->hdr_have < FCGI_HEADER_LEN)
+				break;
+			if ((ev = fcgi_in_record_start(in)) != FCGI_IN_MORE)
+				break;
+		} else if (in->content_left > 0) {
+			n = in->content_left < len - i ? in->content_left :
+			    len - i;
+			fcgi_in_content(in, p + i, n);
+			in->content_left -= n;
+			i += n;
+		} else {
+			n = in->pad_left < len - i ? in->pad_left : len - i;
+			in->pad_left -= n;
+			i += n;
 		}
-		(void)fcgi_in_watch_feed(w, buf, (size_t)n, request_id);
+		if (in->hdr_have == FCGI_HEADER_LEN && in->content_left == 0 &&
+		    in->pad_left == 0)
+			ev = fcgi_in_record_end(in);
 	}
-	return (w->aborted);
+	*used = i;
+	return (ev);
 }

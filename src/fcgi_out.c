@@ -77,122 +77,230 @@ fcgi_out_record(int fd, const unsigned char *rec, size_t len)
 	return (0);
 }
 
-/*
- * Write all of iov[0..n), advancing it across partial writes, and add to
- * *sent the bytes written from the iovecs marked in counted[]. With a send
- * timeout on fd (SO_SNDTIMEO), a stalled peer makes writev return EAGAIN
- * now and then, so pace can judge the progress. Returns 0, -1 with errno
- * set, or 1 when pace asked to stop just as everything was written (the
- * caller decides: a complete response must keep its END_REQUEST).
- */
-static int
-fcgi_out_writev_all(int fd, struct iovec *iov, const unsigned char *counted,
-    int n, const struct fcgi_out_pace *pace, size_t *sent)
+/* Start a response's output: nothing written yet. */
+void
+fcgi_out_start(struct fcgi_out_state *st, int request_id)
 {
-	ssize_t	 w;
-	int	 stop;
-
-	while (n > 0) {
-		w = writev(fd, iov, n);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return (-1);
-			w = 0;
-		}
-		stop = pace != NULL && pace->check(pace->arg, (size_t)w) == -1;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			if (*counted)
-				*sent += iov->iov_len;
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			counted++;
-			n--;
-		}
-		if (n > 0) {
-			if (*counted)
-				*sent += (size_t)w;
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-			if (stop)
-				return (-1);
-		} else if (stop)
-			return (1);
-	}
-	return (0);
+	memset(st, 0, sizeof(*st));
+	st->request_id = request_id;
+	st->hdr_off = FCGI_OUT_HEADER_LEN;
 }
 
 /*
- * Send a[0..alen) then b[0..blen) on fd as FCGI_STDOUT records of request
- * request_id. Either may be empty (an empty record would mean end of
- * stream, so none is written for it). pace, if not NULL, is consulted
- * after each write. *b_sent, if not NULL, gets the bytes of b written, also
- * when the send fails. Returns 0, or -1 with errno set (EPIPE or ECONNRESET
- * when the web server or its client went away, or what pace set).
+ * The ending records: an empty FCGI_STDOUT (the end of the stream) and
+ * FCGI_END_REQUEST with appStatus app and protocolStatus proto. Pure.
  */
-int
-fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
-    const void *b, size_t blen, const struct fcgi_out_pace *pace,
-    size_t *b_sent)
+void
+fcgi_out_tail(unsigned char t[FCGI_OUT_TAIL_LEN], int request_id, int app,
+    int proto)
 {
-	unsigned char	 hdrs[FCGI_OUT_IOV_MAX / 2][FCGI_OUT_HEADER_LEN];
-	unsigned char	 counted[FCGI_OUT_IOV_MAX];
-	struct iovec	 iov[FCGI_OUT_IOV_MAX];
-	size_t		 sent = 0;
-	const unsigned char *part[2] = { a, b };
-	size_t		 plen[2] = { alen, blen };
-	int		 n = 0, p, rc = 0;
-
-	for (p = 0; p < 2 && rc == 0; p++) {
-		size_t	 off = 0;
-
-		while (off < plen[p]) {
-			size_t	 len = plen[p] - off;
-
-			if (len > FCGI_OUT_RECORD_MAX)
-				len = FCGI_OUT_RECORD_MAX;
-			if (n + 2 > FCGI_OUT_IOV_MAX) {
-				/* More to come: a stop request stops it. */
-				if ((rc = fcgi_out_writev_all(fd, iov, counted,
-				    n, pace, &sent)) != 0) {
-					rc = -1;
-					break;
-				}
-				n = 0;
-			}
-			fcgi_out_frame(hdrs[n / 2], request_id, len);
-			iov[n].iov_base = hdrs[n / 2];
-			iov[n].iov_len = FCGI_OUT_HEADER_LEN;
-			iov[n + 1].iov_base = (void *)(uintptr_t)(part[p] + off);
-			iov[n + 1].iov_len = len;
-			counted[n] = 0;
-			counted[n + 1] = p == 1;
-			n += 2;
-			off += len;
-		}
-	}
-	/* The last batch: once all of it is written, the send is done. */
-	if (rc == 0 && n > 0 &&
-	    fcgi_out_writev_all(fd, iov, counted, n, pace, &sent) == -1)
-		rc = -1;
-	if (b_sent != NULL)
-		*b_sent = sent;
-	return (rc);
+	memset(t, 0, FCGI_OUT_TAIL_LEN);
+	fcgi_out_frame(t, request_id, 0);
+	fcgi_out_end_record(t + FCGI_OUT_HEADER_LEN, request_id, app, proto);
 }
 
-/*
- * End request_id on fd with FCGI_END_REQUEST (appStatus 1) after a body
- * cut short of its Content-Length, its last record written whole. Returns
- * 0, or -1 if the record did not go out whole.
- */
-int
-fcgi_out_end_short(int fd, int request_id)
+/* An FCGI_END_REQUEST record (16 bytes) into rec. Pure. */
+void
+fcgi_out_end_record(unsigned char *rec, int request_id, int app, int proto)
 {
-	unsigned char	 rec[FCGI_OUT_HEADER_LEN + 8] = { 0 };
-
+	memset(rec, 0, FCGI_OUT_HEADER_LEN + 8);
 	fcgi_out_header(rec, FCGI_OUT_END_REQUEST, request_id, 8, 0);
-	rec[FCGI_OUT_HEADER_LEN + 3] = 1;	/* appStatus, big-endian */
-	/* protocolStatus 0: FCGI_REQUEST_COMPLETE */
-	return (fcgi_out_record(fd, rec, sizeof(rec)));
+	rec[FCGI_OUT_HEADER_LEN] = (unsigned char)((app >> 24) & 0xff);
+	rec[FCGI_OUT_HEADER_LEN + 1] = (unsigned char)((app >> 16) & 0xff);
+	rec[FCGI_OUT_HEADER_LEN + 2] = (unsigned char)((app >> 8) & 0xff);
+	rec[FCGI_OUT_HEADER_LEN + 3] = (unsigned char)(app & 0xff);
+	rec[FCGI_OUT_HEADER_LEN + 4] = (unsigned char)proto;
+}
+
+/* What one writev of fcgi_out_put holds: each piece and what it is. */
+struct fcgi_out_batch {
+	struct iovec	 iov[FCGI_OUT_IOV_MAX];
+	unsigned char	 hdrs[FCGI_OUT_IOV_MAX / 2][FCGI_OUT_HEADER_LEN];
+	size_t		 reclen[FCGI_OUT_IOV_MAX];	/* a header's record */
+	char		 kind[FCGI_OUT_IOV_MAX];	/* 'h', 'd', 't' */
+	int		 n, nh;
+};
+
+static void
+fcgi_out_batch_add(struct fcgi_out_batch *b, char kind, const void *p,
+    size_t len, size_t reclen)
+{
+	b->iov[b->n].iov_base = (void *)(uintptr_t)p;
+	b->iov[b->n].iov_len = len;
+	b->kind[b->n] = kind;
+	b->reclen[b->n] = reclen;
+	b->n++;
+}
+
+/*
+ * Frame src[0..nsrc) into the batch: the content the current record still
+ * owes first, then new records. Returns the stdout bytes framed (all of
+ * them unless the batch filled up); *owed is what the last record still
+ * owes after them.
+ */
+static size_t
+fcgi_out_batch_frame(struct fcgi_out_batch *b, const struct fcgi_out_state
+    *st, const struct iovec *src, int nsrc, size_t *owed)
+{
+	size_t	 framed = 0, off = 0, len, total = 0;
+	int	 i;
+
+	*owed = st->rec_left;
+	for (i = 0; i < nsrc; i++)
+		total += src[i].iov_len;
+	if (st->hdr_off < FCGI_OUT_HEADER_LEN)
+		fcgi_out_batch_add(b, 'h', st->hdr + st->hdr_off,
+		    FCGI_OUT_HEADER_LEN - st->hdr_off, st->rec_left);
+	for (i = 0; i < nsrc && b->n + 3 < FCGI_OUT_IOV_MAX;) {
+		if (off == src[i].iov_len) {
+			i++;
+			off = 0;
+			continue;
+		}
+		if (*owed == 0) {
+			*owed = total - framed < FCGI_OUT_RECORD_MAX ?
+			    total - framed : FCGI_OUT_RECORD_MAX;
+			fcgi_out_frame(b->hdrs[b->nh], st->request_id, *owed);
+			fcgi_out_batch_add(b, 'h', b->hdrs[b->nh++],
+			    FCGI_OUT_HEADER_LEN, *owed);
+		}
+		len = src[i].iov_len - off < *owed ? src[i].iov_len - off :
+		    *owed;
+		fcgi_out_batch_add(b, 'd', (const char *)src[i].iov_base + off,
+		    len, 0);
+		off += len;
+		*owed -= len;
+		framed += len;
+	}
+	return (framed);
+}
+
+/*
+ * Account w bytes written of the batch into st; returns the stdout bytes
+ * taken. A header written in part is kept in st to be finished first.
+ */
+static size_t
+fcgi_out_batch_done(struct fcgi_out_batch *b, struct fcgi_out_state *st,
+    size_t w)
+{
+	size_t	 taken = 0, part;
+	int	 i;
+
+	for (i = 0; i < b->n && w > 0; i++) {
+		part = w < b->iov[i].iov_len ? w : b->iov[i].iov_len;
+		w -= part;
+		if (b->kind[i] == 'h') {
+			st->rec_left = b->reclen[i];
+			if (part < b->iov[i].iov_len) {
+				memmove(st->hdr + (FCGI_OUT_HEADER_LEN -
+				    b->iov[i].iov_len), b->iov[i].iov_base,
+				    b->iov[i].iov_len);
+				st->hdr_off = FCGI_OUT_HEADER_LEN -
+				    b->iov[i].iov_len + part;
+			} else
+				st->hdr_off = FCGI_OUT_HEADER_LEN;
+		} else if (b->kind[i] == 'd') {
+			st->rec_left -= part;
+			taken += part;
+		} else
+			st->tail_off += part;
+	}
+	return (taken);
+}
+
+/* Drop the first n bytes of src[0..*nsrc), in place. */
+static void
+fcgi_out_advance(struct iovec *src, int *nsrc, size_t n)
+{
+	int	 i = 0, j;
+
+	while (i < *nsrc && n >= src[i].iov_len)
+		n -= src[i++].iov_len;
+	for (j = 0; i < *nsrc; i++, j++)
+		src[j] = src[i];
+	*nsrc = j;
+	if (j > 0) {
+		src[0].iov_base = (char *)src[0].iov_base + n;
+		src[0].iov_len -= n;
+	}
+}
+
+/*
+ * Write stdout bytes src[0..nsrc) (nsrc <= FCGI_OUT_SRC_MAX) on the
+ * non-blocking socket fd, framed as FCGI_STDOUT records of st's request,
+ * and with end, once all are written and the last record is whole, the
+ * ending records (st->tail, from fcgi_out_tail). A record written in part
+ * is finished by the next call, whose src must start with the bytes not
+ * taken (the caller keeps its position by *taken). Returns FCGI_OUT_DONE
+ * (everything, and the end if asked, written), FCGI_OUT_AGAIN (the socket
+ * is full: call again from *taken once it is writable), or FCGI_OUT_ERROR
+ * with errno set (EPIPE or ECONNRESET: the web server went away).
+ */
+int
+fcgi_out_put(int fd, struct fcgi_out_state *st, const struct iovec *src,
+    int nsrc, int end, size_t *taken)
+{
+	struct fcgi_out_batch b;
+	struct iovec	 cur[FCGI_OUT_SRC_MAX];
+	size_t		 framed, owed, got, want = 0;
+	ssize_t		 w;
+	int		 i;
+
+	*taken = 0;
+	if (nsrc > FCGI_OUT_SRC_MAX) {
+		errno = EINVAL;
+		return (FCGI_OUT_ERROR);
+	}
+	for (i = 0; i < nsrc; i++) {
+		cur[i] = src[i];
+		want += src[i].iov_len;
+	}
+	for (;;) {
+		b.n = b.nh = 0;
+		framed = fcgi_out_batch_frame(&b, st, cur, nsrc, &owed);
+		if (framed == want && end && owed == 0)
+			fcgi_out_batch_add(&b, 't', st->tail + st->tail_off,
+			    FCGI_OUT_TAIL_LEN - st->tail_off, 0);
+		if (b.n == 0 || (b.n == 1 && b.iov[0].iov_len == 0))
+			return (FCGI_OUT_DONE);
+		w = writev(fd, b.iov, b.n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return (errno == EAGAIN || errno == EWOULDBLOCK ?
+			    FCGI_OUT_AGAIN : FCGI_OUT_ERROR);
+		got = fcgi_out_batch_done(&b, st, (size_t)w);
+		*taken += got;
+		want -= got;
+		if (want == 0 && (!end || st->tail_off == FCGI_OUT_TAIL_LEN))
+			return (FCGI_OUT_DONE);
+		if (got < framed || (want == 0 && end && owed == 0))
+			return (FCGI_OUT_AGAIN);
+		/* The batch filled up before src ended: on with the rest. */
+		fcgi_out_advance(cur, &nsrc, got);
+	}
+}
+
+/*
+ * Cut a response short on the non-blocking socket fd: where a record
+ * ends, FCGI_END_REQUEST with appStatus 1, so that the web server sees
+ * the body short of its Content-Length at once (see stream.c); inside a
+ * record nothing can be written that the server would read as anything
+ * but content. The caller closes fd. Returns 0 if the END_REQUEST went
+ * out whole, else -1.
+ */
+int
+fcgi_out_cut(int fd, const struct fcgi_out_state *st)
+{
+	unsigned char	 rec[FCGI_OUT_HEADER_LEN + 8];
+	ssize_t		 n;
+
+	if (st->rec_left != 0 || st->hdr_off != FCGI_OUT_HEADER_LEN ||
+	    st->tail_off != 0)
+		return (-1);
+	fcgi_out_end_record(rec, st->request_id, 1, 0);
+	do
+		n = send(fd, rec, sizeof(rec), MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	return (n == (ssize_t)sizeof(rec) ? 0 : -1);
 }

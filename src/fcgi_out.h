@@ -11,6 +11,7 @@
 #define SLUICE_FCGI_OUT_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 
 #define FCGI_OUT_HEADER_LEN	8
 #define FCGI_OUT_RECORD_MAX	65528	/* content bytes, 8-aligned, < 65536 */
@@ -22,24 +23,37 @@
 #define FCGI_OUT_GET_VALUES_RESULT 10
 #define FCGI_OUT_UNKNOWN_TYPE	11
 
-/*
- * Called after every writev(2) that returns, with the bytes it wrote (0
- * when a send timeout expired with nothing written). Returning -1 stops the
- * send with errno as the callback set it.
- */
-struct fcgi_out_pace {
-	int	(*check)(void *arg, size_t written);
-	void	*arg;
+#define FCGI_OUT_TAIL_LEN	24	/* empty STDOUT + END_REQUEST */
+#define FCGI_OUT_SRC_MAX	4	/* fcgi_out_put's src pieces */
+
+enum {
+	FCGI_OUT_DONE,
+	FCGI_OUT_AGAIN,
+	FCGI_OUT_ERROR
+};
+
+/* A response's records in progress on a non-blocking socket. */
+struct fcgi_out_state {
+	int		 request_id;
+	unsigned char	 hdr[FCGI_OUT_HEADER_LEN];	/* begun, unfinished */
+	size_t		 hdr_off;	/* of hdr written; HEADER_LEN: none */
+	size_t		 rec_left;	/* content the record still owes */
+	unsigned char	 tail[FCGI_OUT_TAIL_LEN];	/* the ending */
+	size_t		 tail_off;	/* of tail written */
 };
 
 void	fcgi_out_header(unsigned char hdr[FCGI_OUT_HEADER_LEN], int type,
 	    int request_id, size_t clen, size_t pad);
 void	fcgi_out_frame(unsigned char hdr[FCGI_OUT_HEADER_LEN], int request_id,
 	    size_t len);
+void	fcgi_out_end_record(unsigned char *rec, int request_id, int app,
+	    int proto);
+void	fcgi_out_tail(unsigned char t[FCGI_OUT_TAIL_LEN], int request_id,
+	    int app, int proto);
 int	fcgi_out_record(int fd, const unsigned char *rec, size_t len);
-int	fcgi_out_send(int fd, int request_id, const void *a, size_t alen,
-	    const void *b, size_t blen, const struct fcgi_out_pace *,
-	    size_t *b_sent);
-int	fcgi_out_end_short(int fd, int request_id);
+void	fcgi_out_start(struct fcgi_out_state *, int request_id);
+int	fcgi_out_put(int fd, struct fcgi_out_state *, const struct iovec *src,
+	    int nsrc, int end, size_t *taken);
+int	fcgi_out_cut(int fd, const struct fcgi_out_state *);
 
 #endif

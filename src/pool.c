@@ -1,7 +1,8 @@
 /*
- * pool: one supervisor, --workers processes, --threads request threads
- * each, all accepting on the one listening socket (Linux needs no accept
- * mutex). With --workers 0 the first process is the only worker.
+ * pool: one supervisor, --workers processes, each with one event loop
+ * thread (loop.c: accepts, reads params, sends bodies) and --threads
+ * deciding threads (server.c: each request's facts, plan, and answer).
+ * With --workers 0 the first process is the only worker.
  *
  * The supervisor does no request work. It respawns a worker that dies
  * (backing off when workers die as they start, and giving up when none can
@@ -10,17 +11,15 @@
  * --drain-timeout seconds, then cuts what is left (aborted:shutdown) and
  * exits; the supervisor exits 0 once all have.
  *
- * Signals never reach a request while it is served. libfcgi would turn
- * SIGTERM into "shutdown pending" without SA_RESTART, so a signal landing
- * during a blocked write to a slow client would kill that download with
- * EINTR. Here every thread keeps TERM, INT, HUP and USR1 blocked; a
- * worker's main thread takes TERM, INT and HUP with sigtimedwait. Request
- * threads unblock only SIGUSR2, and only while idle in accept: the main
- * thread sends it to wake them for a drain.
+ * Signals never reach a request: every thread keeps TERM, INT, HUP and
+ * USR1 blocked, and a worker's main thread takes TERM, INT and HUP with
+ * sigtimedwait. Sockets are non-blocking and no thread blocks on a client,
+ * so a drain needs no wakeup signal: the flags are read every tick, and
+ * loop_wake wakes the deciding threads.
  *
  * Each signal means one thing. SIGUSR1 is only a worker telling the
  * supervisor "I reached --max-requests and am retiring" (the supervisor
- * refills the slot at once); inside a worker, the request thread that
+ * refills the slot at once); inside a worker, the deciding thread that
  * reaches the count sets a flag its main thread reads every tick.
  *
  * The state database is not the pool's: the audit writer (audit.c) runs
@@ -33,21 +32,19 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <fcgiapp.h>
-
 #include "audit.h"
 #include "config.h"
-#include "fcgi_in.h"
+#include "conn.h"
 #include "log.h"
+#include "loop.h"
 #include "pool.h"
 #include "server.h"
-
-#define POOL_ACCEPT_FAILS	50	/* in a row, ~5 s: the thread gives up */
 
 struct pool;
 
@@ -63,7 +60,7 @@ struct pool_thread {
 enum pool_drain {
 	POOL_DRAIN_SHUTDOWN,		/* TERM or INT: until the deadline */
 	POOL_DRAIN_RECYCLE,		/* --max-requests: no deadline */
-	POOL_DRAIN_THREAD_FAILED	/* a request thread could not run */
+	POOL_DRAIN_THREAD_FAILED	/* a thread could not run */
 };
 
 static const char *const pool_drain_names[] = {
@@ -85,9 +82,10 @@ struct pool {
 	_Atomic int		 recycle;	/* --max-requests reached */
 	atomic_llong		 served;
 	int64_t			 deadline;	/* of a shutdown drain */
-	struct pool_thread	*threads;
+	struct pool_thread	*threads;	/* the deciding threads */
+	struct pool_thread	 looper;	/* the event loop's */
+	struct loop		*loop;
 	struct audit_writer	*audit;		/* shared; NULL: off */
-	struct fcgi_in_values	 values;	/* GET_VALUES' answer */
 };
 
 static int64_t
@@ -98,22 +96,6 @@ pool_now_ms(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 		return (0);
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-static void
-pool_sleep_ms(long ms)
-{
-	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Wakes a thread idle in accept; the EINTR is the point. */
-static void
-pool_on_wake(int sig)
-{
-	(void)sig;
 }
 
 /* The signals a worker's main thread takes with sigtimedwait. */
@@ -136,82 +118,38 @@ pool_supervisor_signals(sigset_t *set)
 }
 
 /*
- * The next request on req, for FCGX_Accept_r to read: on the connection
- * kept from the last one (the web server's FCGI_KEEP_CONN), else on one
- * accepted here, screened first (fcgi_in: management records, roles).
- * libfcgi never accepts itself (its listening fd is -1), so nothing
- * reaches it unscreened. Returns 0 with a request ready, 1 when the
- * connection ended without one (go on), or -errno.
+ * After a request: a connection the web server keeps goes back to the
+ * loop for its next request; any other is closed.
  */
-static int
-pool_thread_next(struct pool *p, FCGX_Request *req)
+static void
+pool_request_done(struct pool *p, struct conn *c)
 {
-	enum fcgi_in_screen s;
-	int		 kept = req->ipcFd >= 0, rc;
-
-	if (!kept && (req->ipcFd = accept(p->listen_fd, NULL, NULL)) == -1)
-		return (-errno);
-	s = fcgi_in_screen(req->ipcFd, &p->values, kept ? 0 :
-	    FCGI_IN_FIRST_MS);
-	if (s != FCGI_IN_RESPONDER) {
-		(void)close(req->ipcFd);
-		req->ipcFd = -1;
-		return (s == FCGI_IN_INTR ? -EINTR : 1);
-	}
-	/* Without it, FCGX_Accept_r's own finish would close the fd. */
-	req->keepConnection = 1;
-	if ((rc = FCGX_Accept_r(req)) == 0)
-		return (0);
-	/* The params were malformed: libfcgi closed the connection. */
-	return (rc == -EBADF ? 1 : rc);
+	if (c->fd != -1 && c->in.keep_conn && c->outcome == STREAM_COMPLETE) {
+		fcgi_in_next(&c->in);
+		c->state = CONN_READING;
+		loop_give(p->loop, c);
+	} else
+		loop_close(p->loop, c);
 }
 
-/*
- * Accept and serve until the pool stops. Returns 0, or -1 when accept
- * keeps failing (POOL_ACCEPT_FAILS in a row).
- */
-static int
-pool_thread_serve(struct pool *p, struct pool_thread *pt, FCGX_Request *req)
+/* Decide requests and record ends until the worker stops. */
+static void
+pool_thread_serve(struct pool *p, struct pool_thread *pt)
 {
-	sigset_t	 wake;
-	int		 rc, fails = 0;
+	struct conn	*c;
 	long long	 n;
 
-	sigemptyset(&wake);
-	sigaddset(&wake, SIGUSR2);
-	for (;;) {
-		pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-		if (atomic_load(&p->stop)) {
-			pthread_sigmask(SIG_BLOCK, &wake, NULL);
-			return (0);
-		}
-		rc = pool_thread_next(p, req);
-		pthread_sigmask(SIG_BLOCK, &wake, NULL);
-		if (rc == 1)
-			continue;
-		if (rc < 0) {
-			if (atomic_load(&p->stop))
-				return (0);
-			if (rc == -EINTR)
-				continue;
-			/* -EINVAL: the socket was shut for a drain. */
-			if (rc != -EINVAL) {
-				log_warnx("event=accept_error error=\"%s\"",
-				    strerror(-rc));
-				if (++fails >= POOL_ACCEPT_FAILS)
-					return (-1);
-			}
-			pool_sleep_ms(POOL_TICK_MS);
+	while ((c = loop_take(p->loop)) != NULL) {
+		if (c->state == CONN_ENDED) {
+			server_finish(pt->w, c);
+			pool_request_done(p, c);
 			continue;
 		}
-		fails = 0;
-		server_handle(pt->w, req, req->envp);
-		/*
-		 * End the request now, with signals blocked: the accept would
-		 * do it with SIGUSR2 unblocked, and a wakeup landing in the
-		 * write of END_REQUEST would drop it.
-		 */
-		FCGX_Finish_r(req);
+		if (server_handle(pt->w, c) == SERVER_SENDING) {
+			c->state = CONN_SENDING;
+			loop_give(p->loop, c);
+		} else
+			pool_request_done(p, c);
 		n = atomic_fetch_add(&p->served, 1) + 1;
 		if (p->cfg->max_requests > 0 && n == p->cfg->max_requests)
 			atomic_store(&p->recycle, 1);	/* the main thread */
@@ -219,36 +157,38 @@ pool_thread_serve(struct pool *p, struct pool_thread *pt, FCGX_Request *req)
 }
 
 /*
- * A request thread: accept, serve, repeat, until the pool stops. Owns its
- * struct worker and SQLite connection, opened here, after fork.
+ * A deciding thread. Owns its struct worker and SQLite connection, opened
+ * here, after fork.
  */
 static void *
 pool_thread_main(void *arg)
 {
 	struct pool_thread *pt = arg;
 	struct pool	*p = pt->pool;
-	FCGX_Request	 req;
 	char		 err[512], q[LOG_VALUE_MAX * 4 + 8];
 
 	if (server_worker_init(pt->w, p->cfg, p->rootfd, p->audit, &p->stop,
-	    &p->abort_now, err, sizeof(err)) == -1) {
+	    err, sizeof(err)) == -1) {
 		log_warnx("event=worker_error msg=%s",
 		    log_quote(q, sizeof(q), err));
 		atomic_store(&p->failed, 1);
-		goto done;
+	} else {
+		pool_thread_serve(p, pt);
+		server_worker_close(pt->w);
 	}
-	/* No listening fd: pool_thread_next accepts (see there). */
-	if (FCGX_InitRequest(&req, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_warnx("event=worker_error msg=\"FCGX_InitRequest failed\"");
-		atomic_store(&p->failed, 1);
-		goto close;
-	}
-	if (pool_thread_serve(p, pt, &req) == -1)
-		atomic_store(&p->failed, 1);
-	FCGX_Finish_r(&req);
-close:
-	server_worker_close(pt->w);
-done:
+	atomic_store(&pt->exited, 1);
+	/* A failed thread still lets the others see it end. */
+	loop_wake(p->loop);
+	return (NULL);
+}
+
+/* The event loop's thread. */
+static void *
+pool_loop_main(void *arg)
+{
+	struct pool_thread *pt = arg;
+
+	loop_run(pt->pool->loop);
 	atomic_store(&pt->exited, 1);
 	return (NULL);
 }
@@ -289,20 +229,16 @@ pool_drain_begin(struct pool *p, enum pool_drain why)
 			kill(getppid(), SIGUSR1);
 	} else
 		pool_listen_shut(p->listen_fd, p->listen_owned);
+	loop_wake(p->loop);
 	log_info("event=drain reason=%s timeout_s=%lld", pool_drain_names[why],
 	    why == POOL_DRAIN_RECYCLE ? -1LL :
 	    (long long)p->cfg->drain_timeout);
 }
 
-/*
- * Block our signals in every thread to come, and install the handlers:
- * ours before FCGX_Init, so that it installs none of its own (it would
- * turn TERM and USR1 into "shutdown pending"). Returns 0 or -1 (logged).
- */
-static int
+/* Block our signals in this thread and every thread to come. */
+static void
 pool_worker_sigsetup(sigset_t *set)
 {
-	struct sigaction sa;
 	sigset_t	 all;
 
 	pool_worker_signals(set);
@@ -310,30 +246,26 @@ pool_worker_sigsetup(sigset_t *set)
 	sigaddset(&all, SIGUSR1);
 	sigaddset(&all, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = pool_on_wake;
-	sa.sa_flags = 0;	/* no SA_RESTART: accept must return EINTR */
-	if (sigaction(SIGUSR2, &sa, NULL) == -1 ||
-	    sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGUSR1, &sa, NULL) == -1) {
-		log_warn("event=worker_error op=sigaction");
-		return (-1);
-	}
-	return (0);
 }
 
-/* Start the request threads. Returns 0, or -1 (logged) if none could. */
+/*
+ * Start the event loop's thread and the deciding threads. Returns 0, or
+ * -1 (logged) if the loop's could not start.
+ */
 static int
 pool_threads_start(struct pool *p)
 {
 	int	 i;
 
+	p->looper.pool = p;
+	atomic_init(&p->looper.exited, 0);
 	if ((p->threads = calloc((size_t)p->nthreads, sizeof(*p->threads))) ==
-	    NULL) {
-		log_warn("event=worker_error op=calloc");
+	    NULL || pthread_create(&p->looper.tid, NULL, pool_loop_main,
+	    &p->looper) != 0) {
+		log_warn("event=worker_error op=thread_start");
 		return (-1);
 	}
+	p->looper.started = 1;
 	for (i = 0; i < p->nthreads; i++) {
 		struct pool_thread *pt = &p->threads[i];
 
@@ -351,13 +283,15 @@ pool_threads_start(struct pool *p)
 	return (0);
 }
 
-/* Join the request threads and free them. */
+/* Join the threads and free them. */
 static void
 pool_threads_join(struct pool *p)
 {
 	int	 i;
 
-	for (i = 0; i < p->nthreads; i++) {
+	if (p->looper.started)
+		pthread_join(p->looper.tid, NULL);
+	for (i = 0; p->threads != NULL && i < p->nthreads; i++) {
 		if (p->threads[i].started)
 			pthread_join(p->threads[i].tid, NULL);
 		free(p->threads[i].w);
@@ -366,16 +300,27 @@ pool_threads_join(struct pool *p)
 	p->threads = NULL;
 }
 
+/* Threads still running (the loop's counted too). */
+static int
+pool_threads_live(struct pool *p)
+{
+	int	 i, live = p->looper.started && !atomic_load(&p->looper.exited);
+
+	for (i = 0; i < p->nthreads; i++)
+		if (p->threads[i].started && !atomic_load(&p->threads[i].exited))
+			live++;
+	return (live);
+}
+
 /*
- * The worker's main thread: take signals, start drains, wake idle threads
- * once stopping, and cut what is left at the deadline. Returns when every
- * request thread has exited.
+ * The worker's main thread: take signals, start drains, and cut what is
+ * left at the deadline. Returns when every thread has exited.
  */
 static void
 pool_worker_loop(struct pool *p, const sigset_t *set)
 {
 	struct timespec	 tick = { 0, POOL_TICK_MS * 1000000L };
-	int		 i, live, sig;
+	int		 sig;
 
 	for (;;) {
 		sig = sigtimedwait(set, NULL, &tick);
@@ -387,31 +332,50 @@ pool_worker_loop(struct pool *p, const sigset_t *set)
 			pool_drain_begin(p, POOL_DRAIN_RECYCLE);
 		if (atomic_load(&p->failed))
 			pool_drain_begin(p, POOL_DRAIN_THREAD_FAILED);
-		live = 0;
-		for (i = 0; i < p->nthreads; i++) {
-			if (!p->threads[i].started ||
-			    atomic_load(&p->threads[i].exited))
-				continue;
-			live++;
-			/* Idle threads wake; busy ones see it when done. */
-			if (atomic_load(&p->stop))
-				pthread_kill(p->threads[i].tid, SIGUSR2);
-		}
-		if (live == 0)
+		if (pool_threads_live(p) == 0)
 			return;
 		if (atomic_load(&p->stop) && !atomic_load(&p->abort_now) &&
 		    pool_now_ms() >= p->deadline) {
-			log_warnx("event=drain_deadline msg=\"cutting %d "
-			    "download(s) still in flight\"", live);
+			log_warnx("event=drain_deadline msg=\"cutting %ld "
+			    "connection(s) still open\"", loop_live(p->loop));
 			atomic_store(&p->abort_now, 1);
+			loop_wake(p->loop);
 		}
 	}
 }
 
+/* The worker's event loop, over the listening socket. */
+static struct loop *
+pool_loop_new(struct pool *p)
+{
+	struct loop_settings s;
+	struct rlimit	 rl;
+	char		 err[512], q[LOG_VALUE_MAX * 4 + 8];
+	struct loop	*l;
+
+	memset(&s, 0, sizeof(s));
+	s.listen_fd = p->listen_fd;
+	s.params_ms = p->cfg->params_timeout * 1000;
+	s.min_rate = p->cfg->min_rate;
+	s.rate_window = p->cfg->rate_window;
+	s.stop = &p->stop;
+	s.abort_now = &p->abort_now;
+	/* A connection is two descriptors at most (its file). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1024;
+	s.values.max_conns = (long)(rl.rlim_cur / 2) *
+	    (long)(p->cfg->workers > 0 ? p->cfg->workers : 1);
+	s.values.max_reqs = s.values.max_conns;
+	if ((l = loop_new(&s, err, sizeof(err))) == NULL)
+		log_warnx("event=worker_error msg=%s",
+		    log_quote(q, sizeof(q), err));
+	return (l);
+}
+
 /*
- * Run one worker process: --threads request threads, and this thread
- * waiting for signals. Returns the process's exit status: 0 after a drain,
- * 1 if a thread could not run.
+ * Run one worker process: its event loop, --threads deciding threads, and
+ * this thread waiting for signals. Returns the process's exit status: 0
+ * after a drain, 1 if a thread could not run.
  */
 static int
 pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
@@ -427,10 +391,6 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	p.listen_owned = owned;
 	p.rootfd = rootfd;
 	p.nthreads = (int)cfg->threads;
-	/* One connection and one request per thread, across the pool. */
-	p.values.max_conns = (long)(cfg->workers > 0 ? cfg->workers : 1) *
-	    (long)cfg->threads;
-	p.values.max_reqs = p.values.max_conns;
 	p.deadline = INT64_MAX;
 	atomic_init(&p.stop, 0);
 	atomic_init(&p.abort_now, 0);
@@ -438,27 +398,28 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	atomic_init(&p.recycle, 0);
 	atomic_init(&p.served, 0);
 	/* Every thread, the audit's upkeep too, starts with them blocked. */
-	if (pool_worker_sigsetup(&set) == -1)
-		return (1);
+	pool_worker_sigsetup(&set);
 	if (cfg->audit_on && (p.audit = audit_writer_open(cfg->state_db, &as,
 	    err, sizeof(err))) == NULL) {
 		log_warnx("event=worker_error msg=%s",
 		    log_quote(q, sizeof(q), err));
 		return (1);
 	}
-	if (FCGX_Init() != 0) {
-		log_warnx("event=worker_error msg=\"FCGX_Init failed\"");
-		audit_writer_close(p.audit);
-		return (1);
-	}
-	if (pool_threads_start(&p) == -1) {
+	if ((p.loop = pool_loop_new(&p)) == NULL ||
+	    pool_threads_start(&p) == -1) {
+		atomic_store(&p.stop, 1);
+		if (p.loop != NULL)
+			loop_wake(p.loop);
+		pool_threads_join(&p);
+		loop_free(p.loop);
 		audit_writer_close(p.audit);
 		return (1);
 	}
 	log_info("event=worker_start threads=%d", p.nthreads);
 	pool_worker_loop(&p, &set);
 	pool_threads_join(&p);
-	/* Every request thread is gone: commit what they queued last. */
+	loop_free(p.loop);
+	/* Every thread is gone: commit what they queued last. */
 	audit_writer_close(p.audit);
 	log_info("event=worker_exit served=%lld",
 	    (long long)atomic_load(&p.served));
@@ -691,6 +652,28 @@ pool_supervise(const struct config *cfg, int listen_fd, int owned,
 }
 
 /*
+ * Each download in flight holds two descriptors (its connection and its
+ * file): raise the soft limit to the hard one, which is what systemd
+ * (LimitNOFILE) and ulimit -Hn set, and say what it is.
+ */
+static void
+pool_nofile_raise(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("event=startup op=setrlimit");
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	log_info("event=nofile limit=%lld", rl.rlim_cur == RLIM_INFINITY ?
+	    -1LL : (long long)rl.rlim_cur);
+}
+
+/*
  * Serve on listen_fd until told to stop; owned says sluice bound it
  * (--listen). Startup only calls this once; returns the process exit
  * status.
@@ -705,6 +688,7 @@ pool_run(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		fatal("event=startup op=sigaction");
+	pool_nofile_raise();
 	if (cfg->workers == 0)
 		return (pool_worker(cfg, listen_fd, owned, rootfd));
 	return (pool_supervise(cfg, listen_fd, owned, rootfd));

@@ -53,6 +53,8 @@ static const struct request_param request_params[] = {
 
 #define NPARAMS (sizeof(request_params) / sizeof(request_params[0]))
 
+_Static_assert(NPARAMS + 1 == REQUEST_PARAMS_KEPT, "REQUEST_PARAMS_KEPT");
+
 static void
 request_flag_set(struct request *r, unsigned flag)
 {
@@ -139,6 +141,31 @@ request_read(struct request *r, char *const *envp)
 		rc = 400;
 	}
 	return (rc);
+}
+
+/*
+ * Which FastCGI parameter request_read uses, and how many bytes of its
+ * value to keep so that request_read still sees what it would have seen
+ * whole (a value too long for its field stays too long). For the
+ * connection's parser (fcgi_in), which keeps only these. Returns the
+ * parameter's index (0 <= i < REQUEST_PARAMS_KEPT) with *keep set, or -1.
+ */
+int
+request_param_keep(const char *name, size_t len, size_t *keep)
+{
+	size_t	 j;
+
+	if (len == 14 && memcmp(name, "REQUEST_METHOD", 14) == 0) {
+		*keep = REQUEST_METHOD_KEEP;
+		return ((int)NPARAMS);
+	}
+	for (j = 0; j < NPARAMS; j++)
+		if (request_params[j].namelen == len &&
+		    memcmp(request_params[j].name, name, len) == 0) {
+			*keep = request_params[j].size;
+			return ((int)j);
+		}
+	return (-1);
 }
 
 /* The contract's id syntax: [A-Za-z0-9_-]{1,JOB_ID_MAX}. Returns 1 or 0. */

@@ -14,6 +14,8 @@
 #define REQUEST_TOKEN_MAX	256
 #define REQUEST_ADDR_MAX	63
 #define REQUEST_HEADER_MAX	1024	/* If-*: longer is 400; Range: ignored */
+#define REQUEST_PARAMS_KEPT	10	/* the parameters request_read uses */
+#define REQUEST_METHOD_KEEP	8	/* longer than "HEAD": another method */
 
 enum request_method {
 	REQUEST_GET,
@@ -48,5 +50,6 @@ struct request {
 int	request_read(struct request *, char *const *envp);
 int	request_parse_target(struct request *, const char *prefix);
 int	request_id_valid(const char *id, size_t len);
+int	request_param_keep(const char *name, size_t len, size_t *keep);
 
 #endif

@@ -1,16 +1,22 @@
 /*
- * server: one request, start to end, as four steps:
+ * server: one request, on a deciding thread, as four steps:
  *   gather facts (the request, then, as the plan asks for them, the job
  *   row, the client's download and the file) -> plan (plan.c, pure: every
  *   check of the contract, the status, the header block, the body) ->
- *   execute (send it; end the response in the state database, or withdraw
- *   it if a later check refused) -> one log line.
+ *   answer (send what the socket takes now; end the response in the state
+ *   database, or withdraw it if a later check refused) -> one log line.
  * Nothing that may refuse a request runs after the first byte is sent;
  * the only refusal left to execution is a file that cannot be read (500),
  * found before any header goes out.
  *
- * Owns no memory of its own: everything lives in the thread's struct
- * worker and in one struct server_request on the stack.
+ * Most responses go out whole at once: the socket is new and empty. A
+ * body the socket does not take is handed, with its conn, to the event
+ * loop (SERVER_SENDING); its log line and audit end are then prepared
+ * here (struct server_done, a few hundred bytes) and written when the
+ * loop gives the conn back ended (server_finish).
+ *
+ * Everything else lives in the thread's struct worker and in one struct
+ * server_request on the stack.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -25,6 +31,7 @@
 #include "audit.h"
 #include "config.h"
 #include "confine.h"
+#include "conn.h"
 #include "log.h"
 #include "policy.h"
 #include "server.h"
@@ -34,9 +41,24 @@ struct server_request {
 	struct plan_facts	 facts;
 	int			 fd;		/* the file's; -1: none */
 	unsigned char		 token[POLICY_DIGEST_LEN];
-	struct stream_result	 res;
+	enum stream_outcome	 outcome;
+	int64_t			 bytes;		/* body bytes sent */
 	struct audit_ticket	 ticket;	/* the response's rows */
 	struct timespec		 t0;
+};
+
+/*
+ * A response the loop finishes: what its end records. log holds the log
+ * line's two fixed parts, before bytes= and after outcome=, each ended
+ * by a NUL.
+ */
+struct server_done {
+	struct audit_ticket	 ticket;
+	int			 status;	/* as audited: 206 if ranged */
+	int64_t			 start, length;
+	struct timespec		 t0;
+	size_t			 tail;		/* log's second part */
+	char			 log[];
 };
 
 #define SERVER_QUOTED	(LOG_VALUE_MAX * 4 + 8)	/* a log_quote'd value */
@@ -49,14 +71,13 @@ static _Atomic int64_t server_root_failed;	/* the second last logged */
  * Per-thread setup: this thread's own read-only connection to the jobs
  * database, and the process's audit writer (au; NULL when the audit is
  * off), which the caller owns and stops after this thread ends. A request
- * that arrives once *draining is set gets 503, and downloads stop early
- * once *abort_now is set (the drain deadline). Returns 0, or -1 with a
+ * that arrives once *draining is set gets 503. Returns 0, or -1 with a
  * sentence in err.
  */
 int
 server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
-    struct audit_writer *au, const _Atomic int *draining,
-    const _Atomic int *abort_now, char *err, size_t errsz)
+    struct audit_writer *au, const _Atomic int *draining, char *err,
+    size_t errsz)
 {
 	volatile unsigned char *p = w->buf;
 	struct stat	 st;
@@ -70,12 +91,9 @@ server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
 		return (-1);
 	}
 	reopen_id_set(&w->root_id, &st);
-	w->limits.min_rate = cfg->min_rate;
-	w->limits.rate_window = cfg->rate_window;
-	w->limits.abort_now = abort_now;
 	w->draining = draining;
 	/*
-	 * Touch every page of the stream buffer now: its memory is fixed per
+	 * Touch every page of the read buffer now: its memory is fixed per
 	 * thread, and it should show as such from the start rather than grow
 	 * into view with the first large download.
 	 */
@@ -117,7 +135,7 @@ server_gather_request(struct worker *w, char **envp,
 	memset(x, 0, sizeof(*x));
 	x->fd = -1;
 	x->ticket.response = x->ticket.download = -1;
-	x->res.outcome = STREAM_COMPLETE;
+	x->outcome = STREAM_COMPLETE;
 	if (clock_gettime(CLOCK_MONOTONIC, &x->t0) == -1)
 		memset(&x->t0, 0, sizeof(x->t0));
 	f->cfg = w->cfg;
@@ -296,88 +314,39 @@ server_withdraw(struct worker *w, struct server_request *x)
 }
 
 /*
- * The response's last facts, once it has ended, and what it handed to the
- * web server for its download: the bytes written, or, offloaded, the
- * range the server was told to send (the status it gives a range it
- * honours).
+ * Record how a response ended in the state database: the ticket's rows,
+ * the status and range it answered (status: 206 if ranged), the body
+ * bytes it sent and its outcome; and what it handed to the web server
+ * for its download: the bytes written, or, offloaded, the range the
+ * server was told to send (the status it gives a range it honours).
  */
 static void
-server_audit_close(struct worker *w, struct server_request *x)
+server_audit_end(struct audit_writer *au, const struct audit_ticket *t,
+    int status, int64_t start, int64_t length, int64_t bytes,
+    enum stream_outcome outcome, const struct timespec *t0)
 {
-	const struct plan *p = &w->plan;
 	struct audit_final fin;
-	int		 offloaded = x->res.outcome == STREAM_OFFLOADED;
+	int		 offloaded = outcome == STREAM_OFFLOADED;
 
-	if (x->ticket.response < 0)
+	if (t->response < 0)
 		return;
-	fin.status = p->ranged ? 206 : p->status;
-	fin.range_start = p->start;
-	fin.range_end = p->start + p->length - 1;
-	fin.bytes = x->res.bytes;
-	fin.duration_ms = (int64_t)server_elapsed_ms(&x->t0);
-	fin.outcome = stream_outcome_name(x->res.outcome);
+	fin.status = status;
+	fin.range_start = start;
+	fin.range_end = start + length - 1;
+	fin.bytes = bytes;
+	fin.duration_ms = (int64_t)server_elapsed_ms(t0);
+	fin.outcome = stream_outcome_name(outcome);
 	fin.ended_at = (int64_t)time(NULL);
-	fin.handed_first = p->start;
-	fin.handed = offloaded ? p->length : x->res.bytes;
-	fin.whole = offloaded || x->res.outcome == STREAM_COMPLETE;
-	audit_end(w->au, &x->ticket, &fin);
+	fin.handed_first = start;
+	fin.handed = offloaded ? length : bytes;
+	fin.whole = offloaded || outcome == STREAM_COMPLETE;
+	audit_end(au, t, &fin);
 }
 
-/*
- * Send the file: the first chunk is read before any header goes out, so
- * that an unreadable file is still a clean 500 (and the download recorded
- * for it is withdrawn).
- */
+/* The log line's parts before bytes= and after outcome=. */
 static void
-server_send_file(struct worker *w, struct FCGX_Request *fr,
-    struct server_request *x)
-{
-	struct plan	*p = &w->plan;
-	long		 first;
-
-	first = stream_read_first(x->fd, w->buf, sizeof(w->buf), p->start,
-	    p->length);
-	if (first == -1) {
-		plan_error(&x->facts, p, 500, "read_failed");
-		server_withdraw(w, x);
-		(void)stream_respond(fr, &p->hdr, p->text, p->text_len,
-		    &x->res);
-		return;
-	}
-	stream_send_file(fr, &p->hdr, x->fd, w->buf, sizeof(w->buf),
-	    (size_t)first, p->start, p->length, &w->limits, &x->res);
-	server_audit_close(w, x);
-}
-
-/* Carry the plan out: the response, and the download's audit row. */
-static void
-server_execute(struct worker *w, struct FCGX_Request *fr,
-    struct server_request *x)
-{
-	struct plan	*p = &w->plan;
-	int		 sends = w->req.method == REQUEST_GET &&
-			    (p->body == PLAN_BODY_FILE || p->offload);
-
-	/* Recorded before the file, then refused by a later check. */
-	if (!sends)
-		server_withdraw(w, x);
-	if (p->event == PLAN_EVENT_BUG) {
-		x->res.outcome = STREAM_ERROR_IO;
-		stream_drop(fr);
-	} else if (p->body == PLAN_BODY_FILE)
-		server_send_file(w, fr, x);
-	else {
-		if (stream_respond(fr, &p->hdr, p->body == PLAN_BODY_TEXT ?
-		    p->text : NULL, p->body == PLAN_BODY_TEXT ? p->text_len :
-		    0, &x->res) == 0 && p->offload)
-			x->res.outcome = STREAM_OFFLOADED;
-		server_audit_close(w, x);
-	}
-}
-
-/* The request's one log line. The token never reaches it. */
-static void
-server_log(struct worker *w, const struct server_request *x)
+server_log_parts(struct worker *w, const struct server_request *x,
+    char *head, size_t headsz, char *tail, size_t tailsz)
 {
 	const struct plan *p = &w->plan;
 	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED], rng[48];
@@ -398,31 +367,178 @@ server_log(struct worker *w, const struct server_request *x)
 	if (x->ticket.download < 0 || snprintf(dl, sizeof(dl), "%lld",
 	    (long long)x->ticket.download) < 0)
 		memcpy(dl, "-", 2);
-	log_info("event=request method=%s id=%s status=%d reason=%s "
-	    "range=%s counts=%d bytes=%lld duration_ms=%.3f outcome=%s "
-	    "remote=%s user=%s path=%s download=%s",
-	    w->req.method == REQUEST_GET ? "GET" :
+	(void)snprintf(head, headsz, "method=%s id=%s status=%d reason=%s "
+	    "range=%s counts=%d", w->req.method == REQUEST_GET ? "GET" :
 	    w->req.method == REQUEST_HEAD ? "HEAD" : "other",
 	    w->req.id[0] != '\0' ? w->req.id : "-", p->status,
-	    p->why != NULL ? p->why : "-", rng, x->ticket.opened,
-	    (long long)x->res.bytes, server_elapsed_ms(&x->t0),
-	    stream_outcome_name(x->res.outcome),
-	    qaddr, quser,
-	    qpath, dl);
+	    p->why != NULL ? p->why : "-", rng, x->ticket.opened);
+	(void)snprintf(tail, tailsz, "remote=%s user=%s path=%s download=%s",
+	    qaddr, quser, qpath, dl);
+}
+
+/* The request's one log line. The token never reaches it. */
+static void
+server_log_emit(const char *head, int64_t bytes, double ms,
+    enum stream_outcome outcome, const char *tail)
+{
+	log_info("event=request %s bytes=%lld duration_ms=%.3f outcome=%s %s",
+	    head, (long long)bytes, ms, stream_outcome_name(outcome), tail);
+}
+
+/* A response that ended here: its audit end and its log line. */
+static void
+server_answered(struct worker *w, struct server_request *x)
+{
+	const struct plan *p = &w->plan;
+	char		 head[SERVER_QUOTED], tail[SERVER_QUOTED * 3 + 64];
+
+	server_audit_end(w->au, &x->ticket, p->ranged ? 206 : p->status,
+	    p->start, p->length, x->bytes, x->outcome, &x->t0);
+	server_log_parts(w, x, head, sizeof(head), tail, sizeof(tail));
+	server_log_emit(head, x->bytes, server_elapsed_ms(&x->t0), x->outcome,
+	    tail);
 }
 
 /*
- * Serve one request on fr, whose parameters are envp. Never exits; every
- * failure becomes a status and one log line.
+ * What the end of a response handed to the loop will record, into
+ * c->done. Returns 0, or -1 (no memory).
+ */
+static int
+server_done_new(struct worker *w, const struct server_request *x,
+    struct conn *c)
+{
+	const struct plan *p = &w->plan;
+	char		 head[SERVER_QUOTED], tail[SERVER_QUOTED * 3 + 64];
+	struct server_done *d;
+	size_t		 hl, tl;
+
+	server_log_parts(w, x, head, sizeof(head), tail, sizeof(tail));
+	hl = strlen(head) + 1;
+	tl = strlen(tail) + 1;
+	if ((d = malloc(sizeof(*d) + hl + tl)) == NULL)
+		return (-1);
+	d->ticket = x->ticket;
+	d->status = p->ranged ? 206 : p->status;
+	d->start = p->start;
+	d->length = p->length;
+	d->t0 = x->t0;
+	d->tail = hl;
+	memcpy(d->log, head, hl);
+	memcpy(d->log + hl, tail, tl);
+	c->done = d;
+	return (0);
+}
+
+/*
+ * A response the loop sent to its end (c->outcome, c->send.bytes): its
+ * audit end and its log line, prepared when it was handed over.
  */
 void
-server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
+server_finish(struct worker *w, struct conn *c)
+{
+	struct server_done *d = c->done;
+
+	if (d == NULL)
+		return;
+	server_audit_end(w->au, &d->ticket, d->status, d->start, d->length,
+	    c->send.bytes, c->outcome, &d->t0);
+	server_log_emit(d->log, c->send.bytes, server_elapsed_ms(&d->t0),
+	    c->outcome, d->log + d->tail);
+	free(d);
+	c->done = NULL;
+}
+
+/*
+ * Send what the socket takes now. Whole, or failed (cut): answered
+ * here. Otherwise the loop sends the rest: c keeps the file and what is
+ * left of the head, and c->done what its end will record.
+ */
+static enum server_next
+server_send(struct worker *w, struct conn *c, struct server_request *x)
+{
+	enum stream_outcome why = STREAM_COMPLETE;
+
+	switch (stream_step(&c->send, c->fd, w->buf, sizeof(w->buf),
+	    STREAM_BUDGET, &why)) {
+	case STREAM_STEP_DONE:
+		break;
+	case STREAM_STEP_FAILED:
+		stream_cut(&c->send, c->fd);
+		break;
+	default:
+		if (stream_send_keep(&c->send) == 0 &&
+		    server_done_new(w, x, c) == 0) {
+			x->fd = -1;	/* c->send's now */
+			return (SERVER_SENDING);
+		}
+		log_warn("event=worker_error op=malloc");
+		stream_cut(&c->send, c->fd);
+		why = STREAM_ERROR_IO;
+		break;
+	}
+	c->outcome = why;
+	c->send.fd = -1;	/* x's: closed by server_handle */
+	stream_send_free(&c->send);
+	x->bytes = c->send.bytes;
+	x->outcome = why == STREAM_COMPLETE && w->plan.offload ?
+	    STREAM_OFFLOADED : why;
+	return (SERVER_ANSWERED);
+}
+
+/*
+ * Carry the plan out. A file's first chunk is read before any header
+ * goes out, so that an unreadable file is still a clean 500 (and the
+ * download recorded for it is withdrawn).
+ */
+static enum server_next
+server_execute(struct worker *w, struct conn *c, struct server_request *x)
+{
+	struct plan	*p = &w->plan;
+	int		 id = c->in.request_id;
+	long		 first = -1;
+
+	/* Recorded before the file, then refused by a later check. */
+	if (!(w->req.method == REQUEST_GET &&
+	    (p->body == PLAN_BODY_FILE || p->offload)))
+		server_withdraw(w, x);
+	if (p->event == PLAN_EVENT_BUG) {
+		x->outcome = c->outcome = STREAM_ERROR_IO;
+		return (SERVER_ANSWERED);	/* closed without an answer */
+	}
+	if (p->body == PLAN_BODY_FILE && (first = stream_read_first(x->fd,
+	    w->buf, sizeof(w->buf), p->start, p->length)) == -1) {
+		plan_error(&x->facts, p, 500, "read_failed");
+		server_withdraw(w, x);
+	}
+	if (p->body == PLAN_BODY_FILE) {
+		stream_send_init(&c->send, id, p->hdr.buf, p->hdr.len, NULL, 0,
+		    x->fd, p->start, p->length);
+		c->send.pre = w->buf;
+		c->send.pre_len = (size_t)first;
+	} else
+		stream_send_init(&c->send, id, p->hdr.buf, p->hdr.len,
+		    p->body == PLAN_BODY_TEXT ? p->text : NULL,
+		    p->body == PLAN_BODY_TEXT ? p->text_len : 0, -1, 0, 0);
+	return (server_send(w, c, x));
+}
+
+/*
+ * Decide and answer the request whose params c holds. Never exits; every
+ * failure becomes a status and one log line. Returns SERVER_ANSWERED
+ * (c->outcome says how it ended), or SERVER_SENDING: give c to the loop.
+ */
+enum server_next
+server_handle(struct worker *w, struct conn *c)
 {
 	struct server_request x;
+	enum server_next next;
 
-	server_gather_request(w, envp, &x);
+	server_gather_request(w, fcgi_in_envp(&c->in), &x);
+	fcgi_in_kept_free(&c->in);
 	server_plan(w, &x);
-	server_execute(w, fr, &x);
+	next = server_execute(w, c, &x);
 	stream_close(&x.fd);
-	server_log(w, &x);
+	if (next == SERVER_ANSWERED)
+		server_answered(w, &x);
+	return (next);
 }

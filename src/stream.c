@@ -7,27 +7,23 @@
  * descriptor), which leaves a regular file; its fstat is the facts the
  * plan checks (the recorded size).
  *
- * Memory: one buffer per request thread, owned by the caller; nothing here
- * grows with the file. Once headers are out, a failure can only be shown by
- * cutting the connection without END_REQUEST: never pad.
+ * Memory: a response in flight is its struct stream_send; the buffer a
+ * step reads through is lent by the caller (the event loop's one buffer,
+ * or a deciding thread's), so nothing here grows with the file or with
+ * the downloads in flight. A partly written record is finished by
+ * reading its bytes again from the file. Once headers are out, a failure
+ * can only be shown by cutting the response: never pad.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <fcgiapp.h>
-
 #include "confine.h"
-#include "fcgi_in.h"
-#include "fcgi_out.h"
-#include "http_hdr.h"
 #include "job.h"
 #include "log.h"
 #include "plan.h"
@@ -176,233 +172,188 @@ stream_read_first(int fd, unsigned char *buf, size_t bufsz, int64_t off,
 }
 
 /*
- * Cut the connection to the web server without END_REQUEST, so that it sees
- * the response as truncated, and free the request's streams. The next
- * FCGX_Accept_r then starts clean.
+ * Set s up to send, for request request_id, the header block hdr (and a
+ * small body, or none) and then, if fd is not -1, the file's bytes
+ * [off, off+len), ending the request after them. Nothing is copied: hdr
+ * and body must stay valid until the first step returns, or until
+ * stream_send_keep.
  */
 void
-stream_drop(FCGX_Request *req)
+stream_send_init(struct stream_send *s, int request_id, const void *hdr,
+    size_t hdrlen, const void *body, size_t bodylen, int fd, int64_t off,
+    int64_t len)
 {
-	int	 fd = req->ipcFd;
+	memset(s, 0, sizeof(*s));
+	fcgi_out_start(&s->out, request_id);
+	fcgi_out_tail(s->out.tail, request_id, 0, 0);
+	s->head[0].iov_base = (void *)(uintptr_t)hdr;
+	s->head[0].iov_len = hdrlen;
+	s->head[1].iov_base = (void *)(uintptr_t)body;
+	s->head[1].iov_len = bodylen;
+	s->fd = fd;
+	s->pos = off;
+	s->end = off + len;
+}
 
-	FCGX_Free(req, 0);
-	if (fd != -1) {
-		(void)shutdown(fd, SHUT_RDWR);
-		(void)close(fd);
+/* Account taken bytes written: the head's first, then the file's. */
+static void
+stream_taken(struct stream_send *s, size_t taken)
+{
+	size_t	 i, part;
+	int64_t	 body;
+
+	for (i = 0; i < 2 && taken > 0; i++) {
+		part = taken < s->head[i].iov_len ? taken : s->head[i].iov_len;
+		s->head[i].iov_base = (char *)s->head[i].iov_base + part;
+		s->head[i].iov_len -= part;
+		taken -= part;
+		if (i == 1)
+			s->bytes += (int64_t)part;	/* a small body */
 	}
-	req->ipcFd = -1;
+	body = (int64_t)taken;
+	s->pos += body;
+	s->bytes += body;
+	s->window_bytes += body;
+	if (s->pre != NULL) {
+		s->pre += taken;
+		s->pre_len -= taken;
+		if (s->pre_len == 0)
+			s->pre = NULL;
+	}
 }
 
 /*
- * Send a whole small response: the header block and body (NULL/0 for none).
- * Returns 0, or -1 if the web server went away (the connection is then
- * dropped).
+ * The file's next bytes at s->pos, into buf (or the bytes read before
+ * the headers): their length, 0 at the end, or -1 with *why set (logged).
  */
-int
-stream_respond(FCGX_Request *req, const struct http_headers *h,
-    const char *body, size_t bodylen, struct stream_result *res)
+static long
+stream_body_next(struct stream_send *s, unsigned char *buf, size_t bufsz,
+    const unsigned char **data, enum stream_outcome *why)
 {
-	res->bytes = 0;
-	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, body,
-	    bodylen, NULL, NULL) == -1) {
-		res->outcome = STREAM_ABORTED_CLIENT;
-		stream_drop(req);
-		return (-1);
-	}
-	res->outcome = STREAM_COMPLETE;
-	res->bytes = (int64_t)bodylen;
-	return (0);
-}
+	size_t	 want;
+	long	 n;
 
-/*
- * The pace of one download, judged after every write, and what the web
- * server sent since its params (an FCGI_ABORT_REQUEST ends the response).
- */
-struct stream_pace {
-	const struct stream_limits *lim;
-	struct timespec	 window_start;
-	int64_t		 window_bytes;
-	int		 fd, request_id;
-	struct fcgi_in_watch in;
-};
-
-static int
-stream_pace_check(void *arg, size_t written)
-{
-	struct stream_pace *p = arg;
-	struct timespec	 now;
-	int64_t		 elapsed_ms;
-
-	if (*p->lim->abort_now) {
-		errno = ECANCELED;
-		return (-1);
-	}
-	/* A stalled send: has the web server given up on the request? */
-	if (written == 0 && fcgi_in_watch_aborted(&p->in, p->fd,
-	    p->request_id)) {
-		errno = ECONNABORTED;
-		return (-1);
-	}
-	p->window_bytes += (int64_t)written;
-	if (p->lim->min_rate == 0 ||
-	    clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+	if (s->fd == -1 || s->pos >= s->end)
 		return (0);
-	elapsed_ms = (int64_t)(now.tv_sec - p->window_start.tv_sec) * 1000 +
-	    (now.tv_nsec - p->window_start.tv_nsec) / 1000000;
-	if (elapsed_ms < p->lim->rate_window * 1000)
-		return (0);
-	/* A whole window has passed: did the reader keep up? */
-	if (p->window_bytes < p->lim->min_rate * p->lim->rate_window) {
-		errno = ETIMEDOUT;
-		return (-1);
+	want = s->end - s->pos < (int64_t)bufsz ? (size_t)(s->end - s->pos) :
+	    bufsz;
+	if (s->pre != NULL) {
+		*data = s->pre;
+		return ((long)(s->pre_len < want ? s->pre_len : want));
 	}
-	p->window_start = now;
-	p->window_bytes = 0;
-	return (0);
+	*data = buf;
+	if ((n = stream_pread(s->fd, buf, want, s->pos)) == -1) {
+		*why = STREAM_ERROR_IO;
+		log_warn("event=file_error reason=read offset=%lld",
+		    (long long)s->pos);
+	} else if (n == 0) {
+		/* The file shrank under us: never pad. */
+		*why = STREAM_ERROR_SHORT_READ;
+		log_warnx("event=file_error reason=short_read offset=%lld "
+		    "expected_end=%lld", (long long)s->pos, (long long)s->end);
+		n = -1;
+	}
+	return (n);
 }
 
 /*
- * After the last body byte: wait, judging the pace as during the body,
- * until the socket has room again, then lift the send timeout. libfcgi then
- * writes the end-of-stream and END_REQUEST records, and a timeout there
- * would make it drop them, turning a complete download into a truncated
- * one. Returns 0, or -1 with errno set by the pace check or poll.
+ * Send as much of s as the socket sock (non-blocking) takes, up to about
+ * budget bytes, reading the file through buf[0..bufsz) (lent for the
+ * step; nothing in it is needed after). Returns STREAM_STEP_DONE once the
+ * request has ended whole, STREAM_STEP_AGAIN when the socket is full,
+ * STREAM_STEP_MORE when the budget is spent, or STREAM_STEP_FAILED with
+ * *why set: the web server went away (ABORTED_CLIENT), or the file could
+ * not be read (ERROR_IO, ERROR_SHORT_READ); the caller cuts it.
  */
-static int
-stream_drain_wait(int fd, const struct fcgi_out_pace *pace)
+enum stream_step
+stream_step(struct stream_send *s, int sock, unsigned char *buf,
+    size_t bufsz, size_t budget, enum stream_outcome *why)
 {
-	static const struct timeval none = { 0, 0 };
-	struct pollfd	 pfd = { fd, POLLOUT, 0 };
-	int		 n;
+	struct iovec	 src[3];
+	const unsigned char *data = NULL;
+	size_t		 sent = 0, taken;
+	long		 n;
+	int		 nsrc, rc, last;
 
 	for (;;) {
-		n = poll(&pfd, 1, STREAM_SEND_TIMEOUT * 1000);
-		if (n == -1 && errno != EINTR)
-			return (-1);
+		nsrc = 0;
+		if (s->head[0].iov_len > 0)
+			src[nsrc++] = s->head[0];
+		if (s->head[1].iov_len > 0)
+			src[nsrc++] = s->head[1];
+		if ((n = stream_body_next(s, buf, bufsz, &data, why)) == -1)
+			return (STREAM_STEP_FAILED);
 		if (n > 0) {
-			if (pfd.revents & (POLLERR | POLLHUP)) {
-				errno = EPIPE;
-				return (-1);
-			}
-			break;
+			src[nsrc].iov_base = (void *)(uintptr_t)data;
+			src[nsrc++].iov_len = (size_t)n;
 		}
-		if (pace->check(pace->arg, 0) == -1)
-			return (-1);
+		last = s->fd == -1 || s->pos + n == s->end;
+		rc = fcgi_out_put(sock, &s->out, src, nsrc, last, &taken);
+		stream_taken(s, taken);
+		sent += taken;
+		if (rc == FCGI_OUT_ERROR) {
+			*why = STREAM_ABORTED_CLIENT;
+			return (STREAM_STEP_FAILED);
+		}
+		if (rc == FCGI_OUT_AGAIN)
+			return (STREAM_STEP_AGAIN);
+		if (last) {
+			*why = STREAM_COMPLETE;
+			return (STREAM_STEP_DONE);
+		}
+		if (sent >= budget)
+			return (STREAM_STEP_MORE);
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none)) ==
-	    -1)
+}
+
+/*
+ * Make s independent of the memory it was set up with (its unsent head
+ * is copied, the bytes read before the headers forgotten), to be stepped
+ * later by another thread. Returns 0, or -1 (no memory).
+ */
+int
+stream_send_keep(struct stream_send *s)
+{
+	size_t	 a = s->head[0].iov_len, b = s->head[1].iov_len;
+	char	*p;
+
+	s->pre = NULL;
+	s->pre_len = 0;
+	if (a + b == 0 || s->head_own != NULL)
+		return (0);
+	if ((p = malloc(a + b)) == NULL)
 		return (-1);
+	memcpy(p, s->head[0].iov_base, a);
+	memcpy(p + a, s->head[1].iov_base, b);
+	s->head_own = p;
+	s->head[0].iov_base = p;
+	s->head[0].iov_len = a;
+	s->head[1].iov_base = p + a;
+	s->head[1].iov_len = b;
 	return (0);
 }
 
-/*
- * After a read failed or came up short, cut the response between
- * records: end the request short of its Content-Length
- * before closing. nginx (1.22, buffering on or off) takes a bare close
- * from a FastCGI backend for the end of a complete response and keeps
- * the client waiting for the rest until keepalive_timeout; an
- * END_REQUEST short of the length it logs as "upstream prematurely
- * closed FastCGI request" and drops the client at once. Apache
- * (mod_proxy_fcgi or mod_fcgid) drops it when KeepAliveTimeout
- * expires, either way; lighttpd at once after a bare close, after
- * its keep-alive idle time (5 s) after END_REQUEST. Measured in
- * tests/integration (suite.sh, apache.sh).
- */
-static void
-stream_cut_short(FCGX_Request *req)
+/* Free what s owns (not the file, nor the socket). */
+void
+stream_send_free(struct stream_send *s)
 {
-	if (fcgi_out_end_short(req->ipcFd, req->requestId) == -1)
-		log_warn("event=socket_error op=end_request");
-	stream_drop(req);
+	free(s->head_own);
+	s->head_own = NULL;
 }
 
 /*
- * Send the header block with the first chunk (already in buf[0..first),
- * read by stream_read_first), then the rest of [off, off+len) chunk by
- * chunk through buf. It stops at once, and cuts the connection, when the
- * client goes away, the web server aborts the request (FCGI_ABORT_REQUEST,
- * FastCGI spec §5.4: seen between chunks, or while a send is stalled), a
- * read fails or comes up short, the reader is slower than lim allows, or
- * lim->abort_now is set; res says which and how many body bytes went out.
+ * Cut s short on sock, which the caller then closes. Where a record ends,
+ * FCGI_END_REQUEST goes first: nginx (1.22) takes a bare close from a
+ * FastCGI backend for the end of a complete response and keeps its
+ * client waiting for the rest until keepalive_timeout, while an
+ * END_REQUEST short of the Content-Length makes it drop the client at
+ * once; lighttpd drops its client at once after a bare close. Inside a
+ * record only the close can tell.
  */
 void
-stream_send_file(FCGX_Request *req, const struct http_headers *h,
-    int fd, unsigned char *buf, size_t bufsz, size_t first,
-    int64_t off, int64_t len, const struct stream_limits *lim,
-    struct stream_result *res)
+stream_cut(struct stream_send *s, int sock)
 {
-	struct stream_pace	 p = { lim, { 0, 0 }, 0, req->ipcFd,
-				    req->requestId, { { 0 }, 0, 0, 0, 0 } };
-	struct fcgi_out_pace	 pace = { stream_pace_check, &p };
-	struct timeval		 tv = { STREAM_SEND_TIMEOUT, 0 };
-	int64_t			 pos = off + (int64_t)first, end = off + len;
-	size_t			 sent;
-	long			 n;
-
-	res->bytes = 0;
-	res->outcome = STREAM_COMPLETE;
-	/*
-	 * Wake a stalled send now and then, to judge the reader's pace.
-	 * Without it a stalled reader could hold the thread for ever, past
-	 * any drain: then send nothing (the web server answers 502).
-	 */
-	if (setsockopt(req->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv,
-	    sizeof(tv)) == -1 ||
-	    clock_gettime(CLOCK_MONOTONIC, &p.window_start) == -1) {
-		log_warn("event=socket_error op=sndtimeo");
-		res->outcome = STREAM_ERROR_IO;
-		goto abort;
-	}
-	if (fcgi_out_send(req->ipcFd, req->requestId, h->buf, h->len, buf,
-	    first, &pace, &sent) == -1) {
-		res->bytes = (int64_t)sent;
-		goto send_failed;
-	}
-	res->bytes = (int64_t)first;
-	while (pos < end) {
-		size_t want = end - pos < (int64_t)bufsz ?
-		    (size_t)(end - pos) : bufsz;
-
-		/* Between records: an abort is answered with END_REQUEST. */
-		if (fcgi_in_watch_aborted(&p.in, req->ipcFd, req->requestId)) {
-			res->outcome = STREAM_ABORTED_CLIENT;
-			goto truncate;
-		}
-		n = stream_pread(fd, buf, want, pos);
-		if (n == -1) {
-			res->outcome = STREAM_ERROR_IO;
-			log_warn("event=file_error reason=read offset=%lld",
-			    (long long)pos);
-			goto truncate;
-		}
-		if (n == 0) {
-			/* The file shrank under us: never pad. */
-			res->outcome = STREAM_ERROR_SHORT_READ;
-			log_warnx("event=file_error reason=short_read "
-			    "offset=%lld expected_end=%lld", (long long)pos,
-			    (long long)end);
-			goto truncate;
-		}
-		if (fcgi_out_send(req->ipcFd, req->requestId, NULL, 0, buf,
-		    (size_t)n, &pace, &sent) == -1) {
-			res->bytes += (int64_t)sent;
-			goto send_failed;
-		}
-		pos += n;
-		res->bytes += n;
-	}
-	if (stream_drain_wait(req->ipcFd, &pace) == -1)
-		goto send_failed;
-	return;
-truncate:
-	stream_cut_short(req);
-	return;
-send_failed:
-	res->outcome = errno == ETIMEDOUT ? STREAM_ABORTED_SLOW :
-	    errno == ECANCELED ? STREAM_ABORTED_SHUTDOWN :
-	    STREAM_ABORTED_CLIENT;
-abort:
-	stream_drop(req);
+	(void)fcgi_out_cut(sock, &s->out);
 }
 
 const char *
