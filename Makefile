@@ -114,7 +114,7 @@ build/asan/test_plan: tests/unit/test_plan.c build/asan/obj/plan.o \
     build/asan/obj/text.o
 build/asan/test_fcgi_out: tests/unit/test_fcgi_out.c build/asan/obj/fcgi_out.o
 build/asan/test_fcgi_in: tests/unit/test_fcgi_in.c build/asan/obj/fcgi_in.o \
-    build/asan/obj/fcgi_out.o build/asan/obj/log.o build/asan/obj/text.o
+    build/asan/obj/fcgi_out.o build/asan/obj/request.o build/asan/obj/text.o
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
 build/asan/test_spans: tests/unit/test_spans.c build/asan/obj/spans.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \

@@ -21,9 +21,9 @@
 
 #include <stddef.h>
 
-#define FCGI_IN_VALUES_MAX	256	/* GET_VALUES content kept; rest skipped */
-#define FCGI_IN_NAME_MAX	32	/* longer parameter names are never kept */
-#define FCGI_IN_KEPT_MAX	16	/* parameters kept (request_param_keep) */
+#define FCGI_IN_VALUES_MAX	256	/* GET_VALUES content kept */
+#define FCGI_IN_NAME_MAX	32	/* longer names are never kept */
+#define FCGI_IN_KEPT_MAX	16	/* parameters kept at most */
 
 /* What GET_VALUES answers: the pool's real numbers. */
 struct fcgi_in_values {

@@ -41,7 +41,7 @@ struct loop {
 	pthread_cond_t		 work_cv;
 	struct conn		*work_head, *work_tail;	/* to decide, to end */
 	struct conn		*inbox;			/* given back */
-	struct conn		*all;		/* the loop's; its thread only */
+	struct conn		*all;		/* the loop's thread's */
 	atomic_long		 live;		/* conns alive, anywhere */
 	unsigned char		 buf[STREAM_CHUNK];
 };
@@ -83,6 +83,7 @@ loop_new(const struct loop_settings *s, char *err, size_t errsz)
 {
 	struct epoll_event ev = { EPOLLIN, { .ptr = &loop_evfd_tag } };
 	struct loop	*l;
+	size_t		 i;
 	int		 fl;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -91,6 +92,12 @@ loop_new(const struct loop_settings *s, char *err, size_t errsz)
 	}
 	l->set = *s;
 	l->ep = l->evfd = -1;
+	/*
+	 * Touch the read buffer's pages now: its memory is fixed, and shows
+	 * as such from the start, not with the first large download.
+	 */
+	for (i = 0; i < sizeof(l->buf); i += 4096)
+		((volatile unsigned char *)l->buf)[i] = 0;
 	atomic_init(&l->live, 0);
 	if (pthread_mutex_init(&l->mu, NULL) != 0 ||
 	    pthread_cond_init(&l->work_cv, NULL) != 0 ||
@@ -375,7 +382,7 @@ loop_feed(struct loop *l, struct conn *c, const unsigned char *p, size_t n)
 		case FCGI_IN_ABORT:
 			c->aborted = 1;
 			if (c->state == CONN_READING)
-				return (-1);	/* nothing begun: nothing owed */
+				return (-1);	/* nothing owed yet */
 			break;
 		case FCGI_IN_BAD:
 			log_warnx("event=fcgi_refused reason=not_fastcgi");

@@ -307,7 +307,8 @@ pool_threads_live(struct pool *p)
 	int	 i, live = p->looper.started && !atomic_load(&p->looper.exited);
 
 	for (i = 0; i < p->nthreads; i++)
-		if (p->threads[i].started && !atomic_load(&p->threads[i].exited))
+		if (p->threads[i].started &&
+		    !atomic_load(&p->threads[i].exited))
 			live++;
 	return (live);
 }
