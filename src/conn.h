@@ -17,7 +17,9 @@ enum conn_state {
 	CONN_READING,		/* the loop reads the next request's params */
 	CONN_READY,		/* params complete: for a deciding thread */
 	CONN_SENDING,		/* the loop sends the rest of the response */
-	CONN_ENDED		/* the response ended: for a deciding thread */
+	CONN_ENDED,		/* the response ended: for a deciding thread */
+	CONN_CLOSING		/* answered: the loop waits for the web
+				   server to finish sending, then closes */
 };
 
 struct server_done;

@@ -22,6 +22,7 @@ _Static_assert(REQUEST_PARAMS_KEPT <= FCGI_IN_KEPT_MAX, "FCGI_IN_KEPT_MAX");
 #define FCGI_BEGIN_REQUEST	1
 #define FCGI_ABORT_REQUEST	2
 #define FCGI_PARAMS		4
+#define FCGI_STDIN		5
 #define FCGI_GET_VALUES		9
 #define FCGI_RESPONDER		1
 #define FCGI_KEEP_CONN		1
@@ -113,6 +114,7 @@ fcgi_in_next(struct fcgi_in *in)
 	in->request_id = 0;
 	in->keep_conn = 0;
 	in->params_done = 0;
+	in->stdin_done = 0;
 	in->kept_seen = 0;
 	in->nkept = 0;
 	in->nomem = 0;
@@ -343,6 +345,8 @@ fcgi_in_record_end(struct fcgi_in *in)
 		return (FCGI_IN_MORE);	/* a refused or stray request's */
 	if (in->type == FCGI_ABORT_REQUEST)
 		return (FCGI_IN_ABORT);
+	if (in->type == FCGI_STDIN && len == 0)
+		in->stdin_done = 1;
 	if (in->type == FCGI_PARAMS && len == 0 && !in->params_done) {
 		in->params_done = 1;
 		return (FCGI_IN_PARAMS);

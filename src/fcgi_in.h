@@ -69,6 +69,7 @@ struct fcgi_in {
 	int		 request_id;	/* 0: none begun */
 	int		 keep_conn;	/* FCGI_KEEP_CONN */
 	int		 params_done;
+	int		 stdin_done;	/* its empty STDIN arrived */
 	int		 refused;	/* a refused request's id; 0: none */
 	int		 refused_keep;
 	int		 refuse_status;

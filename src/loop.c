@@ -208,10 +208,51 @@ loop_conn_free(struct loop *l, struct conn *c)
 		loop_wake(l);
 }
 
-/* A deciding thread is done with c (and its socket). */
+/*
+ * Read what the web server still sends of c's request, up to the end of
+ * its STDIN, without blocking. Returns 1 once it has all arrived (or the
+ * connection ended: nothing more will), 0 while more is to come.
+ */
+static int
+loop_read_rest(struct conn *c, unsigned char *buf, size_t bufsz)
+{
+	size_t	 off, used;
+	ssize_t	 n;
+
+	while (!c->in.stdin_done) {
+		n = recv(c->fd, buf, bufsz, MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return (0);
+		if (n <= 0)
+			return (1);
+		for (off = 0; off < (size_t)n; off += used)
+			if (fcgi_in_feed(&c->in, buf + off, (size_t)n - off,
+			    &used) == FCGI_IN_BAD)
+				return (1);
+	}
+	return (1);
+}
+
+/*
+ * A deciding thread is done with c: close it. Closing before the web
+ * server has sent all of the request (its STDIN) would fail its last
+ * writes (Apache's mod_proxy_fcgi then answers 503 in place of the
+ * response it already has), so until then the loop keeps c open
+ * (CONN_CLOSING, for at most --params-timeout).
+ */
 void
 loop_close(struct loop *l, struct conn *c)
 {
+	unsigned char	 buf[512];
+
+	if (c->fd != -1 && c->in.request_id != 0 &&
+	    loop_read_rest(c, buf, sizeof(buf)) == 0) {
+		c->state = CONN_CLOSING;
+		loop_give(l, c);
+		return;
+	}
 	loop_conn_free(l, c);
 }
 
@@ -304,9 +345,8 @@ loop_end(struct loop *l, struct conn *c, enum stream_outcome outcome)
 {
 	c->outcome = outcome;
 	stream_close(&c->send.fd);
-	if (outcome != STREAM_COMPLETE || !c->in.keep_conn) {
-		if (outcome == STREAM_COMPLETE)
-			loop_drain_input(c->fd);
+	/* A cut is shown by closing at once; a whole one, by loop_close. */
+	if (outcome != STREAM_COMPLETE) {
 		close(c->fd);
 		c->fd = -1;
 	}
@@ -538,6 +578,13 @@ loop_event(struct loop *l, struct conn *c, uint32_t events, int64_t now)
 		loop_read(l, c, now);
 		return;
 	}
+	if (c->state == CONN_CLOSING) {
+		if (loop_read_rest(c, l->buf, LOOP_READ_MAX))
+			loop_drop(l, c);
+		else
+			(void)loop_arm(l, c, EPOLLIN);
+		return;
+	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && loop_watch(l, c)) {
 		loop_cut(l, c, STREAM_ABORTED_CLIENT);
 		return;
@@ -561,8 +608,9 @@ loop_inbox(struct loop *l, int64_t now)
 	for (; c != NULL; c = next) {
 		next = c->next;
 		loop_list_add(l, c);
-		if (c->state == CONN_READING) {
-			c->since_ms = 0;	/* idle until a byte comes */
+		if (c->state == CONN_READING || c->state == CONN_CLOSING) {
+			/* Idle until a byte comes; closing: from now. */
+			c->since_ms = c->state == CONN_CLOSING ? now : 0;
 			(void)loop_arm(l, c, EPOLLIN);
 		} else if (c->aborted)
 			loop_cut(l, c, STREAM_ABORTED_CLIENT);
@@ -613,6 +661,9 @@ loop_tick(struct loop *l, int64_t now)
 		}
 		if (c->since_ms == 0 ? stop : cut) {
 			loop_drop(l, c);	/* idle, or the deadline */
+		} else if (c->state == CONN_CLOSING) {
+			if (now - c->since_ms >= l->set.params_ms)
+				loop_drop(l, c);
 		} else if (c->since_ms != 0 &&
 		    now - c->since_ms >= l->set.params_ms) {
 			log_warnx("event=params_timeout after_ms=%lld "

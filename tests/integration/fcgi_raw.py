@@ -13,11 +13,18 @@ Usage: fcgi_raw.py SOCKET COMMAND ...
   params PATH NAME=VALUE...  a GET with these parameters added (the value
                              may hold \\n, \\r, \\" as escapes); prints the
                              Status line
+  idle N TRICKLE SECS        N connections that send nothing and TRICKLE
+                             that send one byte of a request every 0.2 s;
+                             waits up to SECS for sluice to close them all;
+                             prints "closed=C of T" and the seconds the
+                             first and last closes took
 Every wait is bounded (TIMEOUT seconds, default 5); a timeout exits 3.
 """
+import select
 import socket
 import struct
 import sys
+import time
 
 VERSION = 1
 BEGIN, ABORT, END, PARAMS, STDIN, STDOUT, STDERR = 1, 2, 3, 4, 5, 6, 7
@@ -176,12 +183,52 @@ def cmd_params(sock, path, extra):
     return 0
 
 
+def cmd_idle(path, n, trickle, secs):
+    socks = [connect(path) for _ in range(n + trickle)]
+    data = request(1, base_params("/download/hello"))
+    sent = [0] * len(socks)
+    open_ = set(range(len(socks)))
+    t0 = time.monotonic()
+    times = []
+    next_drip = t0
+    while open_ and time.monotonic() - t0 < secs:
+        now = time.monotonic()
+        if now >= next_drip:
+            for i in range(n, n + trickle):
+                if i in open_ and sent[i] < len(data):
+                    try:
+                        socks[i].send(data[sent[i]:sent[i] + 1])
+                        sent[i] += 1
+                    except OSError:
+                        pass
+            next_drip = now + 0.2
+        ready, _, _ = select.select([socks[i] for i in open_], [], [], 0.05)
+        for s in ready:
+            i = socks.index(s)
+            try:
+                got = s.recv(64)
+            except OSError:
+                got = b""
+            if not got:
+                open_.discard(i)
+                times.append(time.monotonic() - t0)
+    for s in socks:
+        s.close()
+    print("closed=%d of %d first=%.1f last=%.1f" % (
+        len(times), n + trickle, min(times) if times else -1,
+        max(times) if times else -1))
+    return 0
+
+
 def main(argv):
     if len(argv) < 3:
         sys.stderr.write(__doc__)
         return 2
-    sock = connect(argv[1])
     cmd, args = argv[2], argv[3:]
+    if cmd == "idle":
+        return cmd_idle(argv[1], int(args[0]), int(args[1]),
+                        float(args[2]))
+    sock = connect(argv[1])
     try:
         if cmd == "get-values":
             return cmd_get_values(sock, args)

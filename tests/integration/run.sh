@@ -12,6 +12,7 @@ IT_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$IT_TOP" || exit 1
 . tests/integration/lib.sh
 . tests/integration/pool.sh
+. tests/integration/inflight.sh
 . tests/integration/servers.sh
 . tests/integration/suite.sh
 . tests/integration/clients.sh
@@ -266,6 +267,10 @@ it_elapsed "pool: listen, drain"
 test_pool_max_requests
 test_pool_tcp
 it_elapsed "pool: max-requests, tcp"
+test_inflight_params
+it_elapsed "in flight: params deadline"
+test_inflight_many
+it_elapsed "in flight: 40 downloads, 1 thread"
 
 # Memory with the release build (ASan's shadow memory would swamp VmHWM).
 LOG=$IT_DIR/sluice-release.log
