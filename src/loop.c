@@ -37,6 +37,7 @@ struct loop {
 	int			 listening;	/* the listening fd is armed */
 	int64_t			 paused_until;	/* out of fds: accept later */
 	int64_t			 emfile_logged;
+	int64_t			 last_watch_s;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work_cv;
 	struct conn		*work_head, *work_tail;	/* to decide, to end */
@@ -172,22 +173,6 @@ loop_list_del(struct loop *l, struct conn *c)
 }
 
 /*
- * Read and drop what the web server sent that nobody read (its STDIN),
- * so that closing a TCP socket does not reset the connection and lose
- * the end of the response.
- */
-static void
-loop_drain_input(int fd)
-{
-	unsigned char	 trash[4096];
-	int		 i;
-
-	for (i = 0; i < 16; i++)
-		if (recv(fd, trash, sizeof(trash), MSG_DONTWAIT) <= 0)
-			break;
-}
-
-/*
  * Free c: its parser, its response, its file and its socket. Any thread
  * that owns c. The last conn of a stopping worker wakes the others.
  */
@@ -198,10 +183,8 @@ loop_conn_free(struct loop *l, struct conn *c)
 	stream_send_free(&c->send);
 	stream_close(&c->send.fd);
 	free(c->done);	/* a response never recorded: nothing else has it */
-	if (c->fd != -1) {
-		loop_drain_input(c->fd);
+	if (c->fd != -1)
 		close(c->fd);
-	}
 	free(c);
 	if (atomic_fetch_sub(&l->live, 1) == 1 &&
 	    atomic_load(l->set.stop))
@@ -236,19 +219,21 @@ loop_read_rest(struct conn *c, unsigned char *buf, size_t bufsz)
 }
 
 /*
- * A deciding thread is done with c: close it. Closing before the web
- * server has sent all of the request (its STDIN) would fail its last
- * writes (Apache's mod_proxy_fcgi then answers 503 in place of the
- * response it already has), so until then the loop keeps c open
- * (CONN_CLOSING, for at most --params-timeout).
+ * A deciding thread is done with c: close it. After a whole response,
+ * the rest of the request (its STDIN) is read first, so that the close
+ * is a clean end; and if it has not all arrived, closing now would fail
+ * the web server's last writes (Apache's mod_proxy_fcgi then answers 503
+ * in place of the response it already has), so the loop keeps c open
+ * until it has (CONN_CLOSING, for at most --params-timeout). After a cut,
+ * the close is at once, with the input unread (see stream_cut).
  */
 void
 loop_close(struct loop *l, struct conn *c)
 {
 	unsigned char	 buf[512];
 
-	if (c->fd != -1 && c->in.request_id != 0 &&
-	    loop_read_rest(c, buf, sizeof(buf)) == 0) {
+	if (c->fd != -1 && c->outcome == STREAM_COMPLETE &&
+	    c->in.request_id != 0 && loop_read_rest(c, buf, sizeof(buf)) == 0) {
 		c->state = CONN_CLOSING;
 		loop_give(l, c);
 		return;
@@ -358,7 +343,7 @@ loop_end(struct loop *l, struct conn *c, enum stream_outcome outcome)
 static void
 loop_cut(struct loop *l, struct conn *c, enum stream_outcome outcome)
 {
-	stream_cut(&c->send, c->fd);
+	stream_cut(&c->send, c->fd, c->in.stdin_done);
 	loop_end(l, c, outcome);
 }
 
@@ -399,20 +384,25 @@ loop_answer(struct loop *l, struct conn *c, enum fcgi_in_event ev)
 }
 
 /*
- * Feed p[0..n), read from c, to its parser and act on what it says.
- * Management records are answered only between requests' responses (the
- * loop owns the socket, nothing else writes). Returns 0, or -1: close.
+ * Feed p[0..n), peeked from c, to its parser and act on what it says, up
+ * to the end of the request's params: *taken is what was used (to be
+ * read for real); what follows (the request's STDIN) stays unread in the
+ * socket until the response has ended whole (see loop_close). Management
+ * records are answered between requests. Returns 0, or -1: close.
  */
 static int
-loop_feed(struct loop *l, struct conn *c, const unsigned char *p, size_t n)
+loop_feed(struct loop *l, struct conn *c, const unsigned char *p, size_t n,
+    size_t *taken)
 {
 	enum fcgi_in_event ev;
 	size_t		 used;
 
-	while (n > 0) {
+	*taken = 0;
+	while (n > 0 && c->state == CONN_READING) {
 		ev = fcgi_in_feed(&c->in, p, n, &used);
 		p += used;
 		n -= used;
+		*taken += used;
 		switch (ev) {
 		case FCGI_IN_MORE:
 			break;
@@ -420,16 +410,12 @@ loop_feed(struct loop *l, struct conn *c, const unsigned char *p, size_t n)
 			c->state = CONN_READY;
 			break;
 		case FCGI_IN_ABORT:
-			c->aborted = 1;
-			if (c->state == CONN_READING)
-				return (-1);	/* nothing owed yet */
-			break;
+			return (-1);	/* nothing begun: nothing owed */
 		case FCGI_IN_BAD:
 			log_warnx("event=fcgi_refused reason=not_fastcgi");
 			return (-1);
 		default:
-			if (c->state == CONN_READING &&
-			    loop_answer(l, c, ev) == -1)
+			if (loop_answer(l, c, ev) == -1)
 				return (-1);
 			break;
 		}
@@ -483,14 +469,18 @@ loop_accept(struct loop *l, int64_t now)
 	}
 }
 
-/* c, reading params, is readable. */
+/*
+ * c, reading params, is readable. What the web server sent is peeked,
+ * and only the records up to the end of the params are read for real.
+ */
 static void
 loop_read(struct loop *l, struct conn *c, int64_t now)
 {
+	size_t	 taken;
 	ssize_t	 n;
 
 	for (;;) {
-		n = recv(c->fd, l->buf, LOOP_READ_MAX, 0);
+		n = recv(c->fd, l->buf, LOOP_READ_MAX, MSG_PEEK);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -502,7 +492,8 @@ loop_read(struct loop *l, struct conn *c, int64_t now)
 		}
 		if (c->since_ms == 0)
 			c->since_ms = now;
-		if (loop_feed(l, c, l->buf, (size_t)n) == -1) {
+		if (loop_feed(l, c, l->buf, (size_t)n, &taken) == -1 ||
+		    recv(c->fd, l->buf, taken, MSG_DONTWAIT) != (ssize_t)taken) {
 			loop_drop(l, c);
 			return;
 		}
@@ -515,39 +506,46 @@ loop_read(struct loop *l, struct conn *c, int64_t now)
 }
 
 /*
- * c, sending, may have input: read it (the web server's STDIN, or an
- * FCGI_ABORT_REQUEST: FastCGI spec §5.4). Returns 1 when the request was
- * aborted, else 0. EOF or garbage stops the watch; a write will tell.
+ * c, sending: has the web server aborted the request (an
+ * FCGI_ABORT_REQUEST after its STDIN: FastCGI spec §5.4)? What it sent is
+ * only peeked, and parsed with a copy of c's parser: it stays unread, so
+ * that a cut, a close with input unread, reaches the web server as a
+ * reset, which nginx and lighttpd pass on to their client at once, where
+ * a plain close leaves nginx's client waiting for keepalive_timeout.
+ * Returns 1 when aborted, else 0.
  */
 static int
 loop_watch(struct loop *l, struct conn *c)
 {
-	enum fcgi_in_event ev;
+	struct fcgi_in	 in;
 	size_t		 used, off;
 	ssize_t		 n;
 
-	while (!c->watch_off) {
-		n = recv(c->fd, l->buf, LOOP_READ_MAX, MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
+	if (c->watch_off)
+		return (c->aborted);
+	do
+		n = recv(c->fd, l->buf, LOOP_READ_MAX, MSG_PEEK | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		return (c->aborted);	/* nothing, or a write will tell */
+	in = c->in;
+	in.kept = NULL;
+	for (off = 0; off < (size_t)n; off += used)
+		switch (fcgi_in_feed(&in, l->buf + off, (size_t)n - off,
+		    &used)) {
+		case FCGI_IN_ABORT:
+			c->aborted = 1;
+			return (1);
+		case FCGI_IN_BAD:
 			c->watch_off = 1;
+			return (0);
+		default:
 			break;
 		}
-		for (off = 0; off < (size_t)n; off += used) {
-			ev = fcgi_in_feed(&c->in, l->buf + off, (size_t)n - off,
-			    &used);
-			if (ev == FCGI_IN_ABORT)
-				return (1);
-			if (ev == FCGI_IN_BAD) {
-				c->watch_off = 1;
-				break;
-			}
-		}
-	}
-	return (c->aborted);
+	/* A full receive buffer of STDIN: nothing an abort could follow. */
+	if ((size_t)n == LOOP_READ_MAX)
+		c->watch_off = 1;
+	return (0);
 }
 
 /* c is sending and its socket may take more. */
@@ -565,7 +563,7 @@ loop_send(struct loop *l, struct conn *c)
 		loop_cut(l, c, why);
 		break;
 	default:
-		(void)loop_arm(l, c, EPOLLOUT | (c->watch_off ? 0 : EPOLLIN));
+		(void)loop_arm(l, c, EPOLLOUT);
 		break;
 	}
 }
@@ -585,7 +583,8 @@ loop_event(struct loop *l, struct conn *c, uint32_t events, int64_t now)
 			(void)loop_arm(l, c, EPOLLIN);
 		return;
 	}
-	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && loop_watch(l, c)) {
+	(void)events;
+	if (loop_watch(l, c)) {
 		loop_cut(l, c, STREAM_ABORTED_CLIENT);
 		return;
 	}
@@ -617,7 +616,7 @@ loop_inbox(struct loop *l, int64_t now)
 		else {
 			c->send.window_start_ms = now;
 			c->send.window_bytes = 0;
-			(void)loop_arm(l, c, EPOLLOUT | EPOLLIN);
+			(void)loop_arm(l, c, EPOLLOUT);
 		}
 	}
 }
@@ -649,6 +648,9 @@ loop_tick(struct loop *l, int64_t now)
 	struct conn	*c, *next;
 	int		 stop = atomic_load(l->set.stop);
 	int		 cut = atomic_load(l->set.abort_now);
+	int		 watch = now / 1000 != l->last_watch_s;
+
+	l->last_watch_s = now / 1000;	/* a stalled download: once a second */
 
 	for (c = l->all; c != NULL; c = next) {
 		next = c->lnext;
@@ -657,6 +659,8 @@ loop_tick(struct loop *l, int64_t now)
 				loop_cut(l, c, STREAM_ABORTED_SHUTDOWN);
 			else if (loop_too_slow(l, c, now))
 				loop_cut(l, c, STREAM_ABORTED_SLOW);
+			else if (watch && loop_watch(l, c))
+				loop_cut(l, c, STREAM_ABORTED_CLIENT);
 			continue;
 		}
 		if (c->since_ms == 0 ? stop : cut) {

@@ -463,7 +463,7 @@ server_send(struct worker *w, struct conn *c, struct server_request *x)
 	case STREAM_STEP_DONE:
 		break;
 	case STREAM_STEP_FAILED:
-		stream_cut(&c->send, c->fd);
+		stream_cut(&c->send, c->fd, c->in.stdin_done);
 		break;
 	default:
 		if (stream_send_keep(&c->send) == 0 &&
@@ -472,7 +472,7 @@ server_send(struct worker *w, struct conn *c, struct server_request *x)
 			return (SERVER_SENDING);
 		}
 		log_warn("event=worker_error op=malloc");
-		stream_cut(&c->send, c->fd);
+		stream_cut(&c->send, c->fd, c->in.stdin_done);
 		why = STREAM_ERROR_IO;
 		break;
 	}

@@ -342,18 +342,22 @@ stream_send_free(struct stream_send *s)
 }
 
 /*
- * Cut s short on sock, which the caller then closes. Where a record ends,
- * FCGI_END_REQUEST goes first: nginx (1.22) takes a bare close from a
- * FastCGI backend for the end of a complete response and keeps its
- * client waiting for the rest until keepalive_timeout, while an
- * END_REQUEST short of the Content-Length makes it drop the client at
- * once; lighttpd drops its client at once after a bare close. Inside a
- * record only the close can tell.
+ * Cut s short on sock, which the caller then closes, with the request's
+ * input (its STDIN) unread unless input_read. A close with input unread
+ * reaches the web server as a reset, which nginx (1.22) and lighttpd
+ * (1.4.69) pass on to their client at once, mid-record too; a plain
+ * close is, to nginx, the end of a complete response, and its client
+ * waits for keepalive_timeout. So only when the input was read does an
+ * FCGI_END_REQUEST go first, where a record ends: short of the
+ * Content-Length, it makes nginx drop its client at once (lighttpd takes
+ * it for an end, and waits for its keep-alive idle time). Measured
+ * behind each server (tests/integration, and bench/results).
  */
 void
-stream_cut(struct stream_send *s, int sock)
+stream_cut(struct stream_send *s, int sock, int input_read)
 {
-	(void)fcgi_out_cut(sock, &s->out);
+	if (input_read)
+		(void)fcgi_out_cut(sock, &s->out);
 }
 
 const char *

@@ -65,7 +65,7 @@ enum stream_step stream_step(struct stream_send *, int sock,
 	    enum stream_outcome *);
 int	stream_send_keep(struct stream_send *);
 void	stream_send_free(struct stream_send *);
-void	stream_cut(struct stream_send *, int sock);
+void	stream_cut(struct stream_send *, int sock, int input_read);
 const char *stream_outcome_name(enum stream_outcome);
 
 #endif
