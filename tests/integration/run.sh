@@ -13,6 +13,7 @@ cd "$IT_TOP" || exit 1
 . tests/integration/lib.sh
 . tests/integration/pool.sh
 . tests/integration/inflight.sh
+. tests/integration/cuts.sh
 . tests/integration/servers.sh
 . tests/integration/suite.sh
 . tests/integration/clients.sh
@@ -223,12 +224,22 @@ it_elapsed fixtures
 test_startup
 test_deploy_units
 it_elapsed "startup and deploy checks"
+# IT_ONLY=cuts: only the cuts behind each server (a quick edit loop).
+if [ "${IT_ONLY:-}" = cuts ]; then
+	test_cuts
+	it_cleanup
+	echo "integration: $IT_PASS passed, $IT_FAIL failed"
+	[ "$IT_FAIL" -eq 0 ]
+	exit
+fi
 
 for srv in ${IT_SERVERS:-lighttpd nginx apache}; do
 	for mode in ${IT_MODES:-stream offload}; do
 		suite_run "$srv" "$mode"
 	done
 done
+
+test_cuts
 
 # What is sluice's alone (a locked database), once, behind lighttpd.
 IT_SERVER=lighttpd IT_MODE=stream
