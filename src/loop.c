@@ -348,6 +348,23 @@ loop_cut(struct loop *l, struct conn *c, enum stream_outcome outcome)
 }
 
 /*
+ * The web server aborted c's request (FCGI_ABORT_REQUEST, FastCGI spec
+ * §5.4): its client is gone, and the answer it asks for is an
+ * END_REQUEST, written where a record ends, after its input is read.
+ */
+static void
+loop_abort(struct loop *l, struct conn *c)
+{
+	ssize_t	 n;
+
+	do
+		n = recv(c->fd, l->buf, LOOP_READ_MAX, MSG_DONTWAIT);
+	while (n > 0 || (n == -1 && errno == EINTR));
+	stream_cut(&c->send, c->fd, 1);
+	loop_end(l, c, STREAM_ABORTED_CLIENT);
+}
+
+/*
  * Answer a management record or refuse a request, as the parser asked
  * (ev), on c's socket. Returns 0, or -1: close the connection.
  */
@@ -367,9 +384,10 @@ loop_answer(struct loop *l, struct conn *c, enum fcgi_in_event ev)
 		out[FCGI_OUT_HEADER_LEN] = (unsigned char)c->in.mgmt_type;
 		n = 16;
 	} else {
-		log_warnx("event=fcgi_refused reason=%s",
+		log_warnx("event=fcgi_refused reason=%s role=%d",
 		    c->in.refuse_status == FCGI_IN_UNKNOWN_ROLE ?
-		    "unknown_role" : "cant_mpx_conn");
+		    "unknown_role" : "cant_mpx_conn",
+		    (c->in.begin[0] << 8) | c->in.begin[1]);
 		fcgi_out_end_record(out, c->in.refused, 0,
 		    c->in.refuse_status);
 		n = 16;
@@ -560,7 +578,10 @@ loop_send(struct loop *l, struct conn *c)
 		loop_end(l, c, STREAM_COMPLETE);
 		break;
 	case STREAM_STEP_FAILED:
-		loop_cut(l, c, why);
+		if (c->aborted && why == STREAM_ABORTED_CLIENT)
+			loop_abort(l, c);
+		else
+			loop_cut(l, c, why);
 		break;
 	default:
 		(void)loop_arm(l, c, EPOLLOUT);
@@ -584,10 +605,8 @@ loop_event(struct loop *l, struct conn *c, uint32_t events, int64_t now)
 		return;
 	}
 	(void)events;
-	if (loop_watch(l, c)) {
-		loop_cut(l, c, STREAM_ABORTED_CLIENT);
-		return;
-	}
+	if (loop_watch(l, c))
+		c->send.finishing = 1;	/* then loop_abort, from loop_send */
 	loop_send(l, c);
 }
 
@@ -611,9 +630,8 @@ loop_inbox(struct loop *l, int64_t now)
 			/* Idle until a byte comes; closing: from now. */
 			c->since_ms = c->state == CONN_CLOSING ? now : 0;
 			(void)loop_arm(l, c, EPOLLIN);
-		} else if (c->aborted)
-			loop_cut(l, c, STREAM_ABORTED_CLIENT);
-		else {
+		} else {
+			c->send.finishing = c->aborted;
 			c->send.window_start_ms = now;
 			c->send.window_bytes = 0;
 			(void)loop_arm(l, c, EPOLLOUT);
@@ -660,7 +678,7 @@ loop_tick(struct loop *l, int64_t now)
 			else if (loop_too_slow(l, c, now))
 				loop_cut(l, c, STREAM_ABORTED_SLOW);
 			else if (watch && loop_watch(l, c))
-				loop_cut(l, c, STREAM_ABORTED_CLIENT);
+				c->send.finishing = 1;
 			continue;
 		}
 		if (c->since_ms == 0 ? stop : cut) {

@@ -48,6 +48,7 @@ struct stream_send {
 	const unsigned char *pre;	/* [pos, pos+pre_len) already read */
 	size_t		 pre_len;
 	int64_t		 bytes;		/* body bytes sent */
+	int		 finishing;	/* end the record begun, then stop */
 	int64_t		 window_start_ms;	/* the pace's window */
 	int64_t		 window_bytes;
 };
