@@ -253,7 +253,9 @@ table() {
 	local row n s what l hwm nw none
 	echo "## Slow clients: N downloads in flight, each at a steady rate"
 	echo
-	echo "build/bench/slowc (bench/slowc.c): N HTTP/1.1 GETs at once, each reading at most rate × t bytes t seconds after its first byte, SO_RCVBUF 16 KiB; every body's SHA-256 checked. Completed = 2xx, full length, byte-exact. TTFB from the start of connect, over the downloads that got a byte. One run per cell, capped at $TIMEOUT s (then: timeout). sluice: stream mode, the default pool (no tuning flags), a fresh one per row pair; peak RSS = the sum of its workers' VmHWM at the end. Servers: deploy/ configs plus nginx \`worker_connections $NGINX_CONNS\`, \`worker_rlimit_nofile $NGINX_NOFILE\`; lighttpd \`server.max-fds = $LIGHTTPD_FDS\`, \`server.max-connections = $LIGHTTPD_CONNS\`; \`ulimit -n\` $NOFILE."
+	echo "build/bench/slowc (bench/slowc.c): N HTTP/1.1 GETs at once, each reading at most rate × t bytes t seconds after its first byte, SO_RCVBUF 16 KiB, MSS 1448 (an Ethernet link's: loopback's 64 KiB MSS lets the server's send buffer absorb megabytes per download); every body's SHA-256 checked. Completed = 2xx, full length, byte-exact. TTFB from the start of connect, over the downloads that got a byte. One run per cell, capped at $TIMEOUT s (then: timeout). sluice: stream mode, the default pool (no tuning flags), a fresh one per row pair; peak RSS = the sum of its workers' VmHWM at the end. Servers: deploy/ configs plus nginx \`worker_connections $NGINX_CONNS\`, \`worker_rlimit_nofile $NGINX_NOFILE\`; lighttpd \`server.max-fds = $LIGHTTPD_FDS\`, \`server.max-connections = $LIGHTTPD_CONNS\`; \`ulimit -n\` $NOFILE."
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), sluice $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ changed)'), nproc $(nproc), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
 	for c in $CASES; do
 		IFS=: read -r n sz rate <<<"$c"
 		echo

@@ -12,7 +12,11 @@
  * hide the wait.) The first byte is seen with MSG_PEEK, so that even the
  * first read obeys the cap. The socket's receive buffer is kept small
  * (SO_RCVBUF, set before connect) so that the kernel cannot absorb the
- * file on the client's behalf.
+ * file on the client's behalf, and the segment size is an Ethernet link's
+ * (TCP_MAXSEG, -m, default 1448): loopback's 64 KiB MSS would let the
+ * server's send buffer, which Linux sizes from the MSS and the congestion
+ * window, grow past a megabyte per download and absorb a small file on
+ * the server's side, which no real slow link does.
  *
  * Per download: the status, the time to first byte (from the start of
  * connect to the first response byte), the total time, the body's bytes
@@ -26,12 +30,13 @@
  * second; one thread, no allocation after startup.
  *
  * Usage: slowc -n N -r BYTES_PER_S -s SHA256_HEX [-l LENGTH] [-t TIMEOUT]
- *            [-R RAMP_S] [-b RCVBUF] http://127.0.0.1:PORT/PATH
+ *            [-R RAMP_S] [-b RCVBUF] [-m MSS] http://127.0.0.1:PORT/PATH
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -108,6 +113,7 @@ struct slowc_opts {
 	double		 timeout;  /* seconds, whole run */
 	double		 ramp;	   /* seconds to start them all over */
 	int		 rcvbuf;
+	int		 mss;	   /* 0: the kernel's */
 	int64_t		 length;   /* expected body length, or -1 */
 	char		 digest[crypto_hash_sha256_BYTES * 2 + 1];
 	unsigned short	 port;
@@ -143,7 +149,7 @@ slowc_usage(void)
 {
 	fprintf(stderr, "usage: slowc -n N -r BYTES_PER_S -s SHA256_HEX "
 	    "[-l LENGTH] [-t TIMEOUT_S]\n"
-	    "             [-R RAMP_S] [-b RCVBUF] "
+	    "             [-R RAMP_S] [-b RCVBUF] [-m MSS] "
 	    "http://127.0.0.1:PORT/PATH\n");
 	exit(2);
 }
@@ -226,8 +232,9 @@ slowc_parse_args(struct slowc_opts *o, int argc, char *argv[])
 	memset(o, 0, sizeof(*o));
 	o->timeout = 120;
 	o->rcvbuf = 16384;
+	o->mss = 1448;
 	o->length = -1;
-	while ((ch = getopt(argc, argv, "n:r:s:l:t:R:b:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:r:s:l:t:R:b:m:")) != -1) {
 		switch (ch) {
 		case 'n':
 			o->n = (long)slowc_num(optarg, 1, SLOWC_N_MAX);
@@ -249,6 +256,9 @@ slowc_parse_args(struct slowc_opts *o, int argc, char *argv[])
 			break;
 		case 'b':
 			o->rcvbuf = (int)slowc_num(optarg, 1024, 1 << 26);
+			break;
+		case 'm':
+			o->mss = (int)slowc_num(optarg, 0, 65535);
 			break;
 		default:
 			slowc_usage();
@@ -322,9 +332,12 @@ slowc_start(struct slowc *s, struct slowc_conn *c, double now)
 	    0);
 	if (c->fd == -1)
 		goto fail;
-	/* Before connect: the window is agreed in the handshake. */
+	/* Before connect: window and MSS are agreed in the handshake. */
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &s->o.rcvbuf,
 	    sizeof(s->o.rcvbuf)) == -1)
+		goto fail;
+	if (s->o.mss != 0 && setsockopt(c->fd, IPPROTO_TCP, TCP_MAXSEG,
+	    &s->o.mss, sizeof(s->o.mss)) == -1)
 		goto fail;
 	ev.events = EPOLLOUT | EPOLLONESHOT;
 	ev.data.u64 = (uint64_t)(c - s->c);
