@@ -38,7 +38,7 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    coreutils wrk gnuplot-nox python3 wget aria2 axel
 
 .PHONY: all deps test check unit integration demo clean asan fuzz \
-	fuzz-quick fuzz-check bench bench-quick soak
+	fuzz-quick fuzz-check bench bench-quick bench-slow soak
 
 all: build/sluice build/sluicectl
 
@@ -212,7 +212,13 @@ clean:
 # incident; bare.c: libfcgi with no lookup) are built here only, never
 # into build/sluice.
 
-BENCH_BINS = build/bench/naive build/bench/bare
+BENCH_BINS = build/bench/naive build/bench/bare build/bench/slowc
+
+# The slow-clients load client (bench/slowc.c): no libfcgi; libsodium for
+# the SHA-256 of each body.
+build/bench/slowc: bench/slowc.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -o $@ $< -lsodium -lm
 
 build/bench/%: bench/%.c
 	@mkdir -p $(@D)
@@ -231,6 +237,11 @@ soak: all
 
 bench-quick: all $(BENCH_BINS)
 	BENCH_QUICK=1 bash bench/run.sh
+
+# Only the slow-clients section of make bench (bench/slow.sh): about
+# 10 minutes; writes bench/results/slow.md.
+bench-slow: all build/bench/slowc
+	bash bench/slow.sh
 
 # ---------------------------------------------------------------------------
 # Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) for the pure functions of

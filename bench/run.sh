@@ -26,6 +26,12 @@
 #   concurrency  N parallel downloads of one file through one server, sluice
 #                and static interleaved; aggregate MB/s, and the peak of the
 #                sluice workers' summed VmRSS (sampled every 0.1 s).
+#   slow clients bench/slow.sh (also alone: make bench-slow): N downloads
+#                in flight at once, each read at a steady rate from its first
+#                byte by build/bench/slowc, against nginx and lighttpd static
+#                and sluice behind each; completed, errors, time to first
+#                byte, the slowest download, the workers' summed VmHWM.
+#                Quick: a smoke of 5 clients for about 2 s behind nginx.
 # Every timed download is checked for status 200 and its exact size; one
 # untimed download per case before the timed ones (and again after the
 # load, for the small files and the concurrent batch) is compared byte for
@@ -50,6 +56,8 @@
 #                      missing, the bare column says n/a)
 #   BENCH_KEEP=1       keep the scratch directory (/tmp/sluice-bench.*)
 #   SLUICE_BIN         default build/sluice (the release build)
+#   BENCH_SLOW=0       skip the slow-clients section (bench/slow.sh has
+#                      its own BENCH_SLOW_* settings)
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -567,6 +575,15 @@ inst_server_stop conc
 inst_sluice_stop conc
 bench_reap
 
+# ======================================================== slow clients
+# Its own script (servers tuned for thousands of connections, its own
+# scratch directory); its markdown section goes into the report.
+if [ "${BENCH_SLOW:-1}" != 0 ]; then
+	say "slow clients (bench/slow.sh)"
+	BENCH_QUICK=$QUICK BENCH_SLOW_MD=$B/slow.md SLUICE_BIN=$SLUICE \
+	    bash bench/slow.sh || fail "slow clients (bench/slow.sh)"
+fi
+
 # ============================================================== report
 ELAPSED=$((SECONDS - BENCH_START))
 mkdir -p "$OUT" || fail "mkdir $OUT"
@@ -665,6 +682,10 @@ report() {
 	echo "| sluice ÷ static | $(bench_ratio_cell "$DATA" conc/sluice conc/static) |"
 	echo
 	echo "sluice workers' total RSS: peak $(kib_mib "$RSS_PEAK") (sum of VmRSS, sampled every 0.1 s); sum of their VmHWM $(kib_mib "$HWM_SUM")."
+	if [ -s "$B/slow.md" ]; then
+		echo
+		cat "$B/slow.md"
+	fi
 	if [ -s "$NOTES" ]; then
 		echo
 		echo "## Notes"
