@@ -133,13 +133,14 @@ for c in $CASES; do
 	    "$n" "$f" "$f" "$n" >>"$JOBS"
 done
 
-# The deploy/ configs with the limits for thousands of connections:
-# nginx worker_connections (client and upstream connections both count)
-# and worker_rlimit_nofile; lighttpd server.max-fds and
+# The deploy/ configs with the limits for thousands of connections, set
+# to this run's (the shipped configs carry the same lines): nginx
+# worker_connections (client and upstream connections both count) and
+# worker_rlimit_nofile; lighttpd server.max-fds and
 # server.max-connections (replacing any the config sets).
 slow_confs() {
 	sed -e "s/^\([[:space:]]*worker_connections\) .*/\1 $NGINX_CONNS;/" \
-	    -e "s/^worker_processes .*/&\nworker_rlimit_nofile $NGINX_NOFILE;/" \
+	    -e "s/^worker_rlimit_nofile .*/worker_rlimit_nofile $NGINX_NOFILE;/" \
 	    deploy/nginx/sluice.conf >"$B/nginx-slow.conf" || return 1
 	grep -q "worker_connections $NGINX_CONNS;" "$B/nginx-slow.conf" &&
 	    grep -q "^worker_rlimit_nofile $NGINX_NOFILE;" \

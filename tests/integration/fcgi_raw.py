@@ -20,7 +20,7 @@ Usage: fcgi_raw.py SOCKET COMMAND ...
                              first and last closes took
 Every wait is bounded (TIMEOUT seconds, default 5); a timeout exits 3.
 """
-import select
+import selectors
 import socket
 import struct
 import sys
@@ -187,33 +187,39 @@ def cmd_idle(path, n, trickle, secs):
     socks = [connect(path) for _ in range(n + trickle)]
     data = request(1, base_params("/download/hello"))
     sent = [0] * len(socks)
-    open_ = set(range(len(socks)))
+    sel = selectors.DefaultSelector()
+    for i, s in enumerate(socks):
+        sel.register(s, selectors.EVENT_READ, i)
+    left = len(socks)
     t0 = time.monotonic()
     times = []
     next_drip = t0
-    while open_ and time.monotonic() - t0 < secs:
+    while left and time.monotonic() - t0 < secs:
         now = time.monotonic()
         if now >= next_drip:
             for i in range(n, n + trickle):
-                if i in open_ and sent[i] < len(data):
+                if socks[i] is not None and sent[i] < len(data):
                     try:
                         socks[i].send(data[sent[i]:sent[i] + 1])
                         sent[i] += 1
                     except OSError:
                         pass
             next_drip = now + 0.2
-        ready, _, _ = select.select([socks[i] for i in open_], [], [], 0.05)
-        for s in ready:
-            i = socks.index(s)
+        for key, _ in sel.select(0.05):
+            i = key.data
             try:
-                got = s.recv(64)
+                got = socks[i].recv(64)
             except OSError:
                 got = b""
             if not got:
-                open_.discard(i)
+                sel.unregister(socks[i])
+                socks[i].close()
+                socks[i] = None
+                left -= 1
                 times.append(time.monotonic() - t0)
     for s in socks:
-        s.close()
+        if s is not None:
+            s.close()
     print("closed=%d of %d first=%.1f last=%.1f" % (
         len(times), n + trickle, min(times) if times else -1,
         max(times) if times else -1))
