@@ -19,6 +19,7 @@ cd "$top" || exit 1
 . tests/integration/lib.sh
 . tests/integration/servers.sh
 
+IT_TOP=$top
 N=${BENCH_IDLE_N:-1000}
 MD=${BENCH_IDLE_MD:-$top/bench/results/idle.md}
 SLUICE=${SLUICE_BIN:-$top/build/sluice}
@@ -48,14 +49,14 @@ idle_time() {
 }
 
 { echo "# alone"; idle_time; } >"$IT_DIR/times"
-python3 tests/integration/fcgi_raw.py "$SOCK" idle "$N" 0 4 \
+python3 tests/integration/fcgi_raw.py "$SOCK" idle "$N" 0 7 \
     >"$IT_DIR/idle.out" &
 IDLE=$!
 IT_PIDS+=("$IDLE")
 sleep 1
 { echo "# with $N idle"; idle_time; } >>"$IT_DIR/times"
 wait "$IDLE"
-python3 tests/integration/fcgi_raw.py "$SOCK" idle 0 "$N" 4 \
+python3 tests/integration/fcgi_raw.py "$SOCK" idle 0 "$N" 7 \
     >"$IT_DIR/trickle.out" &
 IDLE=$!
 IT_PIDS+=("$IDLE")

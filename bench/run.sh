@@ -583,6 +583,11 @@ if [ "${BENCH_SLOW:-1}" != 0 ]; then
 	BENCH_QUICK=$QUICK BENCH_SLOW_MD=$B/slow.md SLUICE_BIN=$SLUICE \
 	    bash bench/slow.sh || fail "slow clients (bench/slow.sh)"
 fi
+if [ "${BENCH_SLOW:-1}" != 0 ] && [ "$QUICK" != 1 ]; then
+	say "idle connections (bench/idle.sh)"
+	BENCH_IDLE_MD=$B/idle.md SLUICE_BIN=$SLUICE bash bench/idle.sh \
+	    >/dev/null || fail "idle connections (bench/idle.sh)"
+fi
 
 # ============================================================== report
 ELAPSED=$((SECONDS - BENCH_START))
@@ -685,6 +690,10 @@ report() {
 	if [ -s "$B/slow.md" ]; then
 		echo
 		cat "$B/slow.md"
+	fi
+	if [ -s "$B/idle.md" ]; then
+		echo
+		cat "$B/idle.md"
 	fi
 	if [ -s "$NOTES" ]; then
 		echo
