@@ -678,7 +678,7 @@ report() {
 	echo
 	echo "## Concurrency: $CONC parallel downloads of $(hsize "$CONC_SIZE") through $CONC_SERVER"
 	echo
-	echo "Aggregate MB/s = all bytes / wall time of the batch. sluice has $((WORKERS * THREADS)) request threads: the other downloads wait their turn. Each download checked by status and size; then one more batch through sluice, each body compared byte for byte with the file."
+	echo "Aggregate MB/s = all bytes / wall time of the batch. sluice has $((WORKERS * THREADS)) deciding threads; a download in flight is not a thread. Each download checked by status and size; then one more batch through sluice, each body compared byte for byte with the file."
 	echo
 	echo "| | aggregate MB/s |"
 	echo "|---|---|"
