@@ -1,8 +1,10 @@
 /*
- * fcgi_out: frame bytes as FCGI_STDOUT records and write them with one
- * writev(2), retrying partial writes. END_REQUEST is libfcgi's when the
- * request is finished; fcgi_out_end_short ends a body cut short between
- * records.
+ * fcgi_out: frame a response's bytes as full-size FCGI_STDOUT records and
+ * write them with writev(2) on a non-blocking socket (fcgi_out_put): a
+ * record the socket took in part is finished by the next call, so the
+ * caller needs no buffer of its own beyond what it hands in; the ending
+ * records (an empty STDOUT, END_REQUEST) follow the last byte in the same
+ * write. fcgi_out_cut ends a response cut short where a record ends.
  *
  * Why pread + writev and not sendfile(2) of the file between record
  * headers (measured, Linux 6.18, 2 vCPU, 2 GiB page-cached file, 64 KiB

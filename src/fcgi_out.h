@@ -1,10 +1,8 @@
 /*
- * fcgi_out: FCGI_STDOUT records written straight to the request's socket.
- *
- * libfcgi's stdout stream buffers 8 KiB, so a large body becomes a write(2)
- * per 8 KiB record. Here a header block and a body chunk go out as
- * full-size records in one writev(2). This is the one place that writes
- * FastCGI record headers (FastCGI spec §3.3); fcgi_in.c's answers to
+ * fcgi_out: FCGI_STDOUT records written straight to the request's socket,
+ * full-size, a header block and a body chunk in one writev(2), across
+ * partial writes of a non-blocking socket. This is the one place that
+ * writes FastCGI record headers (FastCGI spec §3.3); the loop's answers to
  * management records and refused roles use it too.
  */
 #ifndef SLUICE_FCGI_OUT_H
