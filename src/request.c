@@ -3,8 +3,8 @@
  * (REQUEST_URI) -> job id and token.
  *
  * Pure: takes values, returns values, makes no system calls. Everything is
- * copied into the caller's struct, because libfcgi frees its parameters at
- * the next accept. The id comes from the raw REQUEST_URI, the one parameter
+ * copied into the caller's struct, because the connection's parser frees
+ * its parameters once they are read (fcgi_in_kept_free). The id comes from the raw REQUEST_URI, the one parameter
  * every web server passes the same way; its strict checks matter because the
  * server chose its location (and its authentication) from the normalised
  * path, so /download/owned/.. must never reach a job.

@@ -2,7 +2,8 @@
  * request: the FastCGI parameters sluice uses, copied into fixed fields and
  * validated. Pure: no system calls, no allocation, no globals.
  *
- * libfcgi frees its parameters at the next accept, so everything is copied.
+ * The connection's parser frees its parameters once read: everything is
+ * copied.
  * A value longer than its field is an error (400), never a silent cut.
  */
 #ifndef SLUICE_REQUEST_H
