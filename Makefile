@@ -245,7 +245,7 @@ bench-slow: all build/bench/slowc
 
 # ---------------------------------------------------------------------------
 # Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) for the pure functions of
-# src/http_*.c, built with clang and ASan/UBSan; each binary compiles the
+# src/http_*.c and the FastCGI stream parser (src/fcgi_in.c), built with clang and ASan/UBSan; each binary compiles the
 # sources it tests (listed below) into itself. `make fuzz` runs every target for FUZZ_SECONDS (default 60),
 # `make fuzz-quick` for 5. New inputs go to build/fuzz/corpus-<target>; the
 # committed seeds in tests/fuzz/corpus/<target> are only read. A crash
@@ -255,7 +255,7 @@ bench-slow: all build/bench/slowc
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FUZZ_MAX_LEN	?= 4096
-FUZZ_TARGETS	 = range date etag disposition
+FUZZ_TARGETS	 = range date etag disposition fcgi_in
 FUZZ_BINS	 = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_FLAGS	 = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
 		   -D_FILE_OFFSET_BITS=64 -g -O1 \
@@ -266,6 +266,7 @@ build/fuzz/fuzz_range: src/http_cond.c src/http_date.c
 build/fuzz/fuzz_date: src/http_date.c
 build/fuzz/fuzz_etag: src/http_cond.c src/http_date.c
 build/fuzz/fuzz_disposition: src/http_disp.c src/http_hdr.c src/text.c
+build/fuzz/fuzz_fcgi_in: src/fcgi_in.c src/fcgi_out.c src/request.c src/text.c
 
 $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HDRS)
 	@mkdir -p $(@D)
