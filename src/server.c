@@ -380,8 +380,8 @@ static void
 server_log(struct worker *w, const struct server_request *x)
 {
 	const struct plan *p = &w->plan;
-	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED], rng[48];
-	char		 qaddr[SERVER_QUOTED], dl[24];
+	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED];
+	char		 qaddr[SERVER_QUOTED], dl[24], rng[SERVER_QUOTED];
 	char		*q;
 
 	/* The path without its query string. */
@@ -391,8 +391,13 @@ server_log(struct worker *w, const struct server_request *x)
 	log_quote(quser, sizeof(quser), w->req.remote_user);
 	/* REMOTE_ADDR is a parameter like any other: a raw client forges it. */
 	log_quote(qaddr, sizeof(qaddr), w->req.remote_addr);
-	/* Offloaded: the range the request asked for (the server's own). */
-	if (!p->ranged || snprintf(rng, sizeof(rng), "%lld-%lld",
+	/*
+	 * Offloaded: the range the request asked for (the server's own). A
+	 * 416 satisfied no range: the Range header as the client sent it.
+	 */
+	if (p->status == 416 && w->req.has_range)
+		log_quote(rng, sizeof(rng), w->req.range);
+	else if (!p->ranged || snprintf(rng, sizeof(rng), "%lld-%lld",
 	    (long long)p->start, (long long)(p->start + p->length - 1)) < 0)
 		memcpy(rng, "-", 2);
 	if (x->ticket.download < 0 || snprintf(dl, sizeof(dl), "%lld",
