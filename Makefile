@@ -10,7 +10,7 @@ OPT	?= -O2 -g
 CFLAGS	?=
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
-LIBS	 = -lfcgi -lsqlite3 -lsodium -lpthread
+LIBS	 = -lfcgi -lsqlite3 -lsodium -lunistring -lpthread
 
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
 SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
@@ -33,6 +33,7 @@ UNIT_BINS = $(UNIT:%=build/asan/test_%)
 DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libfcgi-dev libfcgi-bin \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
+	    libunistring-dev mandoc prometheus \
 	    lighttpd nginx-light apache2-bin apache2-utils \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
 	    coreutils wrk gnuplot-nox python3 wget aria2 axel
@@ -140,7 +141,7 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	    -DSTATE_SQL='"$(CURDIR)/sql/state.sql"' \
 	    -DSTATE_V1_SQL='"$(CURDIR)/tests/unit/state_v1.sql"' \
 	    -o $@ $(filter %.c %.o,$^) \
-	    -lcmocka -lsqlite3 -lsodium -lpthread
+	    -lcmocka -lsqlite3 -lsodium -lunistring -lpthread
 
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
@@ -258,7 +259,7 @@ build/fuzz/fuzz_disposition: src/http_disp.c src/http_hdr.c src/text.c
 
 $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lunistring
 
 # One line per target: total executions, exec/s, and from libFuzzer's last
 # stats line the coverage (cov), features (ft) and corpus (inputs/bytes).

@@ -333,7 +333,7 @@ static const struct plan_case plan_cases[] = {
 	    "filename*=UTF-8''job1" },
 	{ "a name with a quote and UTF-8", .fname = "a\"b \xc3\xa9.csv",
 	    .want = 200, .hdr = "Content-Disposition: attachment; "
-	    "filename=\"a_b _.csv\"; filename*=UTF-8''a%22b%20%C3%A9.csv" },
+	    "filename=\"a'b e.csv\"; filename*=UTF-8''a%22b%20%C3%A9.csv" },
 	{ "sha256: Repr-Digest", .sha = 1, .want = 200,
 	    .hdr = "Repr-Digest: sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:" },
 	{ "sha256: a 206 keeps Repr-Digest", .sha = 1, .range = "bytes=5-",
