@@ -57,6 +57,7 @@ sqlite3 "$dir/jobs.db" "INSERT INTO export_jobs
 
 spawn-fcgi -s "$dir/sluice.sock" -M 0660 -P "$dir/sluice.pid" -- "$bin" \
     --db "$dir/jobs.db" --root "$dir/export" --log-file "$dir/sluice.log" \
+    --state-db "$dir/sluice-state.db" \
     --url-prefix /download/,/private/download/ >/dev/null
 sluice_pid=$(cat "$dir/sluice.pid")
 sed -e "s|@PORT@|$port|g" -e "s|@DOCROOT@|$dir/htdocs|g" \

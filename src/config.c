@@ -66,7 +66,7 @@ config_usage(const char *progname)
 	    "stderr [SLUICE_LOG_FILE]\n"
 	    "  --state-db PATH     sluice's own database: the audit trail and "
 	    "download counts\n"
-	    "                      (default: %s beside --db) "
+	    "                      (default %s) "
 	    "[SLUICE_STATE_DB]\n"
 	    "  --audit on|off      record downloads (default on; off refuses "
 	    "jobs with max_downloads)\n"
@@ -106,7 +106,7 @@ config_usage(const char *progname)
 	    "Each option can also be set by the environment variable in "
 	    "brackets;\nthe command line wins. Signals: TERM or INT drains "
 	    "and exits, HUP reopens the log.\n", progname,
-	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_NAME,
+	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_DEFAULT,
 	    (long long)(AUDIT_RETENTION_DEFAULT / 86400),
 	    (long long)(AUDIT_RESUME_WINDOW_DEFAULT / 3600), CONFIG_WORKERS,
 	    CONFIG_THREADS,
@@ -242,7 +242,7 @@ config_defaults(struct config *c)
 
 /*
  * What the options say together: the two required ones, the state
- * database beside the jobs database unless given, --audit, --offload and
+ * database at its default unless given, --audit, --offload and
  * --url-prefix. Returns CONFIG_OK, or CONFIG_ERROR with a sentence in err.
  */
 static enum config_result
@@ -258,9 +258,9 @@ config_check(struct config *c, char *err, size_t errsz)
 		return (CONFIG_ERROR);
 	}
 	if (c->state_db[0] == '\0' && paths_state_db_default(c->state_db,
-	    sizeof(c->state_db), c->db) == -1) {
-		snprintf(err, errsz, "--db path too long to put the state "
-		    "database beside it: give --state-db");
+	    sizeof(c->state_db)) == -1) {
+		snprintf(err, errsz, "the state database's default path does "
+		    "not fit: give --state-db");
 		return (CONFIG_ERROR);
 	}
 	if (c->audit[0] == '\0' || strcmp(c->audit, "on") == 0)
