@@ -33,13 +33,13 @@ UNIT_BINS = $(UNIT:%=build/asan/test_%)
 DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libfcgi-dev libfcgi-bin \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
-	    libunistring-dev mandoc prometheus \
+	    libunistring-dev mandoc man-db prometheus systemd \
 	    lighttpd nginx-light apache2-bin apache2-utils \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
 	    coreutils wrk gnuplot-nox python3 wget aria2 axel
 
 .PHONY: all deps test check unit integration demo clean asan fuzz \
-	fuzz-quick fuzz-check bench bench-quick soak
+	fuzz-quick fuzz-check bench bench-quick soak install uninstall man
 
 all: build/sluice build/sluicectl
 
@@ -159,12 +159,14 @@ integration: build/sluice build/asan/sluice build/sluicectl
 # (tests/integration/cases/) behind lighttpd in stream mode. `make test`
 # is the full run (CI).
 check: all asan build/sluicectl
+	$(MAKE) man
 	$(MAKE) unit
 	$(MAKE) fuzz-check
 	bash tests/integration/check.sh
 
 test: deps
 	$(MAKE) all asan
+	$(MAKE) man
 	$(MAKE) unit
 	$(MAKE) fuzz-quick
 	$(MAKE) integration
@@ -203,6 +205,76 @@ deps:
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------------------
+# make install / make uninstall (README.md, "Deploy"). PREFIX and DESTDIR
+# as usual; the other directories are where the installed deploy files
+# (units, tmpfiles.d, sysusers.d, the spawn-fcgi script) point: the state
+# database's directory, the socket's, the log's, and the exporter's
+# directory with jobs.db and files/. Each installed file is the one in
+# deploy/ with its default paths replaced by these.
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/sluice
+LIBDIR	?= $(PREFIX)/lib
+STATEDIR ?= /var/lib/sluice
+RUNDIR	?= /run/sluice
+LOGDIR	?= /var/log/sluice
+EXPORTS	?= /srv/exports
+MANS	 = src/sluice.8 src/sluicectl.8
+DOCS	 = deploy/lighttpd/sluice.conf deploy/lighttpd/sluice-offload.conf \
+	   deploy/nginx/sluice.conf deploy/nginx/sluice-offload.conf \
+	   deploy/nginx/sluice_fastcgi_params deploy/apache/sluice.conf \
+	   deploy/apache/sluice-offload.conf deploy/apache/sluice-fcgid.conf \
+	   deploy/spawn-fcgi/sluice.sh deploy/systemd/sluice.service \
+	   deploy/systemd/sluice.socket
+INSTALL_SED = sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	   -e 's|/var/lib/sluice|$(STATEDIR)|g' -e 's|/run/sluice|$(RUNDIR)|g' \
+	   -e 's|/var/log/sluice|$(LOGDIR)|g' -e 's|/srv/exports|$(EXPORTS)|g' \
+	   -e 's|/usr/local/lib/|$(LIBDIR)/|g'
+D	 = $(DESTDIR)
+
+install: all
+	install -d $(D)$(BINDIR) $(D)$(MANDIR)/man8 \
+	    $(D)$(LIBDIR)/systemd/system $(D)$(LIBDIR)/sysusers.d \
+	    $(D)$(LIBDIR)/tmpfiles.d
+	install -m 0755 build/sluice build/sluicectl $(D)$(BINDIR)/
+	install -m 0644 $(MANS) $(D)$(MANDIR)/man8/
+	set -e; for f in sluice.service sluice.socket; do \
+		$(INSTALL_SED) deploy/systemd/$$f >$(D)$(LIBDIR)/systemd/system/$$f; \
+	done
+	$(INSTALL_SED) deploy/systemd/sluice.sysusers \
+	    >$(D)$(LIBDIR)/sysusers.d/sluice.conf
+	$(INSTALL_SED) deploy/systemd/sluice.tmpfiles \
+	    >$(D)$(LIBDIR)/tmpfiles.d/sluice.conf
+	set -e; for f in $(DOCS); do \
+		d=$(D)$(DOCDIR)/$${f#deploy/}; install -d $${d%/*}; \
+		$(INSTALL_SED) $$f >$$d; \
+	done
+	chmod 0755 $(D)$(DOCDIR)/spawn-fcgi/sluice.sh
+
+uninstall:
+	rm -f $(D)$(BINDIR)/sluice $(D)$(BINDIR)/sluicectl \
+	    $(D)$(MANDIR)/man8/sluice.8 $(D)$(MANDIR)/man8/sluicectl.8 \
+	    $(D)$(LIBDIR)/systemd/system/sluice.service \
+	    $(D)$(LIBDIR)/systemd/system/sluice.socket \
+	    $(D)$(LIBDIR)/sysusers.d/sluice.conf \
+	    $(D)$(LIBDIR)/tmpfiles.d/sluice.conf
+	rm -rf $(D)$(DOCDIR)
+
+# The man pages: mandoc's lint finds nothing, style messages included,
+# except a cross reference to a page not yet installed (sluice(8) and
+# sluicectl(8) name each other); and both render with man -l.
+man:
+	@out=$$(mandoc -T lint $(MANS) 2>&1 | \
+	    grep -v -e 'referenced manual not found' -e 'outdated mandoc.db'); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	@for m in $(MANS); do \
+		MANWIDTH=80 man -l $$m 2>/dev/null | grep -q '^SYNOPSIS' || \
+		    { echo "man: $$m does not render"; exit 1; }; \
+	done
+	@echo "man: $(MANS) lint-clean and rendered"
 
 # ---------------------------------------------------------------------------
 # Benchmarks (bench/run.sh says what each case measures and how). `make
