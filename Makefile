@@ -15,7 +15,8 @@ LIBS	 = -lfcgi -lsqlite3 -lsodium -lunistring -lpthread
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
 SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
 	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c src/opt.c \
-	   src/main.c src/offload.c src/paths.c src/plan.c src/policy.c src/pool.c \
+	   src/main.c src/metrics.c src/offload.c src/paths.c src/plan.c \
+	   src/policy.c src/pool.c \
 	   src/reopen.c \
 	   src/request.c \
 	   src/server.c src/spans.c src/stream.c src/text.c src/units.c
@@ -26,7 +27,7 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
 UNIT	 = http cond text confine job paths request policy plan jobstore fcgi_out \
-	   units audit ctl spans fcgi_in
+	   units audit ctl spans fcgi_in metrics
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -77,7 +78,8 @@ CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_init.c src/ctl_add.c \
 	   src/ctl_jobs.c src/ctl_audit.c src/ctl_files.c src/ctl_db.c \
 	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/ctl_state.c src/opt.c \
 	   src/request.c src/http_hdr.c src/text.c src/confine.c src/job.c \
-	   src/paths.c src/units.c src/audit.c src/spans.c src/policy.c src/log.c
+	   src/paths.c src/units.c src/audit.c src/spans.c src/policy.c src/log.c \
+	   src/metrics.c
 CTL_OBJS = $(CTL_SRCS:src/%.c=build/obj/%.o)
 CTL_SAN_OBJS = $(CTL_SRCS:src/%.c=build/asan/obj/%.o)
 
@@ -118,7 +120,9 @@ build/asan/test_fcgi_in: tests/unit/test_fcgi_in.c build/asan/obj/fcgi_in.o \
     build/asan/obj/fcgi_out.o build/asan/obj/log.o build/asan/obj/text.o
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
 build/asan/test_spans: tests/unit/test_spans.c build/asan/obj/spans.o
+build/asan/test_metrics: tests/unit/test_metrics.c build/asan/obj/metrics.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
+    build/asan/obj/metrics.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o build/asan/obj/text.o
 # sluicectl's pure parts and the shared option parser (opt.o under
@@ -127,6 +131,7 @@ build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
     build/asan/obj/ctl_rows.o build/asan/obj/opt.o build/asan/obj/config.o \
     build/asan/obj/http_hdr.o build/asan/obj/text.o \
     build/asan/obj/paths.o build/asan/obj/units.o build/asan/obj/audit.o \
+    build/asan/obj/metrics.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \

@@ -34,6 +34,7 @@ static const struct opt config_options[] = {
 	CS("state-db", "SLUICE_STATE_DB", state_db),
 	CS("audit", "SLUICE_AUDIT", audit),
 	CS("offload", "SLUICE_OFFLOAD", offload),
+	CS("metrics-path", "SLUICE_METRICS_PATH", metrics_path),
 	CN("workers", "SLUICE_WORKERS", workers, 0, 256),
 	CN("threads", "SLUICE_THREADS", threads, 1, 1024),
 	CN("max-requests", "SLUICE_MAX_REQUESTS", max_requests, 0,
@@ -85,6 +86,9 @@ config_usage(const char *progname)
 	    "x-accel-redirect:/prefix/\n"
 	    "                      (nginx internal location); default: "
 	    "sluice streams it [SLUICE_OFFLOAD]\n"
+	    "  --metrics-path P    answer GET P with the pool's figures for "
+	    "Prometheus (default: off)\n"
+	    "                      [SLUICE_METRICS_PATH]\n"
 	    "  --listen ADDR       unix:/path[,mode=0660], 127.0.0.1:9000 "
 	    "or [::1]:9000;\n"
 	    "                      default: the listening socket on fd 0 "
@@ -142,6 +146,30 @@ config_prefixes_ok(const char *list)
 		len = strcspn(p, ",");
 		if (len < 1 || p[0] != '/' || p[len - 1] != '/' ||
 		    memchr(p, '?', len) != NULL || memchr(p, '%', len) != NULL)
+			return (-1);
+		if (p[len] == '\0')
+			return (0);
+		p += len + 1;
+	}
+}
+
+/*
+ * --metrics-path: "" (off), or an absolute path without a query, '%' or
+ * spaces, outside every --url-prefix (where it would be a job id).
+ */
+static int
+config_metrics_ok(const char *m, const char *prefixes)
+{
+	const char	*p = prefixes;
+	size_t		 len;
+
+	if (m[0] == '\0')
+		return (0);
+	if (m[0] != '/' || strpbrk(m, "?%# \t") != NULL)
+		return (-1);
+	for (;;) {
+		len = strcspn(p, ",");
+		if (strncmp(m, p, len) == 0)
 			return (-1);
 		if (p[len] == '\0')
 			return (0);
@@ -276,6 +304,12 @@ config_check(struct config *c, char *err, size_t errsz)
 		snprintf(err, errsz, "--url-prefix: want /path/ or a "
 		    "comma-separated list of them, each starting and ending "
 		    "with '/', with no '?' or '%%' (got %s)", c->url_prefix);
+		return (CONFIG_ERROR);
+	}
+	if (config_metrics_ok(c->metrics_path, c->url_prefix) == -1) {
+		snprintf(err, errsz, "--metrics-path: want an absolute path "
+		    "without '?', '%%', '#' or spaces, outside every "
+		    "--url-prefix (got %s)", c->metrics_path);
 		return (CONFIG_ERROR);
 	}
 	return (CONFIG_OK);

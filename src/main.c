@@ -16,6 +16,7 @@
 #include "jobstore.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "stream.h"
 
@@ -119,6 +120,9 @@ main(int argc, char *argv[])
 	    cfg.offload_mode == CONFIG_OFFLOAD_XSENDFILE ? "x-sendfile" :
 	    cfg.offload_mode == CONFIG_OFFLOAD_XACCEL ? "x-accel-redirect" :
 	    "off");
+	/* Shared by every worker: mapped before the first fork. */
+	if (cfg.metrics_path[0] != '\0' && metrics_init() == -1)
+		fatal("event=startup msg=\"metrics: shared memory\"");
 	self = getpid();
 	rc = pool_run(&cfg, l.fd, cfg.listen[0] != '\0', rootfd);
 	if (getpid() == self)

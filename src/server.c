@@ -26,6 +26,7 @@
 #include "config.h"
 #include "confine.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "server.h"
 
@@ -37,6 +38,7 @@ struct server_request {
 	struct stream_result	 res;
 	struct audit_ticket	 ticket;	/* the response's rows */
 	struct timespec		 t0;
+	double			 ttfb_ms;	/* a download's; -1: none */
 };
 
 #define SERVER_QUOTED	(LOG_VALUE_MAX * 4 + 8)	/* a log_quote'd value */
@@ -118,6 +120,7 @@ server_gather_request(struct worker *w, char **envp,
 	x->fd = -1;
 	x->ticket.response = x->ticket.download = -1;
 	x->res.outcome = STREAM_COMPLETE;
+	x->ttfb_ms = -1;
 	if (clock_gettime(CLOCK_MONOTONIC, &x->t0) == -1)
 		memset(&x->t0, 0, sizeof(x->t0));
 	f->cfg = w->cfg;
@@ -136,24 +139,44 @@ server_gather_request(struct worker *w, char **envp,
 		f->token_sha256 = x->token;
 }
 
-/* Check 3: the job's row. */
+/* Check 3: the job's row; its result and time go to the metrics. */
 static void
 server_gather_job(struct worker *w, struct plan_facts *f)
 {
+	static const enum metrics_lookup m[] = { METRICS_LOOKUP_FOUND,
+	    METRICS_LOOKUP_NOT_FOUND, METRICS_LOOKUP_BUSY,
+	    METRICS_LOOKUP_ERROR };
+	struct timespec	 t;
+	int		 timed, r;
+
+	timed = metrics_on() && clock_gettime(CLOCK_MONOTONIC, &t) == 0;
 	switch (jobstore_find(&w->js, w->req.id, &w->job)) {
 	case JOBSTORE_FOUND:
-		f->lookup = PLAN_LOOKUP_FOUND;
+		f->lookup = PLAN_LOOKUP_FOUND, r = 0;
 		break;
 	case JOBSTORE_NOT_FOUND:
-		f->lookup = PLAN_LOOKUP_NOT_FOUND;
+		f->lookup = PLAN_LOOKUP_NOT_FOUND, r = 1;
 		break;
 	case JOBSTORE_BUSY:
-		f->lookup = PLAN_LOOKUP_BUSY;
+		f->lookup = PLAN_LOOKUP_BUSY, r = 2;
 		break;
 	default:
-		f->lookup = PLAN_LOOKUP_ERROR;
+		f->lookup = PLAN_LOOKUP_ERROR, r = 3;
 		break;
 	}
+	if (timed)
+		metrics_lookup(m[r], server_elapsed_ms(&t) / 1e3);
+}
+
+/* --metrics-path's page, rendered into the thread's stream buffer. */
+static void
+server_gather_metrics(struct worker *w, struct plan_facts *f)
+{
+	static const char none[] = "# metrics unavailable\n";
+	long	 n = metrics_render((char *)w->buf, sizeof(w->buf));
+
+	f->metrics = n >= 0 ? (const char *)w->buf : none;
+	f->metrics_len = n >= 0 ? (size_t)n : sizeof(none) - 1;
 }
 
 /*
@@ -280,6 +303,8 @@ server_plan(struct worker *w, struct server_request *x)
 			server_gather_job(w, &x->facts);
 		else if (next == PLAN_NEED_DOWNLOAD)
 			server_gather_download(w, x);
+		else if (next == PLAN_NEED_METRICS)
+			server_gather_metrics(w, &x->facts);
 		else
 			server_gather_file(w, x);
 	}
@@ -344,8 +369,11 @@ server_send_file(struct worker *w, struct FCGX_Request *fr,
 		    &x->res);
 		return;
 	}
+	x->ttfb_ms = server_elapsed_ms(&x->t0);
+	metrics_inflight(1);
 	stream_send_file(fr, &p->hdr, x->fd, w->buf, sizeof(w->buf),
 	    (size_t)first, p->start, p->length, &w->limits, &x->res);
+	metrics_inflight(-1);
 	server_audit_close(w, x);
 }
 
@@ -367,6 +395,8 @@ server_execute(struct worker *w, struct FCGX_Request *fr,
 	} else if (p->body == PLAN_BODY_FILE)
 		server_send_file(w, fr, x);
 	else {
+		if (sends)
+			x->ttfb_ms = server_elapsed_ms(&x->t0);
 		if (stream_respond(fr, &p->hdr, p->body == PLAN_BODY_TEXT ?
 		    p->text : NULL, p->body == PLAN_BODY_TEXT ? p->text_len :
 		    0, &x->res) == 0 && p->offload)
@@ -430,4 +460,11 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 	server_execute(w, fr, &x);
 	stream_close(&x.fd);
 	server_log(w, &x);
+	/* The scrapes themselves are left out of what they report. */
+	if (!w->plan.metrics)
+		metrics_response(w->plan.status,
+		    stream_outcome_name(x.res.outcome), x.res.bytes,
+		    x.ttfb_ms >= 0 ? x.ttfb_ms / 1e3 : -1,
+		    x.ttfb_ms >= 0 ? server_elapsed_ms(&x.t0) / 1e3 : -1,
+		    x.ticket.opened);
 }
