@@ -76,7 +76,8 @@ build/asan/sluice: $(SAN_OBJS)
 # status names, paths; the state database's owner for prune and vacuum).
 CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_init.c src/ctl_add.c \
 	   src/ctl_jobs.c src/ctl_audit.c src/ctl_files.c src/ctl_db.c \
-	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/ctl_state.c src/opt.c \
+	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/ctl_state.c \
+	   src/ctl_progress.c src/opt.c \
 	   src/request.c src/http_hdr.c src/text.c src/confine.c src/job.c \
 	   src/paths.c src/units.c src/audit.c src/spans.c src/policy.c src/log.c \
 	   src/metrics.c
@@ -128,6 +129,7 @@ build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
 # sluicectl's pure parts and the shared option parser (opt.o under
 # sluice's table, config.o): no SQLite, no files.
 build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
+    build/asan/obj/ctl_progress.o \
     build/asan/obj/ctl_rows.o build/asan/obj/opt.o build/asan/obj/config.o \
     build/asan/obj/http_hdr.o build/asan/obj/text.o \
     build/asan/obj/paths.o build/asan/obj/units.o build/asan/obj/audit.o \

@@ -1138,6 +1138,35 @@ test_prune() {
 	    "$(stat -c %s "$STATE-wal" 2>/dev/null || echo 0)"
 }
 
+# ------------------------------------------------- progress bars (tty)
+# add and check --hash draw a bar with rate and time left on a terminal
+# (script(1) gives them one), and nothing at all when stderr is not one.
+test_progress_bars() {
+	local big=$IT_DIR/src/big.bin
+	truncate -s 256M "$big"
+	ctl big-notty add "$big" --name big.bin --json
+	expect_rc 0
+	it_expect_eq "progress: no bar when stderr is not a terminal" "" \
+	    "$(cat "$IT_DIR/e.big-notty")"
+	script -qec "$CTL add $big --name big2.bin" "$IT_DIR/ts.add" \
+	    >/dev/null 2>&1 </dev/null
+	it_check "progress: add on a terminal shows the copy's bar" \
+	    grep -Eq 'copying \[=+>? *\] +[0-9]+%  [0-9.]+ [KMG]?i?B/s  [0-9:-]+ left' \
+	    "$IT_DIR/ts.add"
+	it_check "progress: add's bar ends at 100%" \
+	    grep -q 'copying \[========================\] 100%' "$IT_DIR/ts.add"
+	ctl check-notty check --hash
+	it_check "progress: check --hash draws nothing off a terminal" \
+	    it_not grep -q 'check --hash \[' "$IT_DIR/e.check-notty"
+	script -qec "$CTL check --hash" "$IT_DIR/ts.check" \
+	    >/dev/null 2>&1 </dev/null
+	it_check "progress: check --hash on a terminal shows the hash's bar" \
+	    grep -Eq 'check --hash \[=*>? *\] +[0-9]+%  [0-9.]+ [KMG]?i?B/s' \
+	    "$IT_DIR/ts.check"
+	sql "DELETE FROM export_jobs WHERE file_name IN ('big.bin', 'big2.bin')"
+	find "$IT_ROOT" -name '*big*.bin' -delete
+}
+
 # ------------------------------------------------------------------ run
 mkdir -p "$IT_DOCROOT"
 test_help
@@ -1161,6 +1190,7 @@ test_purge
 test_purge_escapes
 test_purge_progress
 test_prune
+test_progress_bars
 it_check "sluice: no sanitizer report in its log" \
     bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
 
