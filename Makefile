@@ -160,6 +160,7 @@ integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/sluicectl.sh
 	bash tests/integration/harden.sh
 	bash tests/integration/metrics.sh
+	bash tests/integration/deploy.sh
 	bash tests/integration/soak.sh
 
 # The quick check for the edit-compile loop (well under 90 s on 2 cores):
