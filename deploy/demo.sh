@@ -76,8 +76,9 @@ cat <<MSG
 
 sluice is serving behind lighttpd on 127.0.0.1:$port (Ctrl-C stops both).
 
-Download the export (curl saves it under the name sluice sends):
-  curl -OJ $url
+Download the export (curl saves it under the name sluice sends, as
+ASCII; to resume a cut download, name the file: curl -C - -o NAME $url):
+  curl -fOJ $url
 
 Show the headers only:
   curl -I $url

@@ -47,7 +47,8 @@ ctl_progress_format(char *dst, size_t sz, const char *label, int64_t done,
 {
 	char	 bar[CTL_PROGRESS_WIDTH + 1], rate[32], left[32];
 	double	 frac = total > 0 ? (double)done / (double)total : 1.0;
-	double	 bps = elapsed_ms > 0 ? (double)done * 1000.0 / elapsed_ms : 0;
+	double	 bps = elapsed_ms > 0 ?
+		    (double)done * 1000.0 / (double)elapsed_ms : 0;
 	int64_t	 s;
 	int	 i, fill, n;
 

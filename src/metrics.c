@@ -51,10 +51,10 @@ static const double metrics_dur_le[] = {
 static const double metrics_lookup_le[] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1, 2.5
 };
-#define METRICS_BUCKETS	16	/* at least any table above, plus +Inf */
+#define METRICS_BUCKETS	16	/* any table above, plus +Inf */
 
 struct metrics_hist {
-	_Atomic uint64_t	 bucket[METRICS_BUCKETS];	/* not cumulative */
+	_Atomic uint64_t	 bucket[METRICS_BUCKETS];	/* each alone */
 	_Atomic uint64_t	 count;
 	_Atomic uint64_t	 sum_us;
 };

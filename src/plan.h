@@ -39,7 +39,7 @@ enum plan_next {
 	PLAN_NEED_JOB,		/* look the job up: facts.lookup, .job */
 	PLAN_NEED_DOWNLOAD,	/* join or open a download: facts.download */
 	PLAN_NEED_FILE,		/* open the file: facts.file */
-	PLAN_NEED_METRICS	/* render --metrics-path's page: facts.metrics */
+	PLAN_NEED_METRICS	/* --metrics-path's page: facts.metrics */
 };
 
 enum plan_lookup {

@@ -38,7 +38,7 @@ struct server_request {
 	struct stream_result	 res;
 	struct audit_ticket	 ticket;	/* the response's rows */
 	struct timespec		 t0;
-	double			 ttfb_ms;	/* a download's; -1: none */
+	double			 ttfb_ms;	/* -1: not a download */
 };
 
 #define SERVER_QUOTED	(LOG_VALUE_MAX * 4 + 8)	/* a log_quote'd value */

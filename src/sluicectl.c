@@ -50,7 +50,7 @@
 	"\nGlobal options (before or after the command):\n" \
 	"  --db PATH          the jobs database [SLUICE_DB]\n" \
 	"  --state-db PATH    sluice's state database [SLUICE_STATE_DB];\n" \
-	"                     default: " PATHS_STATE_DB_DEFAULT ", as sluice's\n" \
+	"                     default " PATHS_STATE_DB_DEFAULT "\n" \
 	"  --root DIR         the export root [SLUICE_ROOT]\n" \
 	"  --json             one JSON array or object instead of a table\n" \
 	"  -h, --help         help\n"

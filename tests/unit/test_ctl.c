@@ -970,9 +970,11 @@ test_progress_format(void **state)
 		const char	*want;
 	} cases[] = {
 		{ "start, no rate yet", 0, 1048576, 0,
-		    "copying [>                       ]   0%  0.0 B/s  --:-- left" },
+		    "copying [>                       ]   0%  0.0 B/s  "
+		    "--:-- left" },
 		{ "half at 1 MiB/s", 524288, 1048576, 500,
-		    "copying [============>           ]  50%  1.0 MiB/s  0:01 left" },
+		    "copying [============>           ]  50%  1.0 MiB/s  "
+		    "0:01 left" },
 		{ "a quarter of 4 GiB at 10 MiB/s", 1073741824, 4294967296LL,
 		    102400, "copying [======>                 ]  25%  "
 		    "10.0 MiB/s  5:07 left" },
@@ -980,9 +982,11 @@ test_progress_format(void **state)
 		    "copying [>                       ]   0%  1.0 MiB/s  "
 		    "1:08:15 left" },
 		{ "done", 2048, 2048, 1000,
-		    "copying [========================] 100%  2.0 KiB/s  0:00 left" },
+		    "copying [========================] 100%  2.0 KiB/s  "
+		    "0:00 left" },
 		{ "an empty file", 0, 0, 10,
-		    "copying [========================] 100%  0.0 B/s  --:-- left" },
+		    "copying [========================] 100%  0.0 B/s  "
+		    "--:-- left" },
 	};
 	char	 line[CTL_PROGRESS_LINE];
 	size_t	 i;

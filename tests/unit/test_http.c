@@ -400,8 +400,10 @@ static const struct disp_case disp_cases[] = {
 	    "job1", DISP("Q3 Bericht - Marz (final) _.csv",
 	    "Q3%20Bericht%20%E2%80%93%20M%C3%A4rz%20%28final%29%20"
 	    "%F0%9F%98%80.csv") },
-	{ "typographic quotes", "\xe2\x80\x9cx\xe2\x80\x9d \xe2\x80\x98y\xe2\x80\x99",
-	    "job1", DISP("'x' 'y'", "%E2%80%9Cx%E2%80%9D%20%E2%80%98y%E2%80%99") },
+	{ "typographic quotes",
+	    "\xe2\x80\x9cx\xe2\x80\x9d \xe2\x80\x98y\xe2\x80\x99", "job1",
+	    DISP("'x' 'y'",
+	    "%E2%80%9Cx%E2%80%9D%20%E2%80%98y%E2%80%99") },
 	{ "em dash, minus sign", "a\xe2\x80\x94" "b\xe2\x88\x92" "c", "job1",
 	    DISP("a-b-c", "a%E2%80%94b%E2%88%92c") },
 	{ "ligature and superscript", "\xef\xac\x81le\xc2\xb2", "job1",

@@ -100,7 +100,8 @@ test_metrics_figures(void **state)
 	expect_line("ttfb +Inf",
 	    "sluice_time_to_first_byte_seconds_bucket{le=\"+Inf\"} 3");
 	expect_line("ttfb count", "sluice_time_to_first_byte_seconds_count 3");
-	expect_line("ttfb sum", "sluice_time_to_first_byte_seconds_sum 0.006300");
+	expect_line("ttfb sum",
+	    "sluice_time_to_first_byte_seconds_sum 0.006300");
 	expect_line("duration le 10",
 	    "sluice_download_duration_seconds_bucket{le=\"10\"} 3");
 	expect_line("duration le 0.01",
