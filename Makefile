@@ -10,12 +10,14 @@ OPT	?= -O2 -g
 CFLAGS	?=
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
-LIBS	 = -lsqlite3 -lsodium -lpthread
+LIBS	 = -lsqlite3 -lsodium -lunistring -lpthread
 
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
 SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
-	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c src/loop.c src/opt.c \
-	   src/main.c src/offload.c src/paths.c src/plan.c src/policy.c src/pool.c \
+	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c \
+	   src/loop.c src/opt.c \
+	   src/main.c src/metrics.c src/offload.c src/paths.c src/plan.c \
+	   src/policy.c src/pool.c \
 	   src/reopen.c \
 	   src/request.c \
 	   src/server.c src/spans.c src/stream.c src/text.c src/units.c
@@ -26,19 +28,21 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
 UNIT	 = http cond text confine job paths request policy plan jobstore fcgi_out \
-	   units audit ctl spans fcgi_in
+	   units audit ctl spans fcgi_in metrics
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
 DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libfcgi-dev libfcgi-bin \
 	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
+	    libunistring-dev mandoc man-db prometheus systemd \
 	    lighttpd nginx-light apache2-bin apache2-utils \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
 	    coreutils wrk gnuplot-nox python3 wget aria2 axel
 
 .PHONY: all deps test check unit integration demo clean asan fuzz \
-	fuzz-quick fuzz-check bench bench-quick bench-slow soak
+	fuzz-quick fuzz-check bench bench-quick bench-slow soak install \
+	uninstall man
 
 all: build/sluice build/sluicectl
 
@@ -74,9 +78,11 @@ build/asan/sluice: $(SAN_OBJS)
 # status names, paths; the state database's owner for prune and vacuum).
 CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_init.c src/ctl_add.c \
 	   src/ctl_jobs.c src/ctl_audit.c src/ctl_files.c src/ctl_db.c \
-	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/ctl_state.c src/opt.c \
+	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/ctl_state.c \
+	   src/ctl_progress.c src/opt.c \
 	   src/request.c src/http_hdr.c src/text.c src/confine.c src/job.c \
-	   src/paths.c src/units.c src/audit.c src/spans.c src/policy.c src/log.c
+	   src/paths.c src/units.c src/audit.c src/spans.c src/policy.c src/log.c \
+	   src/metrics.c
 CTL_OBJS = $(CTL_SRCS:src/%.c=build/obj/%.o)
 CTL_SAN_OBJS = $(CTL_SRCS:src/%.c=build/asan/obj/%.o)
 
@@ -117,15 +123,19 @@ build/asan/test_fcgi_in: tests/unit/test_fcgi_in.c build/asan/obj/fcgi_in.o \
     build/asan/obj/fcgi_out.o build/asan/obj/request.o build/asan/obj/text.o
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
 build/asan/test_spans: tests/unit/test_spans.c build/asan/obj/spans.o
+build/asan/test_metrics: tests/unit/test_metrics.c build/asan/obj/metrics.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
+    build/asan/obj/metrics.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o build/asan/obj/text.o
 # sluicectl's pure parts and the shared option parser (opt.o under
 # sluice's table, config.o): no SQLite, no files.
 build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
+    build/asan/obj/ctl_progress.o \
     build/asan/obj/ctl_rows.o build/asan/obj/opt.o build/asan/obj/config.o \
     build/asan/obj/http_hdr.o build/asan/obj/text.o \
     build/asan/obj/paths.o build/asan/obj/units.o build/asan/obj/audit.o \
+    build/asan/obj/metrics.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
@@ -140,7 +150,7 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	    -DSTATE_SQL='"$(CURDIR)/sql/state.sql"' \
 	    -DSTATE_V1_SQL='"$(CURDIR)/tests/unit/state_v1.sql"' \
 	    -o $@ $(filter %.c %.o,$^) \
-	    -lcmocka -lsqlite3 -lsodium -lpthread
+	    -lcmocka -lsqlite3 -lsodium -lunistring -lpthread
 
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
@@ -151,6 +161,8 @@ integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/apache.sh
 	bash tests/integration/sluicectl.sh
 	bash tests/integration/harden.sh
+	bash tests/integration/metrics.sh
+	bash tests/integration/deploy.sh
 	bash tests/integration/soak.sh
 
 # The quick check for the edit-compile loop (well under 90 s on 2 cores):
@@ -158,12 +170,14 @@ integration: build/sluice build/asan/sluice build/sluicectl
 # (tests/integration/cases/) behind lighttpd in stream mode. `make test`
 # is the full run (CI).
 check: all asan build/sluicectl
+	$(MAKE) man
 	$(MAKE) unit
 	$(MAKE) fuzz-check
 	bash tests/integration/check.sh
 
 test: deps
 	$(MAKE) all asan
+	$(MAKE) man
 	$(MAKE) unit
 	$(MAKE) fuzz-quick
 	$(MAKE) integration
@@ -202,6 +216,76 @@ deps:
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------------------
+# make install / make uninstall (README.md, "Deploy"). PREFIX and DESTDIR
+# as usual; the other directories are where the installed deploy files
+# (units, tmpfiles.d, sysusers.d, the spawn-fcgi script) point: the state
+# database's directory, the socket's, the log's, and the exporter's
+# directory with jobs.db and files/. Each installed file is the one in
+# deploy/ with its default paths replaced by these.
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/sluice
+LIBDIR	?= $(PREFIX)/lib
+STATEDIR ?= /var/lib/sluice
+RUNDIR	?= /run/sluice
+LOGDIR	?= /var/log/sluice
+EXPORTS	?= /srv/exports
+MANS	 = src/sluice.8 src/sluicectl.8
+DOCS	 = deploy/lighttpd/sluice.conf deploy/lighttpd/sluice-offload.conf \
+	   deploy/nginx/sluice.conf deploy/nginx/sluice-offload.conf \
+	   deploy/nginx/sluice_fastcgi_params deploy/apache/sluice.conf \
+	   deploy/apache/sluice-offload.conf deploy/apache/sluice-fcgid.conf \
+	   deploy/spawn-fcgi/sluice.sh deploy/systemd/sluice.service \
+	   deploy/systemd/sluice.socket
+INSTALL_SED = sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	   -e 's|/var/lib/sluice|$(STATEDIR)|g' -e 's|/run/sluice|$(RUNDIR)|g' \
+	   -e 's|/var/log/sluice|$(LOGDIR)|g' -e 's|/srv/exports|$(EXPORTS)|g' \
+	   -e 's|/usr/local/lib/|$(LIBDIR)/|g'
+D	 = $(DESTDIR)
+
+install: all
+	install -d $(D)$(BINDIR) $(D)$(MANDIR)/man8 \
+	    $(D)$(LIBDIR)/systemd/system $(D)$(LIBDIR)/sysusers.d \
+	    $(D)$(LIBDIR)/tmpfiles.d
+	install -m 0755 build/sluice build/sluicectl $(D)$(BINDIR)/
+	install -m 0644 $(MANS) $(D)$(MANDIR)/man8/
+	set -e; for f in sluice.service sluice.socket; do \
+		$(INSTALL_SED) deploy/systemd/$$f >$(D)$(LIBDIR)/systemd/system/$$f; \
+	done
+	$(INSTALL_SED) deploy/systemd/sluice.sysusers \
+	    >$(D)$(LIBDIR)/sysusers.d/sluice.conf
+	$(INSTALL_SED) deploy/systemd/sluice.tmpfiles \
+	    >$(D)$(LIBDIR)/tmpfiles.d/sluice.conf
+	set -e; for f in $(DOCS); do \
+		d=$(D)$(DOCDIR)/$${f#deploy/}; install -d $${d%/*}; \
+		$(INSTALL_SED) $$f >$$d; \
+	done
+	chmod 0755 $(D)$(DOCDIR)/spawn-fcgi/sluice.sh
+
+uninstall:
+	rm -f $(D)$(BINDIR)/sluice $(D)$(BINDIR)/sluicectl \
+	    $(D)$(MANDIR)/man8/sluice.8 $(D)$(MANDIR)/man8/sluicectl.8 \
+	    $(D)$(LIBDIR)/systemd/system/sluice.service \
+	    $(D)$(LIBDIR)/systemd/system/sluice.socket \
+	    $(D)$(LIBDIR)/sysusers.d/sluice.conf \
+	    $(D)$(LIBDIR)/tmpfiles.d/sluice.conf
+	rm -rf $(D)$(DOCDIR)
+
+# The man pages: mandoc's lint finds nothing, style messages included,
+# except a cross reference to a page not yet installed (sluice(8) and
+# sluicectl(8) name each other); and both render with man -l.
+man:
+	@out=$$(mandoc -T lint $(MANS) 2>&1 | \
+	    grep -v -e 'referenced manual not found' -e 'outdated mandoc.db'); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	@for m in $(MANS); do \
+		MANWIDTH=80 man -l $$m 2>/dev/null | grep -q '^SYNOPSIS' || \
+		    { echo "man: $$m does not render"; exit 1; }; \
+	done
+	@echo "man: $(MANS) lint-clean and rendered"
 
 # ---------------------------------------------------------------------------
 # Benchmarks (bench/run.sh says what each case measures and how). `make
@@ -270,7 +354,7 @@ build/fuzz/fuzz_fcgi_in: src/fcgi_in.c src/fcgi_out.c src/request.c src/text.c
 
 $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lunistring
 
 # One line per target: total executions, exec/s, and from libFuzzer's last
 # stats line the coverage (cov), features (ft) and corpus (inputs/bytes).

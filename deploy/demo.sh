@@ -57,6 +57,7 @@ sqlite3 "$dir/jobs.db" "INSERT INTO export_jobs
 
 spawn-fcgi -s "$dir/sluice.sock" -M 0660 -P "$dir/sluice.pid" -- "$bin" \
     --db "$dir/jobs.db" --root "$dir/export" --log-file "$dir/sluice.log" \
+    --state-db "$dir/sluice-state.db" \
     --url-prefix /download/,/private/download/ >/dev/null
 sluice_pid=$(cat "$dir/sluice.pid")
 sed -e "s|@PORT@|$port|g" -e "s|@DOCROOT@|$dir/htdocs|g" \
@@ -75,8 +76,9 @@ cat <<MSG
 
 sluice is serving behind lighttpd on 127.0.0.1:$port (Ctrl-C stops both).
 
-Download the export (curl saves it under the name sluice sends):
-  curl -OJ $url
+Download the export (curl saves it under the name sluice sends, as
+ASCII; to resume a cut download, name the file: curl -C - -o NAME $url):
+  curl -fOJ $url
 
 Show the headers only:
   curl -I $url

@@ -45,6 +45,7 @@
 #include <sqlite3.h>
 
 #include "audit.h"
+#include "metrics.h"
 #include "log.h"
 #include "policy.h"
 #include "spans.h"
@@ -1005,9 +1006,12 @@ audit_commit(struct audit_writer *w, struct audit_record *b, size_t n)
 		    (rc = audit_exec(a, ST_RELEASE)) != SQLITE_OK)
 			goto fail;
 	}
-	if ((rc = audit_exec(a, ST_COMMIT)) == SQLITE_OK)
+	if ((rc = audit_exec(a, ST_COMMIT)) == SQLITE_OK) {
+		metrics_audit_batch(1);
 		return;
+	}
 fail:
+	metrics_audit_batch(0);
 	if (!sqlite3_get_autocommit(a->db))
 		(void)audit_exec(a, ST_ROLLBACK);
 	for (i = 0; i < n; i++) {

@@ -34,6 +34,7 @@ static const struct opt config_options[] = {
 	CS("state-db", "SLUICE_STATE_DB", state_db),
 	CS("audit", "SLUICE_AUDIT", audit),
 	CS("offload", "SLUICE_OFFLOAD", offload),
+	CS("metrics-path", "SLUICE_METRICS_PATH", metrics_path),
 	CN("workers", "SLUICE_WORKERS", workers, 0, 256),
 	CN("threads", "SLUICE_THREADS", threads, 1, 1024),
 	CN("max-requests", "SLUICE_MAX_REQUESTS", max_requests, 0,
@@ -68,7 +69,7 @@ config_usage(const char *progname)
 	    "stderr [SLUICE_LOG_FILE]\n"
 	    "  --state-db PATH     sluice's own database: the audit trail and "
 	    "download counts\n"
-	    "                      (default: %s beside --db) "
+	    "                      (default %s) "
 	    "[SLUICE_STATE_DB]\n"
 	    "  --audit on|off      record downloads (default on; off refuses "
 	    "jobs with max_downloads)\n"
@@ -87,6 +88,9 @@ config_usage(const char *progname)
 	    "x-accel-redirect:/prefix/\n"
 	    "                      (nginx internal location); default: "
 	    "sluice streams it [SLUICE_OFFLOAD]\n"
+	    "  --metrics-path P    answer GET P with the pool's figures for "
+	    "Prometheus (default: off)\n"
+	    "                      [SLUICE_METRICS_PATH]\n"
 	    "  --listen ADDR       unix:/path[,mode=0660], 127.0.0.1:9000 "
 	    "or [::1]:9000;\n"
 	    "                      default: the listening socket on fd 0 "
@@ -113,7 +117,7 @@ config_usage(const char *progname)
 	    "Each option can also be set by the environment variable in "
 	    "brackets;\nthe command line wins. Signals: TERM or INT drains "
 	    "and exits, HUP reopens the log.\n", progname,
-	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_NAME,
+	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_DEFAULT,
 	    (long long)(AUDIT_RETENTION_DEFAULT / 86400),
 	    (long long)(AUDIT_RESUME_WINDOW_DEFAULT / 3600), CONFIG_WORKERS,
 	    CONFIG_THREADS,
@@ -150,6 +154,30 @@ config_prefixes_ok(const char *list)
 		len = strcspn(p, ",");
 		if (len < 1 || p[0] != '/' || p[len - 1] != '/' ||
 		    memchr(p, '?', len) != NULL || memchr(p, '%', len) != NULL)
+			return (-1);
+		if (p[len] == '\0')
+			return (0);
+		p += len + 1;
+	}
+}
+
+/*
+ * --metrics-path: "" (off), or an absolute path without a query, '%' or
+ * spaces, outside every --url-prefix (where it would be a job id).
+ */
+static int
+config_metrics_ok(const char *m, const char *prefixes)
+{
+	const char	*p = prefixes;
+	size_t		 len;
+
+	if (m[0] == '\0')
+		return (0);
+	if (m[0] != '/' || strpbrk(m, "?%# \t") != NULL)
+		return (-1);
+	for (;;) {
+		len = strcspn(p, ",");
+		if (strncmp(m, p, len) == 0)
 			return (-1);
 		if (p[len] == '\0')
 			return (0);
@@ -251,7 +279,7 @@ config_defaults(struct config *c)
 
 /*
  * What the options say together: the two required ones, the state
- * database beside the jobs database unless given, --audit, --offload and
+ * database at its default unless given, --audit, --offload and
  * --url-prefix. Returns CONFIG_OK, or CONFIG_ERROR with a sentence in err.
  */
 static enum config_result
@@ -267,9 +295,9 @@ config_check(struct config *c, char *err, size_t errsz)
 		return (CONFIG_ERROR);
 	}
 	if (c->state_db[0] == '\0' && paths_state_db_default(c->state_db,
-	    sizeof(c->state_db), c->db) == -1) {
-		snprintf(err, errsz, "--db path too long to put the state "
-		    "database beside it: give --state-db");
+	    sizeof(c->state_db)) == -1) {
+		snprintf(err, errsz, "the state database's default path does "
+		    "not fit: give --state-db");
 		return (CONFIG_ERROR);
 	}
 	if (c->audit[0] == '\0' || strcmp(c->audit, "on") == 0)
@@ -285,6 +313,12 @@ config_check(struct config *c, char *err, size_t errsz)
 		snprintf(err, errsz, "--url-prefix: want /path/ or a "
 		    "comma-separated list of them, each starting and ending "
 		    "with '/', with no '?' or '%%' (got %s)", c->url_prefix);
+		return (CONFIG_ERROR);
+	}
+	if (config_metrics_ok(c->metrics_path, c->url_prefix) == -1) {
+		snprintf(err, errsz, "--metrics-path: want an absolute path "
+		    "without '?', '%%', '#' or spaces, outside every "
+		    "--url-prefix (got %s)", c->metrics_path);
 		return (CONFIG_ERROR);
 	}
 	return (CONFIG_OK);

@@ -34,7 +34,8 @@ struct config {
 	char	 url_prefix[CONFIG_PREFIX_MAX + 1];
 	char	 log_file[CONFIG_PATH_MAX + 1];
 	char	 listen[CONFIG_PATH_MAX + 1];	/* "" = fd 0 */
-	char	 state_db[CONFIG_PATH_MAX + 1];	/* default: by the jobs DB */
+	char	 state_db[CONFIG_PATH_MAX + 1];	/* default paths.h */
+	char	 metrics_path[CONFIG_PREFIX_MAX + 1];	/* "" = off */
 	char	 audit[8];			/* "on" or "off" */
 	char	 offload[CONFIG_PREFIX_MAX + 32];	/* as given */
 	enum config_offload offload_mode;

@@ -35,6 +35,7 @@
 #include "ctl_add.h"
 #include "ctl_db.h"
 #include "ctl_fs.h"
+#include "ctl_progress.h"
 #include "ctl_out.h"
 #include "http_hdr.h"
 #include "job.h"
@@ -512,10 +513,15 @@ ctl_add_open_dirs(struct ctl_add *a)
 static int
 ctl_add_move(struct ctl_add *a)
 {
+	struct ctl_progress pr;
 	struct stat	 lst;
 	const char	*src = a->src;
+	int		 rc;
 
-	if (ctl_fs_hash(a->srcfd, a->sha, &a->size) == -1) {
+	ctl_progress_start(&pr, "hashing", (int64_t)a->st.st_size);
+	rc = ctl_fs_hash(a->srcfd, a->sha, &a->size, &pr);
+	ctl_progress_end(&pr);
+	if (rc == -1) {
 		ctl_err("add: reading %s", src);
 		return (-1);
 	}
@@ -563,6 +569,7 @@ static int
 ctl_add_copy(struct ctl_add *a)
 {
 	const char *root = a->c->root, *y = a->ydir, *m = a->mdir;
+	struct ctl_progress pr;
 	int	 n;
 
 	a->tfd = openat(a->mfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL |
@@ -572,7 +579,10 @@ ctl_add_copy(struct ctl_add *a)
 		return (-1);
 	}
 	a->placed = CTL_ADD_TMP;
-	if (ctl_fs_copy(a->srcfd, a->tfd, a->sha, &a->size) == -1) {
+	ctl_progress_start(&pr, "copying", (int64_t)a->st.st_size);
+	n = ctl_fs_copy(a->srcfd, a->tfd, a->sha, &a->size, &pr);
+	ctl_progress_end(&pr);
+	if (n == -1) {
 		ctl_err("add: copying %s to %s/%s/%s/%s", a->src, root, y, m,
 		    a->tmp);
 		return (-1);

@@ -618,6 +618,9 @@ ctl_audit_run(struct ctl *c)
 		goto done;
 	ctl_db_close(db);
 	db = NULL;
+	/* Which file this is: a stale one would look like a quiet day. */
+	if (!c->json)
+		ctl_out_path_line("state database", c->state_db);
 	if (ctl_audit_print(c, &s, 1) == -1)
 		goto done;
 	if (c->json)

@@ -28,6 +28,7 @@
 #include "ctl_db.h"
 #include "ctl_files.h"
 #include "ctl_fs.h"
+#include "ctl_progress.h"
 #include "ctl_out.h"
 #include "sluicectl.h"
 #include "text.h"
@@ -515,12 +516,13 @@ done:
 }
 
 /*
- * Check one done job's file. Returns NULL when it is fine, else a problem
- * written into buf (sz bytes).
+ * Check one done job's file; hashing advances pr. Returns NULL when it is
+ * fine, else a problem written into buf (sz bytes).
  */
 static const char *
 ctl_files_check_one(int rootfd, const struct ctl *c,
-    const struct ctl_files_job *j, char *buf, size_t sz)
+    const struct ctl_files_job *j, char *buf, size_t sz,
+    struct ctl_progress *pr)
 {
 	struct stat	 st;
 	char		 hex[CTL_FS_HEX_SIZE];
@@ -563,7 +565,7 @@ ctl_files_check_one(int rootfd, const struct ctl *c,
 		goto done;
 	}
 	if (c->hash && j->sha != NULL) {
-		if (ctl_fs_hash(fd, hex, &n) == -1) {
+		if (ctl_fs_hash(fd, hex, &n, pr) == -1) {
 			len = snprintf(buf, sz, "read: %s", strerror(errno));
 			problem = len < 0 || (size_t)len >= sz ? "read failed" :
 			    buf;
@@ -600,9 +602,11 @@ ctl_files_check_jobs(const struct ctl *c, int rootfd,
     struct ctl_files_checked *k)
 {
 	struct ctl_files_progress p;
+	struct ctl_progress bar;
 	char		 buf[256];
 	const char	*problem;
 	size_t		 i;
+	int64_t		 bytes = 0;
 
 	if (k->l.n > 0 &&
 	    (k->problems = calloc(k->l.n, sizeof(*k->problems))) == NULL) {
@@ -613,14 +617,21 @@ ctl_files_check_jobs(const struct ctl *c, int rootfd,
 	p.total = k->l.n;
 	p.tty = isatty(STDERR_FILENO);
 	p.shown = 0;
+	/* --hash: one bar over every byte to hash, instead of the count. */
+	for (i = 0; c->hash && i < k->l.n; i++)
+		if (k->l.v[i].sha != NULL && k->l.v[i].has_size)
+			bytes += k->l.v[i].size;
+	ctl_progress_start(&bar, "check --hash", bytes);
+	bar.on = bar.on && c->hash;
 	for (i = 0; i < k->l.n; i++) {
 		const struct ctl_files_job *j = &k->l.v[i];
 
-		ctl_files_progress(&p, i);
+		if (!bar.on)
+			ctl_files_progress(&p, i);
 		if (c->hash && j->sha != NULL)
 			k->hashed++;
 		if ((problem = ctl_files_check_one(rootfd, c, j, buf,
-		    sizeof(buf))) == NULL)
+		    sizeof(buf), &bar)) == NULL)
 			continue;
 		k->nproblems++;
 		if ((k->problems[i] = strdup(problem)) == NULL) {
@@ -628,7 +639,10 @@ ctl_files_check_jobs(const struct ctl *c, int rootfd,
 			return (-1);
 		}
 	}
-	ctl_files_progress(&p, k->l.n);
+	if (bar.on)
+		ctl_progress_end(&bar);
+	else
+		ctl_files_progress(&p, k->l.n);
 	return (0);
 }
 

@@ -21,6 +21,7 @@
 
 #include "confine.h"
 #include "ctl_fs.h"
+#include "ctl_progress.h"
 
 _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 _Static_assert(CTL_FS_HASH_SIZE == crypto_hash_sha256_BYTES, "SHA-256");
@@ -125,11 +126,12 @@ ctl_fs_write_all(int fd, const unsigned char *buf, size_t len)
 /*
  * Read src from its current offset to the end, feeding SHA-256, and, when
  * dst != -1, write every byte to dst: one pass over the data. On success
- * hex holds the lowercase hex digest and *size the byte count. Returns 0,
- * or -1 with errno set.
+ * hex holds the lowercase hex digest and *size the byte count. Each
+ * chunk advances pr (NULL: no bar). Returns 0, or -1 with errno set.
  */
 int
-ctl_fs_copy(int src, int dst, char hex[CTL_FS_HEX_SIZE], int64_t *size)
+ctl_fs_copy(int src, int dst, char hex[CTL_FS_HEX_SIZE], int64_t *size,
+    struct ctl_progress *pr)
 {
 	crypto_hash_sha256_state	 h;
 	unsigned char			 md[CTL_FS_HASH_SIZE];
@@ -160,6 +162,7 @@ ctl_fs_copy(int src, int dst, char hex[CTL_FS_HEX_SIZE], int64_t *size)
 		if (dst != -1 && ctl_fs_write_all(dst, buf, (size_t)n) == -1)
 			goto done;
 		total += n;
+		ctl_progress_add(pr, n);
 	}
 	if (crypto_hash_sha256_final(&h, md) != 0) {
 		errno = EIO;
@@ -177,9 +180,10 @@ done:
 
 /* SHA-256 of fd from its current offset to the end; see ctl_fs_copy. */
 int
-ctl_fs_hash(int fd, char hex[CTL_FS_HEX_SIZE], int64_t *size)
+ctl_fs_hash(int fd, char hex[CTL_FS_HEX_SIZE], int64_t *size,
+    struct ctl_progress *pr)
 {
-	return (ctl_fs_copy(fd, -1, hex, size));
+	return (ctl_fs_copy(fd, -1, hex, size, pr));
 }
 
 /* Lowercase hex SHA-256 of the bytes of s (no terminator). Returns 0/-1. */

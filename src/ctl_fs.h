@@ -14,11 +14,14 @@
 #define CTL_FS_HEX_SIZE		65	/* lowercase hex + NUL */
 #define CTL_FS_BUF_SIZE		(256 * 1024)	/* bytes per read */
 
+struct ctl_progress;
+
 int	 ctl_fs_unlink_beneath(int rootfd, const char *path);
 int	 ctl_fs_mkdir_open(int dirfd, const char *name, int *created);
-int	 ctl_fs_hash(int fd, char hex[CTL_FS_HEX_SIZE], int64_t *size);
+int	 ctl_fs_hash(int fd, char hex[CTL_FS_HEX_SIZE], int64_t *size,
+	    struct ctl_progress *);
 int	 ctl_fs_copy(int src, int dst, char hex[CTL_FS_HEX_SIZE],
-	    int64_t *size);
+	    int64_t *size, struct ctl_progress *);
 int	 ctl_fs_hex_string(const char *s, char hex[CTL_FS_HEX_SIZE]);
 int	 ctl_fs_mkdir_p(const char *path, int *created);
 

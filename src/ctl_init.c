@@ -3,12 +3,16 @@
  * database and sluice's state database, each created when missing and
  * its script (sql/schema.sql, sql/state.sql, compiled in) run. The
  * scripts use IF NOT EXISTS, so a second run changes nothing. A version 1
- * state database is first migrated in place (sql/state_v2.sql).
+ * state database is first migrated in place (sql/state_v2.sql). A state
+ * database that root creates goes to its directory's owner (sluice's
+ * user, by the tmpfiles.d entry), who must write it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -115,6 +119,51 @@ ctl_init_db(const char *path, const char *sql, int *created)
 }
 
 /*
+ * Run as root, init has just created the state database path (and maybe
+ * its -wal and -shm): give them to the owner of their directory, the
+ * user sluice runs as, or sluice could not write them. Returns 0, or -1
+ * after one line.
+ */
+static int
+ctl_init_chown(const char *path)
+{
+	static const char *const side[] = { "", "-wal", "-shm" };
+	struct stat	 st;
+	char		*dir, *slash, *f;
+	size_t		 i, len = strlen(path);
+	int		 rc = -1;
+
+	if (geteuid() != 0)
+		return (0);
+	if ((dir = strdup(path)) == NULL || (f = malloc(len + 5)) == NULL) {
+		free(dir);
+		ctl_err("init: memory");
+		return (-1);
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		memcpy(dir, ".", 2);
+	else
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (stat(dir, &st) == -1) {
+		ctl_err("init: %s", dir);
+		goto done;
+	}
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		(void)snprintf(f, len + 5, "%s%s", path, side[i]);
+		if (st.st_uid != 0 && chown(f, st.st_uid, st.st_gid) == -1 &&
+		    (i == 0 || errno != ENOENT)) {
+			ctl_err("init: chown %s", f);
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	free(f);
+	free(dir);
+	return (rc);
+}
+
+/*
  * The state database: created, or a version 1 one migrated in place, by
  * its owner's rule (audit_migrate), which never touches rows in flight:
  * sluice may be running while init runs again. Returns 0, or -1 after
@@ -131,7 +180,7 @@ ctl_init_state(const char *path, int *created, int *migrated)
 		ctl_errx("init: %s", err);
 		return (-1);
 	}
-	return (0);
+	return (*created ? ctl_init_chown(path) : 0);
 }
 
 /* sluicectl init: make what is missing, then say what is where. */

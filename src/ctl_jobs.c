@@ -340,7 +340,8 @@ ctl_jobs_show_dl_table(const struct ctl *c, struct ctl_jobs_shown *s)
 		    c->state_db != NULL ? c->state_db : "");
 		return (0);
 	}
-	printf("\ndownloads:\n");
+	printf("\n");
+	ctl_out_path_line("downloads, from state database", c->state_db);
 	if (ctl_audit_print(c, &s->dl, 0) == -1)
 		return (-1);
 	if (c->responses && s->dl.loose.nrows > 0) {

@@ -82,6 +82,16 @@ ctl_out_clean(const char *s)
 	return (dst);
 }
 
+/* "LABEL: PATH" on stdout, the path cleaned for a terminal. */
+void
+ctl_out_path_line(const char *label, const char *path)
+{
+	char	*clean = ctl_out_clean(path);
+
+	printf("%s: %s\n", label, clean != NULL ? clean : "?");
+	free(clean);
+}
+
 /* Display width of a cleaned string: one column per character. */
 static size_t
 ctl_out_width(const char *s)

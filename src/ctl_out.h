@@ -55,6 +55,7 @@ void	 ctl_json_string(FILE *, const char *);
 void	 ctl_json_key(FILE *, const char *key, int *first);
 
 char	*ctl_out_clean(const char *);
+void	 ctl_out_path_line(const char *label, const char *path);
 int	 ctl_out_pct_segment(const char *, char **);
 int	 ctl_out_utf8_valid(const char *);
 int	 ctl_out_date(char *, size_t, int64_t);

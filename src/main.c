@@ -16,8 +16,47 @@
 #include "jobstore.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "stream.h"
+
+/*
+ * Can this user write the state database? SQLite needs the file, its
+ * -wal and -shm, and the directory (it makes and removes those two
+ * there). Checked here so that the message names the fix, instead of
+ * SQLite's "attempt to write a readonly database" from the first
+ * worker. Returns 0, or -1 with a sentence in err.
+ */
+static int
+main_state_writable(const char *path, char *err, size_t errsz)
+{
+	static const char *const side[] = { "", "-wal", "-shm" };
+	char		 dir[CONFIG_PATH_MAX + 1], f[CONFIG_PATH_MAX + 8];
+	const char	*slash = strrchr(path, '/');
+	size_t		 i, n;
+
+	n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+	memcpy(dir, n == 0 ? "." : path, n == 0 ? 1 : n);
+	dir[n == 0 ? 1 : n] = '\0';
+	if (access(dir, W_OK | X_OK) == -1) {
+		snprintf(err, errsz, "state database %.120s: directory "
+		    "%.120s: %s (uid %u): make it sluice's (systemd-tmpfiles "
+		    "--create sluice.conf) or give --state-db", path, dir,
+		    strerror(errno), (unsigned)geteuid());
+		return (-1);
+	}
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		(void)snprintf(f, sizeof(f), "%s%s", path, side[i]);
+		if (access(f, F_OK) == 0 && access(f, W_OK) == -1) {
+			snprintf(err, errsz, "state database %.120s: %s "
+			    "(uid %u): chown it to sluice's user, or give "
+			    "--state-db", f, strerror(errno),
+			    (unsigned)geteuid());
+			return (-1);
+		}
+	}
+	return (0);
+}
 
 int
 main(int argc, char *argv[])
@@ -59,8 +98,9 @@ main(int argc, char *argv[])
 	if (jobstore_open(&js, cfg.db, err, sizeof(err)) == -1)
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	jobstore_close(&js);
-	if (cfg.audit_on && audit_prepare(cfg.state_db, err, sizeof(err)) ==
-	    -1)
+	if (cfg.audit_on && (main_state_writable(cfg.state_db, err,
+	    sizeof(err)) == -1 || audit_prepare(cfg.state_db, err,
+	    sizeof(err)) == -1))
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	if ((cfg.listen[0] != '\0' ? listen_open(&l, cfg.listen, err,
 	    sizeof(err)) : listen_inherited(&l, err, sizeof(err))) == -1)
@@ -80,6 +120,9 @@ main(int argc, char *argv[])
 	    cfg.offload_mode == CONFIG_OFFLOAD_XSENDFILE ? "x-sendfile" :
 	    cfg.offload_mode == CONFIG_OFFLOAD_XACCEL ? "x-accel-redirect" :
 	    "off");
+	/* Shared by every worker: mapped before the first fork. */
+	if (cfg.metrics_path[0] != '\0' && metrics_init() == -1)
+		fatal("event=startup msg=\"metrics: shared memory\"");
 	self = getpid();
 	rc = pool_run(&cfg, l.fd, cfg.listen[0] != '\0', rootfd);
 	if (getpid() == self)

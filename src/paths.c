@@ -1,6 +1,6 @@
 /*
- * paths: default locations derived from other settings (README.md,
- * "Running it"). Pure: writes into the caller's buffer.
+ * paths: default locations (README.md, "Running it"). Pure: writes into
+ * the caller's buffer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,22 +8,15 @@
 #include "paths.h"
 
 /*
- * The state database's default path: PATHS_STATE_DB_NAME in the directory
- * of the jobs database db ("jobs.db" gives "sluice-state.db", "/srv/x/
- * jobs.db" gives "/srv/x/sluice-state.db"). Returns 0, or -1 when dst
- * (dstsz bytes with the NUL) is too small.
+ * The state database's default path, PATHS_STATE_DB_DEFAULT, into dst
+ * (dstsz bytes with the NUL). Returns 0, or -1 when dst is too small.
  */
 int
-paths_state_db_default(char *dst, size_t dstsz, const char *db)
+paths_state_db_default(char *dst, size_t dstsz)
 {
-	const char	*slash = strrchr(db, '/');
-	int		 n;
+	int	 n;
 
-	if (slash == NULL)
-		n = snprintf(dst, dstsz, "%s", PATHS_STATE_DB_NAME);
-	else
-		n = snprintf(dst, dstsz, "%.*s/%s", (int)(slash - db), db,
-		    PATHS_STATE_DB_NAME);
+	n = snprintf(dst, dstsz, "%s", PATHS_STATE_DB_DEFAULT);
 	if (n < 0 || (size_t)n >= dstsz)
 		return (-1);
 	return (0);

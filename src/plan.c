@@ -103,6 +103,54 @@ plan_request(const struct plan_facts *f, const char **why)
 	return (0);
 }
 
+/*
+ * Is this a GET or HEAD of --metrics-path (the raw REQUEST_URI without
+ * its query)? Outside every URL prefix (config.c), so no job id is one.
+ */
+static int
+plan_is_metrics(const struct plan_facts *f)
+{
+	const char	*m = f->cfg->metrics_path;
+	size_t		 len = strlen(m);
+
+	return (len > 0 && f->read_status == 0 && !f->draining &&
+	    f->req->method != REQUEST_OTHER &&
+	    strncmp(f->req->uri, m, len) == 0 &&
+	    (f->req->uri[len] == '\0' || f->req->uri[len] == '?'));
+}
+
+/*
+ * The metrics page: a 200 of the exposition the server rendered into
+ * facts.metrics, a small text response like an error's. Prometheus
+ * parses version 0.0.4 from the Content-Type.
+ */
+static enum plan_next
+plan_metrics(const struct plan_facts *f, struct plan *p)
+{
+	struct http_headers *h = &p->hdr;
+
+	if (f->metrics == NULL)
+		return (PLAN_NEED_METRICS);
+	p->status = 200;
+	p->why = "metrics";
+	p->metrics = 1;
+	p->text = f->metrics;
+	p->text_len = f->metrics_len;
+	p->body = f->req->method == REQUEST_HEAD ? PLAN_BODY_NONE :
+	    PLAN_BODY_TEXT;
+	http_headers_init(h, 200);
+	http_headers_add(h, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	http_headers_add_int(h, "Content-Length", (int64_t)p->text_len);
+	http_headers_add(h, "Cache-Control", "no-store");
+	plan_common_headers(h);
+	if (http_headers_end(h) == -1) {
+		p->event = PLAN_EVENT_BUG;
+		p->body = PLAN_BODY_NONE;
+	}
+	return (PLAN_READY);
+}
+
 /* Check 3's lookup: 0 when the job was found, or the status. */
 static int
 plan_lookup(const struct plan_facts *f, const char **why)
@@ -347,6 +395,8 @@ plan_make(const struct plan_facts *f, struct plan *p)
 
 	memset(p, 0, offsetof(struct plan, hdr));
 	p->why = "ok";
+	if (plan_is_metrics(f))
+		return (plan_metrics(f, p));
 	if ((status = plan_request(f, &p->why)) != 0)
 		goto refuse;
 	if (f->lookup == PLAN_LOOKUP_UNKNOWN)

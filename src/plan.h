@@ -38,7 +38,8 @@ enum plan_next {
 	PLAN_READY,		/* the plan is complete: execute it */
 	PLAN_NEED_JOB,		/* look the job up: facts.lookup, .job */
 	PLAN_NEED_DOWNLOAD,	/* join or open a download: facts.download */
-	PLAN_NEED_FILE		/* open the file: facts.file */
+	PLAN_NEED_FILE,		/* open the file: facts.file */
+	PLAN_NEED_METRICS	/* --metrics-path's page: facts.metrics */
 };
 
 enum plan_lookup {
@@ -91,6 +92,8 @@ struct plan_facts {
 	const unsigned char	*token_sha256;	/* NULL: no ?token= */
 	enum plan_download	 download;
 	struct plan_file	 file;
+	const char		*metrics;	/* the exposition, or NULL */
+	size_t			 metrics_len;
 	int64_t			 now;
 };
 
@@ -132,6 +135,7 @@ struct plan {
 	int64_t		 length;	/* asked for: the server sends it) */
 	int		 ranged;	/* start and length are a 206's */
 	int		 offload;	/* the web server sends the file */
+	int		 metrics;	/* the answer is --metrics-path's */
 	struct http_headers hdr;	/* ready to send */
 	char		 scratch[PLAN_SCRATCH_SIZE];	/* offload value */
 };

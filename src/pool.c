@@ -43,6 +43,7 @@
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "pool.h"
 #include "server.h"
 
@@ -480,6 +481,7 @@ pool_reaped(struct pool_slot *s, int status, int draining)
 	s->pid = 0;
 	if (draining)
 		return;
+	metrics_worker_restart();	/* its slot is refilled */
 	if (!clean && now - s->started_ms < POOL_QUICK_DEATH_MS) {
 		s->fails++;
 		delay = 100LL << (s->fails < 7 ? s->fails : 7);

@@ -33,6 +33,7 @@
 #include "confine.h"
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "server.h"
 
@@ -45,6 +46,7 @@ struct server_request {
 	int64_t			 bytes;		/* body bytes sent */
 	struct audit_ticket	 ticket;	/* the response's rows */
 	struct timespec		 t0;
+	double			 ttfb_ms;	/* -1: not a download */
 };
 
 /*
@@ -55,6 +57,8 @@ struct server_request {
 struct server_done {
 	struct audit_ticket	 ticket;
 	int			 status;	/* as audited: 206 if ranged */
+	int			 http_status;	/* as planned, for the metrics */
+	double			 ttfb_ms;
 	int64_t			 start, length;
 	struct timespec		 t0;
 	size_t			 tail;		/* log's second part */
@@ -136,6 +140,7 @@ server_gather_request(struct worker *w, char **envp,
 	x->fd = -1;
 	x->ticket.response = x->ticket.download = -1;
 	x->outcome = STREAM_COMPLETE;
+	x->ttfb_ms = -1;
 	if (clock_gettime(CLOCK_MONOTONIC, &x->t0) == -1)
 		memset(&x->t0, 0, sizeof(x->t0));
 	f->cfg = w->cfg;
@@ -154,24 +159,44 @@ server_gather_request(struct worker *w, char **envp,
 		f->token_sha256 = x->token;
 }
 
-/* Check 3: the job's row. */
+/* Check 3: the job's row; its result and time go to the metrics. */
 static void
 server_gather_job(struct worker *w, struct plan_facts *f)
 {
+	static const enum metrics_lookup m[] = { METRICS_LOOKUP_FOUND,
+	    METRICS_LOOKUP_NOT_FOUND, METRICS_LOOKUP_BUSY,
+	    METRICS_LOOKUP_ERROR };
+	struct timespec	 t;
+	int		 timed, r;
+
+	timed = metrics_on() && clock_gettime(CLOCK_MONOTONIC, &t) == 0;
 	switch (jobstore_find(&w->js, w->req.id, &w->job)) {
 	case JOBSTORE_FOUND:
-		f->lookup = PLAN_LOOKUP_FOUND;
+		f->lookup = PLAN_LOOKUP_FOUND, r = 0;
 		break;
 	case JOBSTORE_NOT_FOUND:
-		f->lookup = PLAN_LOOKUP_NOT_FOUND;
+		f->lookup = PLAN_LOOKUP_NOT_FOUND, r = 1;
 		break;
 	case JOBSTORE_BUSY:
-		f->lookup = PLAN_LOOKUP_BUSY;
+		f->lookup = PLAN_LOOKUP_BUSY, r = 2;
 		break;
 	default:
-		f->lookup = PLAN_LOOKUP_ERROR;
+		f->lookup = PLAN_LOOKUP_ERROR, r = 3;
 		break;
 	}
+	if (timed)
+		metrics_lookup(m[r], server_elapsed_ms(&t) / 1e3);
+}
+
+/* --metrics-path's page, rendered into the thread's stream buffer. */
+static void
+server_gather_metrics(struct worker *w, struct plan_facts *f)
+{
+	static const char none[] = "# metrics unavailable\n";
+	long	 n = metrics_render((char *)w->buf, sizeof(w->buf));
+
+	f->metrics = n >= 0 ? (const char *)w->buf : none;
+	f->metrics_len = n >= 0 ? (size_t)n : sizeof(none) - 1;
 }
 
 /*
@@ -298,6 +323,8 @@ server_plan(struct worker *w, struct server_request *x)
 			server_gather_job(w, &x->facts);
 		else if (next == PLAN_NEED_DOWNLOAD)
 			server_gather_download(w, x);
+		else if (next == PLAN_NEED_METRICS)
+			server_gather_metrics(w, &x->facts);
 		else
 			server_gather_file(w, x);
 	}
@@ -349,8 +376,8 @@ server_log_parts(struct worker *w, const struct server_request *x,
     char *head, size_t headsz, char *tail, size_t tailsz)
 {
 	const struct plan *p = &w->plan;
-	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED], rng[48];
-	char		 qaddr[SERVER_QUOTED], dl[24];
+	char		 qpath[SERVER_QUOTED], quser[SERVER_QUOTED];
+	char		 qaddr[SERVER_QUOTED], dl[24], rng[SERVER_QUOTED];
 	char		*q;
 
 	/* The path without its query string. */
@@ -360,8 +387,13 @@ server_log_parts(struct worker *w, const struct server_request *x,
 	log_quote(quser, sizeof(quser), w->req.remote_user);
 	/* REMOTE_ADDR is a parameter like any other: a raw client forges it. */
 	log_quote(qaddr, sizeof(qaddr), w->req.remote_addr);
-	/* Offloaded: the range the request asked for (the server's own). */
-	if (!p->ranged || snprintf(rng, sizeof(rng), "%lld-%lld",
+	/*
+	 * Offloaded: the range the request asked for (the server's own). A
+	 * 416 satisfied no range: the Range header as the client sent it.
+	 */
+	if (p->status == 416 && w->req.has_range)
+		log_quote(rng, sizeof(rng), w->req.range);
+	else if (!p->ranged || snprintf(rng, sizeof(rng), "%lld-%lld",
 	    (long long)p->start, (long long)(p->start + p->length - 1)) < 0)
 		memcpy(rng, "-", 2);
 	if (x->ticket.download < 0 || snprintf(dl, sizeof(dl), "%lld",
@@ -390,13 +422,19 @@ static void
 server_answered(struct worker *w, struct server_request *x)
 {
 	const struct plan *p = &w->plan;
-	char		 head[SERVER_QUOTED], tail[SERVER_QUOTED * 3 + 64];
+	char		 head[SERVER_QUOTED * 2], tail[SERVER_QUOTED * 3 + 64];
 
 	server_audit_end(w->au, &x->ticket, p->ranged ? 206 : p->status,
 	    p->start, p->length, x->bytes, x->outcome, &x->t0);
 	server_log_parts(w, x, head, sizeof(head), tail, sizeof(tail));
 	server_log_emit(head, x->bytes, server_elapsed_ms(&x->t0), x->outcome,
 	    tail);
+	/* The scrapes themselves are left out of what they report. */
+	if (!p->metrics)
+		metrics_response(p->status, stream_outcome_name(x->outcome),
+		    x->bytes, x->ttfb_ms >= 0 ? x->ttfb_ms / 1e3 : -1,
+		    x->ttfb_ms >= 0 ? server_elapsed_ms(&x->t0) / 1e3 : -1,
+		    x->ticket.opened);
 }
 
 /*
@@ -408,7 +446,7 @@ server_done_new(struct worker *w, const struct server_request *x,
     struct conn *c)
 {
 	const struct plan *p = &w->plan;
-	char		 head[SERVER_QUOTED], tail[SERVER_QUOTED * 3 + 64];
+	char		 head[SERVER_QUOTED * 2], tail[SERVER_QUOTED * 3 + 64];
 	struct server_done *d;
 	size_t		 hl, tl;
 
@@ -419,6 +457,8 @@ server_done_new(struct worker *w, const struct server_request *x,
 		return (-1);
 	d->ticket = x->ticket;
 	d->status = p->ranged ? 206 : p->status;
+	d->http_status = p->status;
+	d->ttfb_ms = x->ttfb_ms;
 	d->start = p->start;
 	d->length = p->length;
 	d->t0 = x->t0;
@@ -444,6 +484,11 @@ server_finish(struct worker *w, struct conn *c)
 	    c->send.bytes, c->outcome, &d->t0);
 	server_log_emit(d->log, c->send.bytes, server_elapsed_ms(&d->t0),
 	    c->outcome, d->log + d->tail);
+	metrics_inflight(-1);
+	metrics_response(d->http_status, stream_outcome_name(c->outcome),
+	    c->send.bytes, d->ttfb_ms >= 0 ? d->ttfb_ms / 1e3 : -1,
+	    d->ttfb_ms >= 0 ? server_elapsed_ms(&d->t0) / 1e3 : -1,
+	    d->ticket.opened);
 	free(d);
 	c->done = NULL;
 }
@@ -457,9 +502,15 @@ static enum server_next
 server_send(struct worker *w, struct conn *c, struct server_request *x)
 {
 	enum stream_outcome why = STREAM_COMPLETE;
+	enum stream_step step;
 
-	switch (stream_step(&c->send, c->fd, w->buf, sizeof(w->buf),
-	    STREAM_BUDGET, &why)) {
+	step = stream_step(&c->send, c->fd, w->buf, sizeof(w->buf),
+	    STREAM_BUDGET, &why);
+	/* A download's first bytes have gone to the web server. */
+	if (w->req.method == REQUEST_GET && (w->plan.body == PLAN_BODY_FILE ||
+	    w->plan.offload))
+		x->ttfb_ms = server_elapsed_ms(&x->t0);
+	switch (step) {
 	case STREAM_STEP_DONE:
 		break;
 	case STREAM_STEP_FAILED:
@@ -469,6 +520,7 @@ server_send(struct worker *w, struct conn *c, struct server_request *x)
 		if (stream_send_keep(&c->send) == 0 &&
 		    server_done_new(w, x, c) == 0) {
 			x->fd = -1;	/* c->send's now */
+			metrics_inflight(1);
 			return (SERVER_SENDING);
 		}
 		log_warn("event=worker_error op=malloc");

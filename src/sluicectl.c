@@ -50,7 +50,7 @@
 	"\nGlobal options (before or after the command):\n" \
 	"  --db PATH          the jobs database [SLUICE_DB]\n" \
 	"  --state-db PATH    sluice's state database [SLUICE_STATE_DB];\n" \
-	"                     default: sluice-state.db beside --db\n" \
+	"                     default " PATHS_STATE_DB_DEFAULT "\n" \
 	"  --root DIR         the export root [SLUICE_ROOT]\n" \
 	"  --json             one JSON array or object instead of a table\n" \
 	"  -h, --help         help\n"
@@ -189,7 +189,7 @@ static const char ctl_help_audit[] =
     "  --limit N          at most N downloads (default 50; 0: all)\n"
     "  --responses        each download's responses beneath it\n"
     CTL_HELP_WINDOW
-    "Needs --state-db, or --db to find it beside.\n"
+    "Reads the state database (--state-db; sluice's default unless given).\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
 
@@ -214,7 +214,7 @@ static const char ctl_help_prune[] =
     "flight ('started'), and their downloads, are kept; pruned downloads\n"
     "stay counted for max_downloads. sluice prunes by itself; this is for\n"
     "a shorter window once, or with --audit-retention off.\n"
-    "Needs --state-db, or --db to find it beside.\n"
+    "Reads the state database (--state-db; sluice's default unless given).\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
 
@@ -224,7 +224,7 @@ static const char ctl_help_vacuum[] =
     "Rewrite the state database without its free pages (after a large\n"
     "prune) and empty its WAL. Takes the write lock for as long as it\n"
     "runs: sluice's limited downloads get 503 meanwhile.\n"
-    "Needs --state-db, or --db to find it beside.\n"
+    "Reads the state database (--state-db; sluice's default unless given).\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
 
@@ -248,23 +248,22 @@ static const struct ctl_cmd ctl_cmds[] = {
 
 
 /*
- * Derive the state database's default (as sluice does: beside --db), and
+ * Take the state database's default (sluice's own, paths.h), and
  * check that cmd has what it needs. Returns 0, or an exit code after one
  * line.
  */
 static int
 ctl_settings(struct ctl *c, const struct ctl_cmd *cmd)
 {
-	size_t	 sz;
+	size_t	 sz = sizeof(PATHS_STATE_DB_DEFAULT);
 
-	if (c->state_db == NULL && c->db != NULL) {
-		sz = strlen(c->db) + sizeof(PATHS_STATE_DB_NAME) + 1;
+	if (c->state_db == NULL) {
 		if ((c->state_db_buf = malloc(sz)) == NULL) {
 			ctl_err("memory");
 			return (CTL_EXIT_FAIL);
 		}
-		if (paths_state_db_default(c->state_db_buf, sz, c->db) == -1) {
-			ctl_errx("--db: path too long");
+		if (paths_state_db_default(c->state_db_buf, sz) == -1) {
+			ctl_errx("the state database's default: too long");
 			return (CTL_EXIT_FAIL);
 		}
 		c->state_db = c->state_db_buf;
@@ -277,11 +276,6 @@ ctl_settings(struct ctl *c, const struct ctl_cmd *cmd)
 	if ((cmd->need & NEED_ROOT) && c->root == NULL) {
 		ctl_errx("%s: no export root: give --root or SLUICE_ROOT",
 		    cmd->name);
-		return (CTL_EXIT_USAGE);
-	}
-	if ((cmd->need & NEED_STATE) && c->state_db == NULL) {
-		ctl_errx("%s: no state database: give --state-db, "
-		    "SLUICE_STATE_DB, or --db to find it beside", cmd->name);
 		return (CTL_EXIT_USAGE);
 	}
 	return (0);

@@ -103,8 +103,9 @@ test_config() {
 		        deploy/apache/$c.conf"
 	done
 	expect_filled sluice
-	it_expect_eq "config sluice: both locations proxy to the one worker" \
-	    2 "$(grep -Fxc "	ProxyPass \"unix:$SOCK|fcgi://sluice/\"" \
+	# /download/, /private/download/ and /sluice-metrics (issue 16).
+	it_expect_eq "config sluice: the three locations proxy to the one worker" \
+	    3 "$(grep -Fxc "	ProxyPass \"unix:$SOCK|fcgi://sluice/\"" \
 	        "$IT_DIR/apache.conf")"
 }
 

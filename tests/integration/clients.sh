@@ -24,6 +24,9 @@
 
 CL_SIZE=8388608		# 8 MiB: aria2c's -k 1M cuts it into 8 pieces
 CL_FILE=c8m.bin
+CL_NAME='Q3 Bericht – März (final).csv'
+CL_ASCII='Q3 Bericht - Marz (final).csv'	# the ASCII fallback
+CL_TOKEN=name-s3cret
 
 # The file and the jobs: one unlimited job per client, and two limited to
 # one download.
@@ -36,6 +39,12 @@ clients_fixtures() {
 		    '$CL_FILE', $CL_SIZE, $([ "${j%-1}" = "$j" ] && echo NULL ||
 		    echo 1));"
 	done
+	# The names clients save (README's clients table): a UTF-8 name and
+	# a token, as a link from sluicectl add carries them.
+	sql+="INSERT INTO export_jobs (id, status, file_path, file_name,
+	    file_size, token_sha256) VALUES ('cl-name', 'done', '$CL_FILE',
+	    '$CL_NAME', $CL_SIZE, '$(printf %s "$CL_TOKEN" | sha256sum |
+	    cut -d' ' -f1)');"
 	sqlite3 "$IT_DIR/jobs.db" "$sql"
 }
 
@@ -151,6 +160,41 @@ cl_axel() {
 	cl_expect_file axel "$IT_DIR/cl/$1.bin"
 }
 
+# What each client names the file it saves, for a UTF-8 name and a
+# token in the link (the README's clients table says the same), and
+# that curl refuses -C - with -J. Once, behind lighttpd in stream mode:
+# the names come from sluice's headers and the URL, not the server.
+test_client_names() {
+	local url d got c
+	url="$BASE/download/cl-name/Q3%20Bericht%20%E2%80%93%20M%C3%A4rz"
+	url+="%20%28final%29.csv?token=$CL_TOKEN"
+	for c in "curl -fsS -OJ|$CL_ASCII" \
+	    "curl -fsS -O|Q3%20Bericht%20%E2%80%93%20M%C3%A4rz%20%28final%29.csv" \
+	    "wget -q|$CL_NAME?token=$CL_TOKEN" \
+	    "wget -q --content-disposition|$CL_NAME" \
+	    "aria2c -q|$CL_NAME" \
+	    "axel -q|$CL_ASCII"; do
+		d=$(mktemp -d "$IT_DIR/cl/n.XXXXXX")
+		(cd "$d" && timeout 20 ${c%%|*} "$url" >/dev/null 2>&1)
+		got=$(ls -A "$d")
+		it_expect_eq "names: ${c%%|*} saves the file as" "${c#*|}" "$got"
+	done
+	python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1]).headers.get_filename())' \
+	    "$url" >"$IT_DIR/cl/py" 2>&1
+	it_expect_eq "names: Python's get_filename() reads the fallback" \
+	    "$CL_ASCII" "$(cat "$IT_DIR/cl/py")"
+	d=$(mktemp -d "$IT_DIR/cl/n.XXXXXX")
+	(cd "$d" && curl -fsS -C - -OJ "$url" >/dev/null 2>&1)
+	it_expect_eq "names: curl refuses -C - with -J (exit 2)" 2 "$?"
+	d=$(mktemp -d "$IT_DIR/cl/n.XXXXXX")
+	head -c 300000 "$IT_ROOT/$CL_FILE" >"$d/report.csv"
+	(cd "$d" && curl -fsS -C - -o report.csv "$url")
+	CL_RC=$?
+	cl_expect_file "names: curl -C - -o NAME resumes into NAME" \
+	    "$d/report.csv"
+}
+
 test_clients() {
 	local c missing=""
 	for c in curl wget aria2c axel; do
@@ -177,6 +221,9 @@ test_clients() {
 	cl_axel cl-axel-1
 	cl_one_download "axel, limit 1" cl-axel-1 127.0.0.1
 	cl_refused cl-axel-1 "$(it_addr 43)"
+	if [ "$IT_SERVER $IT_MODE" = "lighttpd stream" ]; then
+		test_client_names
+	fi
 	rm -rf "$IT_DIR/cl"
 }
 

@@ -99,6 +99,8 @@ it_kill_pid() {
 # it_scratch NAME: a scratch directory /tmp/sluice-NAME.XXXXXX (short:
 # unix socket paths are limited to 108 bytes) with the usual names in it,
 # removed at exit unless IT_KEEP is set; every recorded pid is stopped.
+# SLUICE_STATE_DB points in it, so no sluice or sluicectl that a test
+# starts uses the machine's /var/lib/sluice.
 it_scratch() {
 	IT_DIR=$(mktemp -d "/tmp/sluice-$1.XXXXXX") ||
 	    { echo "mktemp failed" >&2; exit 2; }
@@ -106,6 +108,7 @@ it_scratch() {
 	IT_DOCROOT=$IT_DIR/htdocs
 	SOCK=$IT_DIR/sluice.sock
 	LOG=$IT_DIR/sluice.log
+	export SLUICE_STATE_DB=$IT_DIR/sluice-state.db
 	trap 'it_cleanup; [ -n "${IT_KEEP:-}" ] || rm -rf "$IT_DIR"' EXIT
 	trap 'exit 130' INT TERM
 }
@@ -124,6 +127,7 @@ it_sluice_start() {
 	rm -f "$sock" "$sock.pid"
 	spawn-fcgi -s "$sock" -M 0660 -P "$sock.pid" -- "$bin" \
 	    --db "$IT_DIR/jobs.db" --root "$IT_ROOT" --log-file "$log" \
+	    --state-db "$IT_DIR/sluice-state.db" \
 	    --url-prefix /download/,/private/download/ "$@" \
 	    >/dev/null || return 1
 	SLUICE_PID=$(cat "$sock.pid")

@@ -80,10 +80,27 @@ test_startup() {
 	startup_case "SLUICE_ROOT from the environment" "not a directory" \
 	    env SLUICE_DB="$IT_DIR/jobs.db" SLUICE_ROOT="$IT_ROOT/hello.txt" \
 	    "$BIN"
+	# A state database sluice's user cannot write: one line that names
+	# the fix, before any worker starts.
+	startup_case "state database directory missing" \
+	    "directory $IT_DIR/nodir: No such file.*give --state-db" \
+	    "$BIN" --db "$IT_DIR/jobs.db" --root "$IT_ROOT" \
+	    --state-db "$IT_DIR/nodir/state.db"
+	if [ "$(id -u)" -eq 0 ]; then
+		chmod 0711 "$IT_DIR"	# as it_grant_www_data does
+		mkdir -p "$IT_DIR/rostate" && chmod 0755 "$IT_DIR/rostate"
+		startup_case "state database directory not writable" \
+		    "rostate: Permission denied .*make it sluice's" \
+		    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		    "$BIN" --db "$IT_DIR/jobs.db" --root "$IT_ROOT" \
+		    --state-db "$IT_DIR/rostate/state.db"
+	fi
 	local out
 	out=$("$BIN" --help)
 	it_check "startup: --help names every option" \
 	    grep -q -- '--url-prefix' <<<"$out"
+	it_check "startup: --help names the state database's default" \
+	    grep -q -- '(default /var/lib/sluice/state.db)' <<<"$out"
 }
 # ------------------------------------------------------------ database busy
 test_busy() {

@@ -21,12 +21,13 @@ done
 
 it_scratch ctl
 
-# sluicectl's settings come from the environment, as in production; the
-# state database defaults to sluice-state.db beside the jobs database.
+# sluicectl's settings come from the environment, as in production (the
+# state database's default is /var/lib/sluice/state.db: here, scratch).
 export SLUICE_DB=$IT_DIR/jobs.db
 export SLUICE_ROOT=$IT_ROOT
-unset SLUICE_STATE_DB SLUICE_PUBLIC_URL
+unset SLUICE_PUBLIC_URL
 STATE=$IT_DIR/sluice-state.db
+export SLUICE_STATE_DB=$STATE
 DAY=86400
 
 # ------------------------------------------------------------- helpers
@@ -256,6 +257,15 @@ test_init() {
 	expect_rc 0
 	it_check "init3: --state-db used" [ -f "$IT_DIR/other-state.db" ]
 	it_check "init3: nested root made" [ -d "$IT_DIR/a/b/c" ]
+	# Run as root, init gives a new state database to its directory's
+	# owner (sluice's user, by tmpfiles.d), who must write it.
+	if [ "$(id -u)" -eq 0 ]; then
+		mkdir "$IT_DIR/owned" && chown nobody:nogroup "$IT_DIR/owned"
+		ctl init5 init --state-db "$IT_DIR/owned/state.db"
+		expect_rc 0
+		it_expect_eq "init5: the new state database is its directory's owner's" \
+		    nobody:nogroup "$(stat -c %U:%G "$IT_DIR/owned/state.db")"
+	fi
 	ctl init4 init --root /proc/nope/x
 	expect_rc 1
 	expect_err 'sluicectl: init: export root /proc/nope/x: .*'
@@ -662,6 +672,7 @@ test_show() {
 	    grep -Eq "^$J3 +done .* +2/- +- +- +plain\\.txt$" "$IT_DIR/o.list-used"
 	ctl show show "$J2"
 	expect_rc 0
+	expect_line "downloads, from state database: $STATE"
 	expect_line "id             $J2"
 	expect_line "status         done"
 	expect_line "file_name      Résumé 2024/v2.bin"
@@ -782,6 +793,7 @@ test_audit() {
 	local t=$SEED_T n
 	ctl audit audit
 	expect_rc 0
+	expect_line "state database: $STATE"
 	it_check "audit: header" grep -Eq '^OPENED +LAST +JOB +ADDR +USER +RESP +BYTES +COVERED +COMPLETE +STATE$' \
 	    "$IT_DIR/o.audit"
 	it_check "audit: J2's download B, with its job" grep -Eq \
@@ -820,7 +832,7 @@ test_audit() {
 	expect_rc 0
 	it_expect_eq "audit --responses --limit 2: C and B, their responses beneath" \
 	    "D R D R R" \
-	    "$(grep -vE '^(OPENED|    STARTED)' "$IT_DIR/o.audit-resp" |
+	    "$(grep -vE '^(OPENED|    STARTED|state database: )' "$IT_DIR/o.audit-resp" |
 	        sed -E 's/^    .*/R/; s/^[0-9].*/D/' | joined)"
 	ctl audit-resp-json audit --responses --json --limit 0
 	expect_rc 0
@@ -1126,6 +1138,35 @@ test_prune() {
 	    "$(stat -c %s "$STATE-wal" 2>/dev/null || echo 0)"
 }
 
+# ------------------------------------------------- progress bars (tty)
+# add and check --hash draw a bar with rate and time left on a terminal
+# (script(1) gives them one), and nothing at all when stderr is not one.
+test_progress_bars() {
+	local big=$IT_DIR/src/big.bin
+	truncate -s 256M "$big"
+	ctl big-notty add "$big" --name big.bin --json
+	expect_rc 0
+	it_expect_eq "progress: no bar when stderr is not a terminal" "" \
+	    "$(cat "$IT_DIR/e.big-notty")"
+	script -qec "$CTL add $big --name big2.bin" "$IT_DIR/ts.add" \
+	    >/dev/null 2>&1 </dev/null
+	it_check "progress: add on a terminal shows the copy's bar" \
+	    grep -Eq 'copying \[=+>? *\] +[0-9]+%  [0-9.]+ [KMG]?i?B/s  [0-9:-]+ left' \
+	    "$IT_DIR/ts.add"
+	it_check "progress: add's bar ends at 100%" \
+	    grep -q 'copying \[========================\] 100%' "$IT_DIR/ts.add"
+	ctl check-notty check --hash
+	it_check "progress: check --hash draws nothing off a terminal" \
+	    it_not grep -q 'check --hash \[' "$IT_DIR/e.check-notty"
+	script -qec "$CTL check --hash" "$IT_DIR/ts.check" \
+	    >/dev/null 2>&1 </dev/null
+	it_check "progress: check --hash on a terminal shows the hash's bar" \
+	    grep -Eq 'check --hash \[=*>? *\] +[0-9]+%  [0-9.]+ [KMG]?i?B/s' \
+	    "$IT_DIR/ts.check"
+	sql "DELETE FROM export_jobs WHERE file_name IN ('big.bin', 'big2.bin')"
+	find "$IT_ROOT" -name '*big*.bin' -delete
+}
+
 # ------------------------------------------------------------------ run
 mkdir -p "$IT_DOCROOT"
 test_help
@@ -1149,6 +1190,7 @@ test_purge
 test_purge_escapes
 test_purge_progress
 test_prune
+test_progress_bars
 it_check "sluice: no sanitizer report in its log" \
     bash -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$LOG'"
 

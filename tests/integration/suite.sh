@@ -145,6 +145,13 @@ test_ranges_curl() {
 	    "1|$n|127.0.0.1"
 	log_lacks "counting: HEAD and 304 never count" \
 	    'method=HEAD .*counts=1|status=304 .*counts=1'
+	# wget -c of a file it has whole: Range: bytes=<size>-, a 416, and
+	# the log says which range (offloaded, the server answers it).
+	it_streaming || return 0
+	mkdir -p "$IT_DIR/w416" && cp "$IT_ROOT/data/1m.bin" "$IT_DIR/w416/m1"
+	(cd "$IT_DIR/w416" && wget -q -c -T 20 "$BASE/download/m1") || :
+	log_has "416: wget -c of a whole file is logged with its Range" \
+	    'id=m1 status=416 reason=[a-z_]+ range="bytes=1048576-" counts=0 '
 }
 
 # ---------------------------------------------------- abort and truncation

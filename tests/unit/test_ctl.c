@@ -22,6 +22,7 @@
 #include "cases.h"
 #include "config.h"
 #include "ctl_out.h"
+#include "ctl_progress.h"
 #include "ctl_rows.h"
 #include "opt.h"
 
@@ -952,10 +953,54 @@ test_config_values(void **state)
 	assert_int_equal(c->max_requests, 100);
 	assert_int_equal(c->workers, CONFIG_WORKERS);
 	assert_string_equal(c->url_prefix, CONFIG_DEFAULT_PREFIX);
-	assert_string_equal(c->state_db, "/var/lib/x/sluice-state.db");
+	/* Its own directory, whatever --db says (issue 16). */
+	assert_string_equal(c->state_db, "/var/lib/sluice/state.db");
 	assert_int_equal(c->audit_on, 1);
 	free(c);
 	config_env_clear();
+}
+
+/* The progress bar's line: the bar, percent, rate and time left. */
+static void
+test_progress_format(void **state)
+{
+	static const struct {
+		const char	*name;
+		int64_t		 done, total, ms;
+		const char	*want;
+	} cases[] = {
+		{ "start, no rate yet", 0, 1048576, 0,
+		    "copying [>                       ]   0%  0.0 B/s  "
+		    "--:-- left" },
+		{ "half at 1 MiB/s", 524288, 1048576, 500,
+		    "copying [============>           ]  50%  1.0 MiB/s  "
+		    "0:01 left" },
+		{ "a quarter of 4 GiB at 10 MiB/s", 1073741824, 4294967296LL,
+		    102400, "copying [======>                 ]  25%  "
+		    "10.0 MiB/s  5:07 left" },
+		{ "past an hour left", 1048576, 4294967296LL, 1000,
+		    "copying [>                       ]   0%  1.0 MiB/s  "
+		    "1:08:15 left" },
+		{ "done", 2048, 2048, 1000,
+		    "copying [========================] 100%  2.0 KiB/s  "
+		    "0:00 left" },
+		{ "an empty file", 0, 0, 10,
+		    "copying [========================] 100%  0.0 B/s  "
+		    "--:-- left" },
+	};
+	char	 line[CTL_PROGRESS_LINE];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < NITEMS(cases); i++) {
+		expect_int(cases[i].name, "rc", ctl_progress_format(line,
+		    sizeof(line), "copying", cases[i].done, cases[i].total,
+		    cases[i].ms), 0);
+		expect_str(cases[i].name, "line", line, cases[i].want);
+	}
+	expect_int("small", "rc", ctl_progress_format(line, 20, "copying",
+	    1, 2, 3), -1);
+	end_cases();
 }
 
 int
@@ -963,6 +1008,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_out_clean),
+		cmocka_unit_test(test_progress_format),
 		cmocka_unit_test(test_out_utf8_valid),
 		cmocka_unit_test(test_table_width),
 		cmocka_unit_test(test_json_string),

@@ -328,9 +328,9 @@ static const struct disp_case disp_cases[] = {
 	{ "plain", "report.csv", "job1",
 	    DISP("report.csv", "report.csv") },
 	{ "chinese with space", "\xe6\x8a\xa5\xe5\x91\x8a 2024.csv", "job1",
-	    DISP("__ 2024.csv", "%E6%8A%A5%E5%91%8A%202024.csv") },
+	    DISP("_ 2024.csv", "%E6%8A%A5%E5%91%8A%202024.csv") },
 	{ "double quote", "a\"b.csv", "job1",
-	    DISP("a_b.csv", "a%22b.csv") },
+	    DISP("a'b.csv", "a%22b.csv") },
 	{ "backslash", "a\\b.csv", "job1",
 	    DISP("a_b.csv", "a%5Cb.csv") },
 	{ "percent", "100%.csv", "job1",
@@ -338,7 +338,7 @@ static const struct disp_case disp_cases[] = {
 	{ "already-encoded look-alike", "a%22b", "job1",
 	    DISP("a_22b", "a%2522b") },
 	{ "quote backslash percent together", "\"\\%", "job1",
-	    DISP("___", "%22%5C%25") },
+	    DISP("'_", "%22%5C%25") },
 	{ "apostrophe and semicolon", "it's; x=1.csv", "job1",
 	    DISP("it's; x=1.csv", "it%27s%3B%20x%3D1.csv") },
 	{ "attr-chars kept verbatim", "a!#$&+-.^_`|~z", "job1",
@@ -385,24 +385,48 @@ static const struct disp_case disp_cases[] = {
 	/* Neighbours of the bidi ranges are ordinary characters. */
 	{ "U+2065 kept", "a\xe2\x81\xa5", "job1",
 	    DISP("a_", "a%E2%81%A5") },
-	{ "U+202F kept", "a\xe2\x80\xaf", "job1",
-	    DISP("a_", "a%E2%80%AF") },
-	/* Other non-ASCII: one '_' per character in the fallback. */
+	{ "U+202F kept (NFKD: a space)", "a\xe2\x80\xaf", "job1",
+	    DISP("a ", "a%E2%80%AF") },
+	/*
+	 * Other non-ASCII: NFKD without combining marks, dashes and quotes
+	 * as ASCII ones, else '_', never two in a row (issue 16).
+	 */
 	{ "e acute", "caf\xc3\xa9.txt", "job1",
-	    DISP("caf_.txt", "caf%C3%A9.txt") },
+	    DISP("cafe.txt", "caf%C3%A9.txt") },
+	{ "e and a combining acute", "cafe\xcc\x81.txt", "job1",
+	    DISP("cafe.txt", "cafe%CC%81.txt") },
+	{ "issue 16's name",
+	    "Q3 Bericht \xe2\x80\x93 M\xc3\xa4rz (final) \xf0\x9f\x98\x80.csv",
+	    "job1", DISP("Q3 Bericht - Marz (final) _.csv",
+	    "Q3%20Bericht%20%E2%80%93%20M%C3%A4rz%20%28final%29%20"
+	    "%F0%9F%98%80.csv") },
+	{ "typographic quotes",
+	    "\xe2\x80\x9cx\xe2\x80\x9d \xe2\x80\x98y\xe2\x80\x99", "job1",
+	    DISP("'x' 'y'",
+	    "%E2%80%9Cx%E2%80%9D%20%E2%80%98y%E2%80%99") },
+	{ "em dash, minus sign", "a\xe2\x80\x94" "b\xe2\x88\x92" "c", "job1",
+	    DISP("a-b-c", "a%E2%80%94b%E2%88%92c") },
+	{ "ligature and superscript", "\xef\xac\x81le\xc2\xb2", "job1",
+	    DISP("file2", "%EF%AC%81le%C2%B2") },
+	{ "sharp s has no decomposition", "Stra\xc3\x9f" "e", "job1",
+	    DISP("Stra_e", "Stra%C3%9Fe") },
+	{ "no runs of _", "\xe6\x8a\xa5\xe5\x91\x8a\xf0\x9f\x98\x80_x", "job1",
+	    DISP("_x", "%E6%8A%A5%E5%91%8A%F0%9F%98%80_x") },
+	{ "the name's own run of _ is one", "a__b", "job1",
+	    DISP("a_b", "a__b") },
 	{ "4-byte emoji", "\xf0\x9f\x98\x80.png", "job1",
 	    DISP("_.png", "%F0%9F%98%80.png") },
 	/* Invalid UTF-8: each bad byte becomes '_' in both forms. */
 	{ "0xff byte", "a\xff" "b.csv", "job1", DISP("a_b.csv", "a_b.csv") },
 	{ "lone continuation", "\x80x", "job1", DISP("_x", "_x") },
 	{ "overlong slash C0 AF", "\xc0\xaf.csv", "job1",
-	    DISP("__.csv", "__.csv") },
+	    DISP("_.csv", "__.csv") },
 	{ "surrogate ED A0 80", "\xed\xa0\x80", "job1",
-	    DISP("___", "___") },
+	    DISP("_", "___") },
 	{ "past U+10FFFF", "\xf4\x90\x80\x80", "job1",
-	    DISP("____", "____") },
+	    DISP("_", "____") },
 	{ "truncated sequence at end", "x\xe6\x8a", "job1",
-	    DISP("x__", "x__") },
+	    DISP("x_", "x__") },
 	{ "lead byte then ASCII", "\xe6" "ab", "job1",
 	    DISP("_ab", "_ab") },
 	/* No usable name: the fallback (the job id). */
@@ -434,9 +458,9 @@ disp_expected(const char *clean)
 		if ((c & 0xc0) == 0x80)
 			continue;	/* one '_' per character */
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' &&
-		    c != '%')
+		    c != '%' && c != '_')
 			s[o++] = (char)c;
-		else
+		else if (s[o - 1] != '_')	/* never two in a row */
 			s[o++] = '_';
 	}
 	o += (size_t)sprintf(s + o, "\"; filename*=UTF-8''");
@@ -660,6 +684,34 @@ test_disposition_long(void **state)
 		free(clean);
 		free(want);
 	}
+	end_cases();
+}
+
+/*
+ * A fallback longer than the name: U+2487 (3 bytes) is "(20)" under NFKD,
+ * so 255 bytes of it are 340 ASCII bytes, and the header still fits.
+ */
+static void
+test_disposition_expands(void **state)
+{
+	char	 buf[HTTP_DISPOSITION_SIZE];
+	char	*in, *fb, *pct, *want;
+
+	(void)state;
+	in = repeat("\xe2\x92\x87", 85, "");
+	fb = repeat("(20)", 85, "");
+	pct = repeat("%E2%92%87", 85, "");
+	want = malloc(strlen(fb) + strlen(pct) + 64);
+	assert_non_null(want);
+	sprintf(want, "attachment; filename=\"%s\"; filename*=UTF-8''%s", fb,
+	    pct);
+	expect_int("85 x U+2487", "rc", http_disposition_format(buf,
+	    sizeof(buf), in, "job1"), 0);
+	expect_str("85 x U+2487", "disposition", buf, want);
+	free(in);
+	free(fb);
+	free(pct);
+	free(want);
 	end_cases();
 }
 
@@ -1012,6 +1064,7 @@ main(void)
 		cmocka_unit_test(test_digest_format),
 		cmocka_unit_test(test_disposition_table),
 		cmocka_unit_test(test_disposition_long),
+		cmocka_unit_test(test_disposition_expands),
 		cmocka_unit_test(test_disposition_small),
 		cmocka_unit_test(test_headers_block),
 		cmocka_unit_test(test_headers_status_line),

@@ -333,7 +333,7 @@ static const struct plan_case plan_cases[] = {
 	    "filename*=UTF-8''job1" },
 	{ "a name with a quote and UTF-8", .fname = "a\"b \xc3\xa9.csv",
 	    .want = 200, .hdr = "Content-Disposition: attachment; "
-	    "filename=\"a_b _.csv\"; filename*=UTF-8''a%22b%20%C3%A9.csv" },
+	    "filename=\"a'b e.csv\"; filename*=UTF-8''a%22b%20%C3%A9.csv" },
 	{ "sha256: Repr-Digest", .sha = 1, .want = 200,
 	    .hdr = "Repr-Digest: sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:" },
 	{ "sha256: a 206 keeps Repr-Digest", .sha = 1, .range = "bytes=5-",
@@ -716,12 +716,82 @@ test_plan_pure(void **state)
 	test_free(b);
 }
 
+/*
+ * --metrics-path: a GET or HEAD of exactly that path (a query allowed)
+ * asks for the page, then answers it as a small text 200; anything else
+ * is the contract's (a path outside the prefixes is 404), as is any
+ * method but GET and HEAD.
+ */
+static void
+test_plan_metrics(void **state)
+{
+	static const struct {
+		const char	*method, *uri;
+		int		 status;
+		enum plan_body	 body;
+	} cases[] = {
+		{ "GET", "/sluice-metrics", 200, PLAN_BODY_TEXT },
+		{ "GET", "/sluice-metrics?x=1", 200, PLAN_BODY_TEXT },
+		{ "HEAD", "/sluice-metrics", 200, PLAN_BODY_NONE },
+		{ "GET", "/sluice-metricsX", 404, PLAN_BODY_TEXT },
+		{ "GET", "/sluice-metrics/", 404, PLAN_BODY_TEXT },
+		{ "POST", "/sluice-metrics", 405, PLAN_BODY_TEXT },
+	};
+	static const char page[] = "sluice_downloads_in_flight 0\n";
+	struct config	*cfg;
+	struct request	*r;
+	struct plan	*p;
+	struct plan_facts f;
+	char		 m[64], u[128];
+	size_t		 i;
+
+	(void)state;
+	cfg = test_calloc(1, sizeof(*cfg));
+	r = test_calloc(1, sizeof(*r));
+	p = test_calloc(1, sizeof(*p));
+	strcpy(cfg->metrics_path, "/sluice-metrics");
+	for (i = 0; i < NITEMS(cases); i++) {
+		char	*envp[] = { m, u, NULL };
+
+		snprintf(m, sizeof(m), "REQUEST_METHOD=%s", cases[i].method);
+		snprintf(u, sizeof(u), "REQUEST_URI=%s", cases[i].uri);
+		memset(&f, 0, sizeof(f));
+		memset(r, 0, sizeof(*r));
+		f.cfg = cfg;
+		f.req = r;
+		f.read_status = request_read(r, envp);
+		if (f.read_status == 0 && r->method != REQUEST_OTHER)
+			f.target_status = request_parse_target(r, "/download/");
+		if (cases[i].status == 200) {
+			expect_int(cases[i].uri, "asks for the page",
+			    plan_make(&f, p), PLAN_NEED_METRICS);
+			f.metrics = page;
+			f.metrics_len = sizeof(page) - 1;
+		}
+		expect_int(cases[i].uri, "ready", plan_make(&f, p),
+		    PLAN_READY);
+		expect_int(cases[i].uri, "status", p->status, cases[i].status);
+		expect_int(cases[i].uri, "body", p->body, cases[i].body);
+		expect_int(cases[i].uri, "metrics", p->metrics,
+		    cases[i].status == 200);
+		if (cases[i].status == 200 && strstr(p->hdr.buf,
+		    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+		    "Content-Length: 29\r\n") == NULL)
+			case_fail(cases[i].uri, "headers [%s]", p->hdr.buf);
+	}
+	test_free(cfg);
+	test_free(r);
+	test_free(p);
+	end_cases();
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan_table),
 		cmocka_unit_test(test_plan_pure),
+		cmocka_unit_test(test_plan_metrics),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
