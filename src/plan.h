@@ -74,6 +74,8 @@ struct plan_file {
 	const char		*why;		/* PLAN_FILE_ERROR */
 	int			 regular;
 	unsigned		 type;		/* st_mode & S_IFMT */
+	unsigned		 perm;		/* st_mode & 07777 */
+	int64_t			 uid;		/* the owner */
 	int64_t			 size;
 	uint64_t		 ino;
 	int64_t			 mtime_sec;
@@ -92,6 +94,7 @@ struct plan_facts {
 	enum plan_download	 download;
 	struct plan_file	 file;
 	int64_t			 now;
+	int64_t			 peer_uid;	/* the web server's; -1: unknown */
 };
 
 enum plan_body {
@@ -132,12 +135,15 @@ struct plan {
 	int64_t		 length;	/* asked for: the server sends it) */
 	int		 ranged;	/* start and length are a 206's */
 	int		 offload;	/* the web server sends the file */
+	const char	*streamed;	/* offload mode, sent by sluice: why */
 	struct http_headers hdr;	/* ready to send */
 	char		 scratch[PLAN_SCRATCH_SIZE];	/* offload value */
 };
 
 enum plan_next plan_make(const struct plan_facts *, struct plan *);
 void	plan_common_headers(struct http_headers *);
+void	plan_file_headers(const struct plan_facts *, const struct plan_values *,
+	    struct plan *, const char *name, const char *value);
 void	plan_error(const struct plan_facts *, struct plan *, int status,
 	    const char *why);
 

@@ -421,6 +421,9 @@ server_handle(struct worker *w, struct FCGX_Request *fr, char **envp)
 	struct server_request x;
 
 	server_gather_request(w, envp, &x);
+	/* Offload mode: the web server opens the file itself, as this uid. */
+	x.facts.peer_uid = w->cfg->offload_mode != CONFIG_OFFLOAD_NONE ?
+	    stream_peer_uid(fr) : -1;
 	server_plan(w, &x);
 	server_execute(w, fr, &x);
 	stream_close(&x.fd);

@@ -53,6 +53,7 @@ void	stream_send_file(struct FCGX_Request *, const struct http_headers *,
 	    size_t first, int64_t off, int64_t len,
 	    const struct stream_limits *, struct stream_result *);
 void	stream_drop(struct FCGX_Request *);
+int64_t	stream_peer_uid(const struct FCGX_Request *);
 const char *stream_outcome_name(enum stream_outcome);
 
 #endif

@@ -22,6 +22,7 @@
 #include "cases.h"
 #include "config.h"
 #include "ctl_out.h"
+#include "text.h"
 #include "ctl_rows.h"
 #include "opt.h"
 
@@ -128,7 +129,7 @@ test_out_utf8_valid(void **state)
 	(void)state;
 	for (i = 0; i < NITEMS(utf8_cases); i++)
 		expect_int(utf8_cases[i].name, "valid",
-		    ctl_out_utf8_valid(utf8_cases[i].in), utf8_cases[i].want);
+		    text_utf8_valid(utf8_cases[i].in), utf8_cases[i].want);
 	end_cases();
 }
 
