@@ -241,10 +241,10 @@ config_offload_parse(struct config *c, char *err, size_t errsz)
 /*
  * Offload mode: the export root as an absolute path without symlinks,
  * resolved once at startup (the web server opens <root_abs>/<file_path>;
- * nginx's alias names the same directory). A newer mod_xsendfile url-decodes the
- * X-Sendfile value, so a '%' in it cannot be sent unambiguously (in
- * X-Sendfile2 the whole path is percent-encoded). Returns 0, or -1 with
- * a sentence in err.
+ * nginx's alias names the same directory). A newer mod_xsendfile
+ * url-decodes the X-Sendfile value, so a '%' in it cannot be sent
+ * unambiguously (in X-Sendfile2 the whole path is percent-encoded).
+ * Returns 0, or -1 with a sentence in err.
  */
 int
 config_resolve_root(struct config *c, char *err, size_t errsz)

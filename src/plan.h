@@ -94,7 +94,7 @@ struct plan_facts {
 	enum plan_download	 download;
 	struct plan_file	 file;
 	int64_t			 now;
-	int64_t			 peer_uid;	/* the web server's; -1: unknown */
+	int64_t			 peer_uid;	/* the web server's, or -1 */
 };
 
 enum plan_body {
