@@ -158,8 +158,14 @@ offload_refuses(const struct plan_facts *f, const struct plan_values *v,
 		return (r->has_range ? "range_ignored" : NULL);
 	if (!offload_range_plain(r->range))
 		return ("range_form");
+	/*
+	 * Apache compares an If-Range date with the file's mtime to the
+	 * microsecond (mod_xsendfile sets it from its stat): only the ETag
+	 * means the same to it.
+	 */
 	if (r->has_if_range && strcmp(r->if_range, v->etag) != 0 &&
-	    strcmp(r->if_range, v->last_modified) != 0)
+	    (f->cfg->offload_mode == CONFIG_OFFLOAD_XSENDFILE ||
+	    strcmp(r->if_range, v->last_modified) != 0))
 		return ("if_range_form");
 	return (NULL);
 }
@@ -243,6 +249,9 @@ offload_headers(const struct plan_facts *f, const struct plan_values *v,
 		http_headers_add(h, "Accept-Ranges", "bytes");
 	}
 	plan_common_headers(h);
+	/* As when streamed: one set of headers, whoever sends the bytes. */
+	if (xsendfile)
+		http_headers_add(h, "X-Accel-Buffering", "no");
 	http_headers_add(h, xsendfile ? "X-Sendfile" : "X-Accel-Redirect",
 	    p->scratch);
 	(void)http_headers_end(h);

@@ -181,7 +181,8 @@ suite_run() {
 	LOG=$IT_DIR/sluice-$1-$2.log
 	STATE_DB=$IT_DIR/state-$1-$2.db
 	local opts=(--state-db "$STATE_DB")
-	[ "$2" = stream ] || opts+=(--offload "$(it_offload_arg "$1")")
+	# shellcheck disable=SC2046
+	[ "$2" = stream ] || opts+=(--offload $(it_offload_arg "$1"))
 	echo "# ---- $1, $2 mode"
 	IT_T0=${EPOCHREALTIME/./}
 	rm -f "$IT_DIR/$1-access.log"

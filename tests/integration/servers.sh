@@ -16,11 +16,14 @@ it_server_conf() {
 	esac
 }
 
-# The --offload value sluice takes behind a server in offload mode.
+# The --offload value sluice takes behind a server in offload mode, and
+# behind Apache the option that accepts mod_xsendfile's symlink race
+# (README, "Offload mode"): words for an array, none with a space.
 it_offload_arg() {
 	case $1 in
 	nginx) echo x-accel-redirect:/_sluice_files/ ;;
-	*) echo x-sendfile ;;
+	lighttpd) echo x-sendfile2 ;;
+	*) echo x-sendfile --offload-symlink-race accept ;;
 	esac
 }
 
@@ -70,6 +73,13 @@ it_server_exec() {
 	it_fill "$src" "$conf" "$port" "$sock" "$users" || return 1
 	case $srv in
 	lighttpd)
+		# It opens its logs once it runs as www-data (as root).
+		if [ "$(id -u)" -eq 0 ]; then
+			touch "$IT_DIR/lighttpd-error.log" \
+			    "$IT_DIR/lighttpd-access.log" &&
+			    chown www-data:www-data "$IT_DIR/lighttpd-error.log" \
+			    "$IT_DIR/lighttpd-access.log" || return 1
+		fi
 		lighttpd -tt -f "$conf" >/dev/null || return 1
 		lighttpd -D -f "$conf" &
 		;;

@@ -478,11 +478,17 @@ static const struct plan_case plan_cases[] = {
 	    .hdr = "Status: 200 OK|X-Sendfile: /srv/export/exports/a.csv|"
 	    "ETag: @ETAG@|Accept-Ranges: bytes|Content-Type: text/csv|"
 	    "Cache-Control: private|Referrer-Policy: no-referrer|"
-	    "-Content-Length|-Last-Modified|-X-Accel-Buffering" },
+	    "X-Accel-Buffering: no|-Content-Length|-Last-Modified" },
 	{ "x-sendfile: a plain range, Apache makes the 206", XS,
 	    .range = "bytes=100-199", .want = 206, .bodyk = B_NONE,
 	    .start = 100, .length = 100,
 	    .hdr = "Status: 200 OK|X-Sendfile: /srv/export/exports/a.csv" },
+	{ "x-sendfile: If-Range, the ETag sent", XS, .range = "bytes=7-",
+	    .if_range = "@ETAG@", .want = 206, .bodyk = B_NONE },
+	{ "x-sendfile: If-Range, the date sent: streamed", XS,
+	    .range = "bytes=7-", .if_range = "@LM@", .want = 206,
+	    .bodyk = B_FILE, .streamed = "if_range_form",
+	    .hdr = "Content-Range: bytes 7-999/1000" },
 	{ "x-sendfile: HEAD with Range is sluice's 200", XS,
 	    .method = "HEAD", .range = "bytes=0-4", .want = 200,
 	    .bodyk = B_NONE, .hdr = "Content-Length: 1000|-X-Sendfile" },
