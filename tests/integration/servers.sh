@@ -60,10 +60,14 @@ it_fill() {
 
 # As root, the servers' workers run as www-data (as in production, where
 # deploy/spawn-fcgi/sluice.sh gives the socket group www-data): they get
-# the socket through the group, and may cross $IT_DIR.
+# the socket through the group, and may cross $IT_DIR. $IT_DIR is setgid
+# www-data, so that a socket made later (sluice restarted, or binding
+# --listen itself, mode 0660) is theirs too while the server runs on:
+# lighttpd, like nginx and Apache, serves as www-data (issue 17).
 it_grant_www_data() {
 	chmod 0711 "$IT_DIR"
-	[ "$(id -u)" -ne 0 ] || chgrp www-data "$1"
+	[ "$(id -u)" -ne 0 ] || { chgrp www-data "$1" "$IT_DIR" &&
+	    chmod 2711 "$IT_DIR"; }
 }
 
 # One attempt: start SERVER from config SRC on PORT; sets SRV_PID.
