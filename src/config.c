@@ -82,8 +82,8 @@ config_usage(const char *progname)
 	    "                      for D after its last response (default "
 	    "%lldh) [SLUICE_RESUME_WINDOW]\n"
 	    "  --offload MODE      hand the file to the web server after the "
-	    "checks: x-sendfile2\n"
-	    "                      (lighttpd), x-accel-redirect:/prefix/ "
+	    "checks: lighttpd\n"
+	    "                      (X-Sendfile), x-accel-redirect:/prefix/ "
 	    "(nginx internal location)\n"
 	    "                      or x-sendfile (Apache mod_xsendfile); "
 	    "default: sluice streams it\n"
@@ -200,7 +200,7 @@ config_offload_race(struct config *c, char *err, size_t errsz)
 		snprintf(err, errsz, "--offload x-sendfile: mod_xsendfile "
 		    "opens the path again after sluice's check and follows a "
 		    "symlink swapped in meanwhile, so a file outside the root "
-		    "can be served; use x-sendfile2 behind lighttpd or "
+		    "can be served; use --offload lighttpd behind lighttpd or "
 		    "x-accel-redirect behind nginx, or stream, or add "
 		    "--offload-symlink-race %s if nobody who could swap a "
 		    "directory under the root is to be feared (README, "
@@ -211,7 +211,7 @@ config_offload_race(struct config *c, char *err, size_t errsz)
 }
 
 /*
- * --offload: "" or "stream", "x-sendfile2", "x-accel-redirect:/prefix/",
+ * --offload: "" or "stream", "lighttpd", "x-accel-redirect:/prefix/",
  * or "x-sendfile" (with --offload-symlink-race accept).
  */
 static int
@@ -223,13 +223,13 @@ config_offload_parse(struct config *c, char *err, size_t errsz)
 		c->offload_mode = CONFIG_OFFLOAD_NONE;
 	else if (strcmp(c->offload, "x-sendfile") == 0)
 		c->offload_mode = CONFIG_OFFLOAD_XSENDFILE;
-	else if (strcmp(c->offload, "x-sendfile2") == 0)
-		c->offload_mode = CONFIG_OFFLOAD_XSENDFILE2;
+	else if (strcmp(c->offload, "lighttpd") == 0)
+		c->offload_mode = CONFIG_OFFLOAD_LIGHTTPD;
 	else if (strncmp(c->offload, xa, sizeof(xa) - 1) == 0 &&
 	    config_offload_prefix(c, c->offload + sizeof(xa) - 1) == 0)
 		c->offload_mode = CONFIG_OFFLOAD_XACCEL;
 	else {
-		snprintf(err, errsz, "--offload: want x-sendfile2, "
+		snprintf(err, errsz, "--offload: want lighttpd, "
 		    "x-accel-redirect:/prefix/ (the prefix starting and "
 		    "ending with '/', of letters, digits, '-', '.', '_', '~' "
 		    "and '/') or x-sendfile, got \"%s\"", c->offload);
@@ -243,7 +243,7 @@ config_offload_parse(struct config *c, char *err, size_t errsz)
  * resolved once at startup (the web server opens <root_abs>/<file_path>;
  * nginx's alias names the same directory). A newer mod_xsendfile
  * url-decodes the X-Sendfile value, so a '%' in it cannot be sent
- * unambiguously (in X-Sendfile2 the whole path is percent-encoded).
+ * unambiguously (lighttpd's X-Sendfile gets it percent-encoded).
  * Returns 0, or -1 with a sentence in err.
  */
 int
@@ -272,9 +272,9 @@ config_resolve_root(struct config *c, char *err, size_t errsz)
 		    buf);
 		return (-1);
 	}
-	if (c->offload_mode == CONFIG_OFFLOAD_XSENDFILE2 &&
+	if (c->offload_mode == CONFIG_OFFLOAD_LIGHTTPD &&
 	    !text_utf8_valid(buf)) {
-		snprintf(err, errsz, "export root %s: --offload x-sendfile2 "
+		snprintf(err, errsz, "export root %s: --offload lighttpd "
 		    "cannot send a path that is not UTF-8 (lighttpd refuses "
 		    "it)", buf);
 		return (-1);

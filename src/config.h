@@ -24,7 +24,7 @@
 enum config_offload {
 	CONFIG_OFFLOAD_NONE,		/* sluice streams it (the default) */
 	CONFIG_OFFLOAD_XSENDFILE,	/* X-Sendfile: Apache mod_xsendfile */
-	CONFIG_OFFLOAD_XSENDFILE2,	/* X-Sendfile2 and a range: lighttpd */
+	CONFIG_OFFLOAD_LIGHTTPD,	/* X-Sendfile, the whole file: lighttpd */
 	CONFIG_OFFLOAD_XACCEL		/* X-Accel-Redirect: nginx */
 };
 

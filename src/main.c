@@ -78,7 +78,7 @@ main(int argc, char *argv[])
 	    (long long)cfg.workers, (long long)cfg.threads,
 	    cfg.audit_on ? "on" : "off",
 	    cfg.offload_mode == CONFIG_OFFLOAD_XSENDFILE ? "x-sendfile" :
-	    cfg.offload_mode == CONFIG_OFFLOAD_XSENDFILE2 ? "x-sendfile2" :
+	    cfg.offload_mode == CONFIG_OFFLOAD_LIGHTTPD ? "lighttpd" :
 	    cfg.offload_mode == CONFIG_OFFLOAD_XACCEL ? "x-accel-redirect" :
 	    "off");
 	self = getpid();

@@ -1,6 +1,6 @@
 /*
  * offload: whether the web server sends a response's bytes itself
- * (--offload x-sendfile2 | x-accel-redirect:PREFIX | x-sendfile), and the
+ * (--offload lighttpd | x-accel-redirect:PREFIX | x-sendfile), and the
  * header block that tells it to. sluice decides every answer as it does
  * when streaming; a 200 or 206 is handed over only where the server will
  * send exactly those bytes, with no answer of its own, and is streamed

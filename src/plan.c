@@ -243,7 +243,7 @@ plan_conditions(const struct request *r, struct http_conditions *c)
  * contract, less what RFC 9110 §15.4.5 drops from a 304 (Content-Length,
  * Content-Type, Repr-Digest). Repr-Digest covers the whole file, so a 206
  * keeps it: a resumed download can be verified. name, unless NULL, adds
- * one more line (offload's X-Sendfile2) before the block ends.
+ * one more line (lighttpd's X-Sendfile) before the block ends.
  */
 void
 plan_file_headers(const struct plan_facts *f, const struct plan_values *v,

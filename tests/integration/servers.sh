@@ -22,7 +22,7 @@ it_server_conf() {
 it_offload_arg() {
 	case $1 in
 	nginx) echo x-accel-redirect:/_sluice_files/ ;;
-	lighttpd) echo x-sendfile2 ;;
+	lighttpd) echo lighttpd ;;
 	*) echo x-sendfile --offload-symlink-race accept ;;
 	esac
 }
