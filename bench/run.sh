@@ -274,7 +274,8 @@ inst_dir() {
 inst_sluice() {
 	local name=$1 srv=$2 mode=$3 workers=$4 opts=()
 	inst_dir "$name"
-	[ "$mode" != offload ] || opts=(--offload "$(it_offload_arg "$srv")")
+	# shellcheck disable=SC2046
+	[ "$mode" != offload ] || opts=(--offload $(it_offload_arg "$srv"))
 	it_sluice_start "$IT_DIR/s.sock" "$SLUICE" "$IT_DIR/sluice.log" \
 	    --workers "$workers" --threads "$THREADS" "${opts[@]}" ||
 	    fail "$name: sluice did not start (see $IT_DIR/sluice.log)"

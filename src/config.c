@@ -13,6 +13,7 @@
 #include "config.h"
 #include "opt.h"
 #include "paths.h"
+#include "text.h"
 #include "units.h"
 
 static opt_set_fn config_set_duration;
@@ -35,6 +36,7 @@ static const struct opt config_options[] = {
 	CS("audit", "SLUICE_AUDIT", audit),
 	CS("offload", "SLUICE_OFFLOAD", offload),
 	CS("metrics-path", "SLUICE_METRICS_PATH", metrics_path),
+	CS("offload-symlink-race", "SLUICE_OFFLOAD_SYMLINK_RACE", offload_race),
 	CN("workers", "SLUICE_WORKERS", workers, 0, 256),
 	CN("threads", "SLUICE_THREADS", threads, 1, 1024),
 	CN("max-requests", "SLUICE_MAX_REQUESTS", max_requests, 0,
@@ -83,11 +85,18 @@ config_usage(const char *progname)
 	    "                      for D after its last response (default "
 	    "%lldh) [SLUICE_RESUME_WINDOW]\n"
 	    "  --offload MODE      hand the file to the web server after the "
-	    "checks: x-sendfile\n"
-	    "                      (lighttpd, Apache mod_xsendfile) or "
-	    "x-accel-redirect:/prefix/\n"
-	    "                      (nginx internal location); default: "
-	    "sluice streams it [SLUICE_OFFLOAD]\n"
+	    "checks: lighttpd\n"
+	    "                      (X-Sendfile), x-accel-redirect:/prefix/ "
+	    "(nginx internal location)\n"
+	    "                      or x-sendfile (Apache mod_xsendfile); "
+	    "default: sluice streams it\n"
+	    "                      [SLUICE_OFFLOAD]\n"
+	    "  --offload-symlink-race accept\n"
+	    "                      run x-sendfile although mod_xsendfile "
+	    "follows a symlink swapped\n"
+	    "                      in after sluice's check (a file outside "
+	    "the root can leak)\n"
+	    "                      [SLUICE_OFFLOAD_SYMLINK_RACE]\n"
 	    "  --metrics-path P    answer GET P with the pool's figures for "
 	    "Prometheus (default: off)\n"
 	    "                      [SLUICE_METRICS_PATH]\n"
@@ -186,51 +195,92 @@ config_metrics_ok(const char *m, const char *prefixes)
 }
 
 /*
- * --offload: "" (stream), "x-sendfile" or "x-accel-redirect:/prefix/".
- * The prefix is a URI path that nginx maps to an internal location: it
- * starts and ends with '/', and holds only unreserved characters and '/'
- * (it is sent as it is, before the percent-encoded file path).
+ * --offload x-accel-redirect:/prefix/. The prefix is a URI path that
+ * nginx maps to an internal location: it starts and ends with '/', and
+ * holds only unreserved characters and '/' (it is sent as it is, before
+ * the percent-encoded file path). Returns 0, or -1.
+ */
+static int
+config_offload_prefix(struct config *c, const char *p)
+{
+	size_t	 len = strlen(p);
+
+	if (len < 2 || len >= sizeof(c->offload_prefix) || p[0] != '/' ||
+	    p[len - 1] != '/' ||
+	    strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-._~/") != len || strstr(p, "//") != NULL ||
+	    strstr(p, "/./") != NULL || strstr(p, "/../") != NULL)
+		return (-1);
+	memcpy(c->offload_prefix, p, len + 1);
+	return (0);
+}
+
+/*
+ * x-sendfile (mod_xsendfile 0.12) checks the path's text only and then
+ * opens it following every symlink: a directory swapped for a symlink
+ * after sluice's check (openat2, beneath the root) leaks a file from
+ * outside. Measured behind Apache; nothing in sluice can close that, so
+ * it runs only when the operator says so.
+ */
+static int
+config_offload_race(struct config *c, char *err, size_t errsz)
+{
+	int	 accepted = strcmp(c->offload_race, CONFIG_RACE_ACCEPT) == 0;
+
+	if (c->offload_race[0] != '\0' && !accepted) {
+		snprintf(err, errsz, "--offload-symlink-race: want %s, got "
+		    "\"%s\"", CONFIG_RACE_ACCEPT, c->offload_race);
+		return (-1);
+	}
+	if (c->offload_mode == CONFIG_OFFLOAD_XSENDFILE && !accepted) {
+		snprintf(err, errsz, "--offload x-sendfile: mod_xsendfile "
+		    "opens the path again after sluice's check and follows a "
+		    "symlink swapped in meanwhile, so a file outside the root "
+		    "can be served; use --offload lighttpd behind lighttpd or "
+		    "x-accel-redirect behind nginx, or stream, or add "
+		    "--offload-symlink-race %s if nobody who could swap a "
+		    "directory under the root is to be feared (README, "
+		    "\"Offload mode\")", CONFIG_RACE_ACCEPT);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * --offload: "" or "stream", "lighttpd", "x-accel-redirect:/prefix/",
+ * or "x-sendfile" (with --offload-symlink-race accept).
  */
 static int
 config_offload_parse(struct config *c, char *err, size_t errsz)
 {
 	static const char xa[] = "x-accel-redirect:";
-	const char	*p;
-	size_t		 len;
 
-	if (c->offload[0] == '\0' || strcmp(c->offload, "stream") == 0) {
+	if (c->offload[0] == '\0' || strcmp(c->offload, "stream") == 0)
 		c->offload_mode = CONFIG_OFFLOAD_NONE;
-		return (0);
-	}
-	if (strcmp(c->offload, "x-sendfile") == 0) {
+	else if (strcmp(c->offload, "x-sendfile") == 0)
 		c->offload_mode = CONFIG_OFFLOAD_XSENDFILE;
-		return (0);
+	else if (strcmp(c->offload, "lighttpd") == 0)
+		c->offload_mode = CONFIG_OFFLOAD_LIGHTTPD;
+	else if (strncmp(c->offload, xa, sizeof(xa) - 1) == 0 &&
+	    config_offload_prefix(c, c->offload + sizeof(xa) - 1) == 0)
+		c->offload_mode = CONFIG_OFFLOAD_XACCEL;
+	else {
+		snprintf(err, errsz, "--offload: want lighttpd, "
+		    "x-accel-redirect:/prefix/ (the prefix starting and "
+		    "ending with '/', of letters, digits, '-', '.', '_', '~' "
+		    "and '/') or x-sendfile, got \"%s\"", c->offload);
+		return (-1);
 	}
-	if (strncmp(c->offload, xa, sizeof(xa) - 1) == 0) {
-		p = c->offload + sizeof(xa) - 1;
-		len = strlen(p);
-		if (len >= 2 && len < sizeof(c->offload_prefix) &&
-		    p[0] == '/' && p[len - 1] == '/' &&
-		    strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789-._~/") == len && strstr(p, "//") == NULL &&
-		    strstr(p, "/./") == NULL && strstr(p, "/../") == NULL) {
-			memcpy(c->offload_prefix, p, len + 1);
-			c->offload_mode = CONFIG_OFFLOAD_XACCEL;
-			return (0);
-		}
-	}
-	snprintf(err, errsz, "--offload: want x-sendfile or "
-	    "x-accel-redirect:/prefix/ (the prefix starting and ending with "
-	    "'/', of letters, digits, '-', '.', '_', '~' and '/'), got \"%s\"",
-	    c->offload);
-	return (-1);
+	return (config_offload_race(c, err, errsz));
 }
 
 /*
- * For X-Sendfile: the export root as an absolute path without symlinks,
- * resolved once at startup (the web server opens <root_abs>/<file_path>).
- * lighttpd url-decodes the X-Sendfile value, so a '%' in it cannot be sent
- * unambiguously. Returns 0, or -1 with a sentence in err.
+ * Offload mode: the export root as an absolute path without symlinks,
+ * resolved once at startup (the web server opens <root_abs>/<file_path>;
+ * nginx's alias names the same directory). A newer mod_xsendfile
+ * url-decodes the X-Sendfile value, so a '%' in it cannot be sent
+ * unambiguously (lighttpd's X-Sendfile gets it percent-encoded).
+ * Returns 0, or -1 with a sentence in err.
  */
 int
 config_resolve_root(struct config *c, char *err, size_t errsz)
@@ -238,7 +288,7 @@ config_resolve_root(struct config *c, char *err, size_t errsz)
 	char	 buf[PATH_MAX];
 
 	c->root_abs[0] = '\0';
-	if (c->offload_mode != CONFIG_OFFLOAD_XSENDFILE)
+	if (c->offload_mode == CONFIG_OFFLOAD_NONE)
 		return (0);
 	if (realpath(c->root, buf) == NULL) {
 		snprintf(err, errsz, "export root %s: %s", c->root,
@@ -250,10 +300,19 @@ config_resolve_root(struct config *c, char *err, size_t errsz)
 		    c->root);
 		return (-1);
 	}
-	if (strchr(buf, '%') != NULL) {
+	if (c->offload_mode == CONFIG_OFFLOAD_XSENDFILE &&
+	    strchr(buf, '%') != NULL) {
 		snprintf(err, errsz, "export root %s: --offload x-sendfile "
-		    "cannot send a path containing '%%' (lighttpd decodes it)",
+		    "cannot send a path containing '%%' (mod_xsendfile may "
+		    "decode it)",
 		    buf);
+		return (-1);
+	}
+	if (c->offload_mode == CONFIG_OFFLOAD_LIGHTTPD &&
+	    !text_utf8_valid(buf)) {
+		snprintf(err, errsz, "export root %s: --offload lighttpd "
+		    "cannot send a path that is not UTF-8 (lighttpd refuses "
+		    "it)", buf);
 		return (-1);
 	}
 	memcpy(c->root_abs, buf, strlen(buf) + 1);

@@ -24,9 +24,13 @@
 /* --offload: who sends the file's bytes. */
 enum config_offload {
 	CONFIG_OFFLOAD_NONE,		/* sluice streams it (the default) */
-	CONFIG_OFFLOAD_XSENDFILE,	/* X-Sendfile: lighttpd, Apache */
+	CONFIG_OFFLOAD_XSENDFILE,	/* X-Sendfile: Apache mod_xsendfile */
+	CONFIG_OFFLOAD_LIGHTTPD,	/* X-Sendfile, the whole file: lighttpd */
 	CONFIG_OFFLOAD_XACCEL		/* X-Accel-Redirect: nginx */
 };
+
+/* --offload-symlink-race's one value: x-sendfile, knowingly. */
+#define CONFIG_RACE_ACCEPT	"accept"
 
 struct config {
 	char	 db[CONFIG_PATH_MAX + 1];
@@ -38,6 +42,7 @@ struct config {
 	char	 metrics_path[CONFIG_PREFIX_MAX + 1];	/* "" = off */
 	char	 audit[8];			/* "on" or "off" */
 	char	 offload[CONFIG_PREFIX_MAX + 32];	/* as given */
+	char	 offload_race[16];	/* --offload-symlink-race */
 	enum config_offload offload_mode;
 	char	 offload_prefix[CONFIG_PREFIX_MAX + 1];	/* X-Accel-Redirect */
 	char	 root_abs[CONFIG_PATH_MAX + 1];	/* X-Sendfile: realpath */

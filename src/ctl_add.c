@@ -187,7 +187,7 @@ ctl_add_check_options(const struct ctl *c, const char *name)
 		    JOB_NAME_MAX);
 		return (-1);
 	}
-	if (!ctl_out_utf8_valid(name)) {
+	if (!text_utf8_valid(name)) {
 		ctl_errx("add: the file name is not valid UTF-8%s",
 		    c->name == NULL ? " (give one with --name)" : "");
 		return (-1);

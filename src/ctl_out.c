@@ -47,22 +47,6 @@ ctl_err(const char *fmt, ...)
 	fprintf(stderr, ": %s\n", strerror(saved));
 }
 
-/* Returns 1 when s is valid UTF-8, else 0. */
-int
-ctl_out_utf8_valid(const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t	 i = 0, len = strlen(s);
-	long	 cp;
-
-	while (i < len) {
-		i += text_utf8_next(u + i, len - i, &cp);
-		if (cp == -1)
-			return (0);
-	}
-	return (1);
-}
-
 /*
  * A copy of s that is safe to print on a terminal: valid UTF-8 with every
  * invalid byte and unsafe character replaced by '?'. The caller frees it.

@@ -57,7 +57,6 @@ void	 ctl_json_key(FILE *, const char *key, int *first);
 char	*ctl_out_clean(const char *);
 void	 ctl_out_path_line(const char *label, const char *path);
 int	 ctl_out_pct_segment(const char *, char **);
-int	 ctl_out_utf8_valid(const char *);
 int	 ctl_out_date(char *, size_t, int64_t);
 int	 ctl_out_size(char *, size_t, int64_t);
 int	 ctl_out_coverage(char *, size_t, int64_t covered, int64_t file_size);

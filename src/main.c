@@ -118,6 +118,7 @@ main(int argc, char *argv[])
 	    (long long)cfg.workers, (long long)cfg.threads,
 	    cfg.audit_on ? "on" : "off",
 	    cfg.offload_mode == CONFIG_OFFLOAD_XSENDFILE ? "x-sendfile" :
+	    cfg.offload_mode == CONFIG_OFFLOAD_LIGHTTPD ? "lighttpd" :
 	    cfg.offload_mode == CONFIG_OFFLOAD_XACCEL ? "x-accel-redirect" :
 	    "off");
 	/* Shared by every worker: mapped before the first fork. */

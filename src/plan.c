@@ -263,8 +263,8 @@ plan_values(const struct plan_facts *f, struct plan_values *v)
 	    job->has_file_name ? job->file_name : NULL, job->id) == -1 ||
 	    (job->has_sha256 && http_digest_format(v->digest,
 	    sizeof(v->digest), job->sha256) == -1) ||
-	    http_etag_format(v->etag, sizeof(v->etag), file->ino, file->size,
-	    file->mtime_sec, file->mtime_nsec) == -1 ||
+	    offload_etag_format(f->cfg, file, v->etag, sizeof(v->etag)) ==
+	    -1 ||
 	    http_date_format(v->last_modified, sizeof(v->last_modified),
 	    file->mtime_sec) == -1)
 		return (-1);
@@ -290,11 +290,12 @@ plan_conditions(const struct request *r, struct http_conditions *c)
  * The header block of a 200, 206 or 304 of the file: every header in the
  * contract, less what RFC 9110 §15.4.5 drops from a 304 (Content-Length,
  * Content-Type, Repr-Digest). Repr-Digest covers the whole file, so a 206
- * keeps it: a resumed download can be verified.
+ * keeps it: a resumed download can be verified. name, unless NULL, adds
+ * one more line (lighttpd's X-Sendfile) before the block ends.
  */
-static void
+void
 plan_file_headers(const struct plan_facts *f, const struct plan_values *v,
-    struct plan *p)
+    struct plan *p, const char *name, const char *value)
 {
 	struct http_headers *h = &p->hdr;
 	char		 cr[80];
@@ -325,6 +326,8 @@ plan_file_headers(const struct plan_facts *f, const struct plan_values *v,
 	/* Streamed: nginx must not spool up to 1 GiB of it to disk. */
 	if (p->status != 304)
 		http_headers_add(h, "X-Accel-Buffering", "no");
+	if (name != NULL)
+		http_headers_add(h, name, value);
 	(void)http_headers_end(h);
 }
 
@@ -352,18 +355,24 @@ plan_stream(const struct plan_facts *f, const struct plan_values *v,
 	p->ranged = d.status == 206;
 	p->body = f->req->method == REQUEST_GET && d.status != 304 ?
 	    PLAN_BODY_FILE : PLAN_BODY_NONE;
-	plan_file_headers(f, v, p);
+	plan_file_headers(f, v, p, NULL, NULL);
 	return (0);
 }
 
-/* After the access checks: the file, and the response it leads to. */
+/*
+ * After the access checks: the file (as sluice opened it, then as the
+ * web server would, offloaded), and the response it leads to. Offload
+ * mode decides the answer as streaming does; offload_plan then hands the
+ * bytes of a 200 or 206 to the server where it would send just those.
+ */
 static int
 plan_respond(const struct plan_facts *f, struct plan *p)
 {
 	struct plan_values	 v;
 	int			 status;
 
-	if ((status = plan_file(f, p)) != 0)
+	if ((status = plan_file(f, p)) != 0 ||
+	    (status = offload_check(f, p)) != 0)
 		return (status);
 	if (plan_values(f, &v) == -1) {
 		p->event = PLAN_EVENT_HEADER;
@@ -371,8 +380,8 @@ plan_respond(const struct plan_facts *f, struct plan *p)
 		return (500);
 	}
 	p->why = "ok";
-	status = f->cfg->offload_mode != CONFIG_OFFLOAD_NONE ?
-	    offload_plan(f, &v, p) : plan_stream(f, &v, p);
+	if ((status = plan_stream(f, &v, p)) == 0 && !p->hdr.error)
+		offload_plan(f, &v, p);
 	if (status == 0 && p->hdr.error) {
 		p->event = PLAN_EVENT_HEADER;
 		p->why = "bad_header_value";

@@ -75,6 +75,8 @@ struct plan_file {
 	const char		*why;		/* PLAN_FILE_ERROR */
 	int			 regular;
 	unsigned		 type;		/* st_mode & S_IFMT */
+	unsigned		 perm;		/* st_mode & 07777 */
+	int64_t			 uid;		/* the owner */
 	int64_t			 size;
 	uint64_t		 ino;
 	int64_t			 mtime_sec;
@@ -95,6 +97,7 @@ struct plan_facts {
 	const char		*metrics;	/* the exposition, or NULL */
 	size_t			 metrics_len;
 	int64_t			 now;
+	int64_t			 peer_uid;	/* the web server's, or -1 */
 };
 
 enum plan_body {
@@ -136,12 +139,15 @@ struct plan {
 	int		 ranged;	/* start and length are a 206's */
 	int		 offload;	/* the web server sends the file */
 	int		 metrics;	/* the answer is --metrics-path's */
+	const char	*streamed;	/* offload mode, sent by sluice: why */
 	struct http_headers hdr;	/* ready to send */
 	char		 scratch[PLAN_SCRATCH_SIZE];	/* offload value */
 };
 
 enum plan_next plan_make(const struct plan_facts *, struct plan *);
 void	plan_common_headers(struct http_headers *);
+void	plan_file_headers(const struct plan_facts *, const struct plan_values *,
+	    struct plan *, const char *name, const char *value);
 void	plan_error(const struct plan_facts *, struct plan *, int status,
 	    const char *why);
 

@@ -587,6 +587,9 @@ server_handle(struct worker *w, struct conn *c)
 
 	server_gather_request(w, fcgi_in_envp(&c->in), &x);
 	fcgi_in_kept_free(&c->in);
+	/* Offload mode: the web server opens the file itself, as this uid. */
+	x.facts.peer_uid = w->cfg->offload_mode != CONFIG_OFFLOAD_NONE ?
+	    stream_peer_uid(c->fd) : -1;
 	server_plan(w, &x);
 	next = server_execute(w, c, &x);
 	stream_close(&x.fd);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,12 +114,36 @@ stream_open(int rootfd, const struct job *job, int *fdp, struct plan_file *f)
 	*fdp = fd;
 	f->state = PLAN_FILE_OPEN;
 	f->type = (unsigned)(st.st_mode & S_IFMT);
+	f->perm = (unsigned)(st.st_mode & 07777);
+	f->uid = (int64_t)st.st_uid;
 	f->regular = S_ISREG(st.st_mode);
 	f->size = st.st_size;
 	f->ino = (uint64_t)st.st_ino;
 	f->mtime_sec = st.st_mtim.tv_sec;
 	f->mtime_nsec = st.st_mtim.tv_nsec;
 	return (0);
+}
+
+/*
+ * The uid of the process at the other end of the request's connection
+ * (the web server's, when it connected over a unix socket), or -1 when
+ * the kernel does not say (TCP reports no pid).
+ */
+int64_t
+stream_peer_uid(int sock)
+{
+	/* Linux's struct ucred, which glibc declares under _GNU_SOURCE. */
+	struct {
+		pid_t	 pid;
+		uid_t	 uid;
+		gid_t	 gid;
+	}		 uc;
+	socklen_t	 len = sizeof(uc);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
+	    len != sizeof(uc) || uc.pid <= 0)
+		return (-1);
+	return ((int64_t)uc.uid);
 }
 
 void

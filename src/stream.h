@@ -67,6 +67,7 @@ enum stream_step stream_step(struct stream_send *, int sock,
 int	stream_send_keep(struct stream_send *);
 void	stream_send_free(struct stream_send *);
 void	stream_cut(struct stream_send *, int sock, int input_read);
+int64_t	stream_peer_uid(int sock);
 const char *stream_outcome_name(enum stream_outcome);
 
 #endif

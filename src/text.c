@@ -102,6 +102,25 @@ text_utf8_next(const unsigned char *s, size_t len, long *cp)
 }
 
 /*
+ * Returns 1 when s is valid UTF-8 (text_utf8_next's reading: no overlong
+ * forms, surrogates or values past U+10FFFF), else 0.
+ */
+int
+text_utf8_valid(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t	 i = 0, len = strlen(s);
+	long	 cp;
+
+	while (i < len) {
+		i += text_utf8_next(u + i, len - i, &cp);
+		if (cp == -1)
+			return (0);
+	}
+	return (1);
+}
+
+/*
  * Characters that never reach a user as they are, in a file name sent in
  * Content-Disposition or printed on a terminal: C0 and C1 controls, DEL,
  * the bidirectional controls that can disguise an extension

@@ -26,6 +26,7 @@ int	 text_hex_valid(const char *, size_t);
 int	 text_hexval(unsigned char);
 int	 text_hex_decode(unsigned char *dst, size_t n, const char *hex);
 size_t	 text_utf8_next(const unsigned char *, size_t, long *cp);
+int	 text_utf8_valid(const char *);
 int	 text_char_unsafe(long cp);
 size_t	 text_clean(char *dst, size_t dstsz, const char *src, size_t len,
 	    char bad, char unsafe, int *over);

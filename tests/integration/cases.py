@@ -249,9 +249,13 @@ def header_value(a, name):
 
 def dump(a, with_body):
     """Status line and headers less Date (and the body): for comparing two
-    answers byte for byte."""
-    out = "\n".join([a.status_line] + [h for h in a.headers
-                                       if not h.lower().startswith("date:")])
+    answers byte for byte. The headers sorted (stably, so lines of one
+    name keep their order): RFC 9110 §5.3 gives the order of different
+    fields no meaning, and in offload mode one answer is sluice's and the
+    other the server's."""
+    hdrs = sorted((h for h in a.headers if not h.lower().startswith("date:")),
+                  key=lambda h: h.split(":", 1)[0].lower())
+    out = "\n".join([a.status_line] + hdrs)
     return out.encode("latin-1") + (b"\n" + a.body if with_body else b"")
 
 

@@ -23,7 +23,8 @@ IT_SERVER=${1:-lighttpd} IT_MODE=${2:-stream}
 it_scratch chk
 STATE_DB=$IT_DIR/state.db
 opts=(--state-db "$STATE_DB")
-[ "$IT_MODE" = stream ] || opts+=(--offload "$(it_offload_arg "$IT_SERVER")")
+# shellcheck disable=SC2046
+[ "$IT_MODE" = stream ] || opts+=(--offload $(it_offload_arg "$IT_SERVER"))
 suite_fixtures light || { echo "fixtures failed" >&2; exit 1; }
 it_sluice_start "$SOCK" "$BIN" "$LOG" "${opts[@]}" ||
     { echo "sluice did not start" >&2; exit 1; }

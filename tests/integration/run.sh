@@ -76,6 +76,15 @@ test_startup() {
 	    "$BIN" --db "$IT_DIR/jobs.db" --root "$IT_ROOT"
 	startup_case "unknown option" "unknown or incomplete option" \
 	    "$BIN" --db "$IT_DIR/jobs.db" --root "$IT_ROOT" --bogus
+	# Issue 17: mod_xsendfile follows a symlink swapped in after the
+	# check; sluice says so and runs it only when told.
+	startup_case "x-sendfile without --offload-symlink-race accept" \
+	    "follows a symlink swapped in.*--offload-symlink-race accept" \
+	    "$BIN" --db "$IT_DIR/jobs.db" --root "$IT_ROOT" \
+	    --offload x-sendfile
+	startup_case "--offload-symlink-race takes only accept" \
+	    "want accept" "$BIN" --db "$IT_DIR/jobs.db" --root "$IT_ROOT" \
+	    --offload x-sendfile --offload-symlink-race yes
 	# The environment works like the options.
 	startup_case "SLUICE_ROOT from the environment" "not a directory" \
 	    env SLUICE_DB="$IT_DIR/jobs.db" SLUICE_ROOT="$IT_ROOT/hello.txt" \
@@ -200,7 +209,8 @@ suite_run() {
 	LOG=$IT_DIR/sluice-$1-$2.log
 	STATE_DB=$IT_DIR/state-$1-$2.db
 	local opts=(--state-db "$STATE_DB")
-	[ "$2" = stream ] || opts+=(--offload "$(it_offload_arg "$1")")
+	# shellcheck disable=SC2046
+	[ "$2" = stream ] || opts+=(--offload $(it_offload_arg "$1"))
 	echo "# ---- $1, $2 mode"
 	IT_T0=${EPOCHREALTIME/./}
 	rm -f "$IT_DIR/$1-access.log"
@@ -218,6 +228,7 @@ suite_run() {
 	test_clients
 	it_server_down
 	test_server_log
+	test_token_logs
 	test_realip
 	it_sluice_stop
 	it_check "$1 $2: sanitizers: no report in the log" \

@@ -62,7 +62,12 @@ INSERT INTO export_jobs (id, status, file_path, file_size, token_sha256, owner)
     ('tok', 'done', 'hello.txt', 13,
      'a81e611a041b13f078bf8ebe5dab4d4fd63fcc5594661c918bec093a2f416a7e',
      NULL),
-    ('owned', 'done', 'hello.txt', 13, NULL, 'alice');
+    ('owned', 'done', 'hello.txt', 13, NULL, 'alice'),
+    -- In a directory the web server may not search: an offloading
+    -- server's open fails, and its error log must not get the token.
+    ('toksealed', 'done', 'sealed/hello.txt', 13,
+     'a81e611a041b13f078bf8ebe5dab4d4fd63fcc5594661c918bec093a2f416a7e',
+     NULL);
 
 -- The file is not what the row says, or is not ours to serve: 500, logged.
 INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
@@ -83,6 +88,13 @@ INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
 -- Download limits (max_downloads) and the audit trail.
 INSERT INTO export_jobs (id, status, file_path, file_size, max_downloads)
     VALUES
+    -- Issue 17: answered by sluice, never counted (cases/80-limits.txt),
+    -- and what an offloading server cannot open (cases/40-files.txt).
+    ('lim304', 'done', 'hello.txt', 13, 1),
+    ('lim412', 'done', 'hello.txt', 13, 1),
+    ('lim416', 'done', 'hello.txt', 13, 1),
+    ('latin1', 'done', CAST(X'6C6174E92E747874' AS TEXT), 13, 1),
+    ('owneronly', 'done', 'owneronly.txt', 13, 1),
     ('limit1', 'done', 'hello.txt', 13, 1),
     ('limit0', 'done', 'hello.txt', 13, 0),
     ('race1', 'done', 'hello.txt', 13, 1),
@@ -94,6 +106,13 @@ INSERT INTO export_jobs (id, status, file_path, file_size, max_downloads)
     -- file check 6); cases/80-limits.txt, lim:gone-missing.
     ('limitgone', 'done', 'gone-missing.bin', 13, 0);
 INSERT INTO export_jobs (id, status, file_path, file_size) VALUES
+    ('longpath', 'done',
+     replace(hex(zeroblob(20)), '00',
+     replace(hex(zeroblob(199)), '00', 'a') || '/') ||
+     replace(hex(zeroblob(80)), '00', 'f'), 13),
+    -- The symlink race (suite.sh, test_offload_race).
+    ('racedir', 'done', 'racedir/f.bin', 65536),
+    ('raceflat', 'done', 'raceflat.bin', 65536),
     ('audited', 'done', 'data/1m.bin', 1048576),
     ('audited50', 'done', '50m.bin', 52428800);
 

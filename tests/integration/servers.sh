@@ -16,11 +16,14 @@ it_server_conf() {
 	esac
 }
 
-# The --offload value sluice takes behind a server in offload mode.
+# The --offload value sluice takes behind a server in offload mode, and
+# behind Apache the option that accepts mod_xsendfile's symlink race
+# (README, "Offload mode"): words for an array, none with a space.
 it_offload_arg() {
 	case $1 in
 	nginx) echo x-accel-redirect:/_sluice_files/ ;;
-	*) echo x-sendfile ;;
+	lighttpd) echo lighttpd ;;
+	*) echo x-sendfile --offload-symlink-race accept ;;
 	esac
 }
 
@@ -57,10 +60,14 @@ it_fill() {
 
 # As root, the servers' workers run as www-data (as in production, where
 # deploy/spawn-fcgi/sluice.sh gives the socket group www-data): they get
-# the socket through the group, and may cross $IT_DIR.
+# the socket through the group, and may cross $IT_DIR. $IT_DIR is setgid
+# www-data, so that a socket made later (sluice restarted, or binding
+# --listen itself, mode 0660) is theirs too while the server runs on:
+# lighttpd, like nginx and Apache, serves as www-data (issue 17).
 it_grant_www_data() {
 	chmod 0711 "$IT_DIR"
-	[ "$(id -u)" -ne 0 ] || chgrp www-data "$1"
+	[ "$(id -u)" -ne 0 ] || { chgrp www-data "$1" "$IT_DIR" &&
+	    chmod 2711 "$IT_DIR"; }
 }
 
 # One attempt: start SERVER from config SRC on PORT; sets SRV_PID.
@@ -70,6 +77,13 @@ it_server_exec() {
 	it_fill "$src" "$conf" "$port" "$sock" "$users" || return 1
 	case $srv in
 	lighttpd)
+		# It opens its logs once it runs as www-data (as root).
+		if [ "$(id -u)" -eq 0 ]; then
+			touch "$IT_DIR/lighttpd-error.log" \
+			    "$IT_DIR/lighttpd-access.log" &&
+			    chown www-data:www-data "$IT_DIR/lighttpd-error.log" \
+			    "$IT_DIR/lighttpd-access.log" || return 1
+		fi
 		lighttpd -tt -f "$conf" >/dev/null || return 1
 		lighttpd -D -f "$conf" &
 		;;

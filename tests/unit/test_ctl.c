@@ -23,6 +23,7 @@
 #include "config.h"
 #include "ctl_out.h"
 #include "ctl_progress.h"
+#include "text.h"
 #include "ctl_rows.h"
 #include "opt.h"
 
@@ -129,7 +130,7 @@ test_out_utf8_valid(void **state)
 	(void)state;
 	for (i = 0; i < NITEMS(utf8_cases); i++)
 		expect_int(utf8_cases[i].name, "valid",
-		    ctl_out_utf8_valid(utf8_cases[i].in), utf8_cases[i].want);
+		    text_utf8_valid(utf8_cases[i].in), utf8_cases[i].want);
 	end_cases();
 }
 

@@ -73,6 +73,9 @@ struct plan_case {
 	const char	*type;		/* default text/csv; "-": NULL */
 	const char	*fname;		/* default report.csv; "-": NULL */
 	int		 sha;		/* the job has a SHA-256 */
+	unsigned	 perm;		/* the file's mode bits; default 0644 */
+	int64_t		 fuid;		/* the file's owner */
+	int64_t		 peer;		/* the web server's uid; 0: unknown */
 	enum config_offload offload;
 	/* The answer. */
 	int		 want;
@@ -80,6 +83,7 @@ struct plan_case {
 	int		 bodyk;		/* B_ANY: not checked */
 	const char	*needs;		/* facts asked for, in order */
 	int64_t		 start, length;	/* checked when length > 0 */
+	const char	*streamed;	/* offload mode: why sluice sends it */
 	const char	*hdr;		/* lines, '|'-separated; "-Name": absent */
 };
 
@@ -343,32 +347,163 @@ static const struct plan_case plan_cases[] = {
 	    .hdr = "Content-Length: 1000|Content-Type: text/csv|ETag: @ETAG@|"
 	    "Repr-Digest: sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:" },
 
-	/* Offload: the server sends the bytes; the checks are the same. */
-	{ "x-sendfile", .offload = CONFIG_OFFLOAD_XSENDFILE, .want = 200,
-	    .why = "ok", .bodyk = B_NONE, .needs = "JLF",
-	    .hdr = "X-Sendfile: /srv/export/exports/a.csv|ETag: @ETAG@|"
+	/*
+	 * Offload: sluice decides every answer as when streaming; a GET's
+	 * 200 or 206 goes to the server only where it sends just those
+	 * bytes, and the rest is sluice's own (offload.c).
+	 */
+#define XS2	.offload = CONFIG_OFFLOAD_LIGHTTPD
+#define XA	.offload = CONFIG_OFFLOAD_XACCEL
+#define XS	.offload = CONFIG_OFFLOAD_XSENDFILE
+	/* lighttpd, X-Sendfile: a whole 200 of a flat path only. */
+	{ "lighttpd: a flat file, sluice's headers", XS2, .path = "a.csv",
+	    .want = 200, .why = "ok", .bodyk = B_NONE, .needs = "JLF",
+	    .hdr = "Status: 200 OK|X-Sendfile: /srv/export/a.csv|"
+	    "Content-Length: 1000|ETag: @ETAG@|Last-Modified: @LM@|"
 	    "Accept-Ranges: bytes|Content-Type: text/csv|"
+	    "Cache-Control: private|Referrer-Policy: no-referrer" },
+	{ "lighttpd: a 206 is streamed (X-Sendfile2 follows symlinks)", XS2,
+	    .path = "a.csv", .range = "bytes=100-", .want = 206,
+	    .bodyk = B_FILE, .streamed = "range", .start = 100,
+	    .length = 900, .hdr = "Content-Range: bytes 100-999/1000|"
+	    "-X-Sendfile" },
+	{ "lighttpd: several ranges, the whole file handed over", XS2,
+	    .path = "a.csv", .range = "bytes=0-1,3-4", .want = 200,
+	    .bodyk = B_NONE, .hdr = "X-Sendfile: /srv/export/a.csv|"
+	    "-Content-Range" },
+	{ "lighttpd: a malformed range, the whole file handed over", XS2,
+	    .path = "a.csv", .range = "bytes=5-1", .want = 200,
+	    .bodyk = B_NONE, .hdr = "X-Sendfile: /srv/export/a.csv" },
+	{ "lighttpd: If-Match fine, handed over (lighttpd ignores it)", XS2,
+	    .path = "a.csv", .if_match = "@ETAG@", .want = 200,
+	    .bodyk = B_NONE },
+	{ "lighttpd: If-None-Match of another: streamed", XS2,
+	    .path = "a.csv", .if_none_match = "\"x\"", .want = 200,
+	    .bodyk = B_FILE, .streamed = "conditional" },
+	{ "lighttpd: space, comma and % encoded", XS2,
+	    .path = "a b,c%.csv", .want = 200, .bodyk = B_NONE,
+	    .hdr = "X-Sendfile: /srv/export/a%20b%2Cc%25.csv" },
+	{ "lighttpd: a nested path is streamed (symlink race)", XS2,
+	    .want = 200, .bodyk = B_FILE, .streamed = "nested_path",
+	    .hdr = "-X-Sendfile|Content-Length: 1000" },
+	{ "lighttpd: not UTF-8, which lighttpd refuses", XS2,
+	    .path = "lat\xe9.txt", .want = 500, .why = "offload_not_utf8",
+	    .bodyk = B_TEXT, .hdr = "-X-Sendfile" },
+	{ "lighttpd: HEAD with Range, sluice's 200", XS2, .path = "a.csv",
+	    .method = "HEAD", .range = "bytes=0-4", .want = 200,
+	    .bodyk = B_NONE, .hdr = "Content-Length: 1000|-Content-Range|"
+	    "-X-Sendfile" },
+	{ "lighttpd: If-None-Match, sluice's 304", XS2, .path = "a.csv",
+	    .if_none_match = "@ETAG@", .want = 304, .bodyk = B_NONE,
+	    .hdr = "-X-Sendfile|ETag: @ETAG@" },
+	{ "lighttpd: If-Match stale, sluice's 412", XS2, .path = "a.csv",
+	    .if_match = "\"x\"", .want = 412, .bodyk = B_TEXT,
+	    .hdr = "-X-Sendfile" },
+	{ "lighttpd: If-Unmodified-Since past, sluice's 412", XS2,
+	    .path = "a.csv", .ius = "@BEFORE@", .want = 412,
+	    .hdr = "-X-Sendfile" },
+	{ "lighttpd: unsatisfiable, sluice's 416", XS2, .path = "a.csv",
+	    .range = "bytes=1000-", .want = 416, .bodyk = B_TEXT,
+	    .hdr = "Content-Range: bytes */1000|-X-Sendfile" },
+	{ "lighttpd: an empty file is streamed", XS2, .path = "a.csv",
+	    .file = F_EMPTY, .want = 200, .streamed = "empty",
+	    .hdr = "-X-Sendfile" },
+	/* The web server opens the file as its own uid (SO_PEERCRED). */
+	{ "offload: a file only its owner reads, the server another uid",
+	    XS2, .path = "a.csv", .perm = 0600, .fuid = 1000, .peer = 33,
+	    .want = 500, .why = "offload_unreadable", .needs = "JLF",
+	    .bodyk = B_TEXT },
+	{ "offload: a file only its owner reads, the server the owner",
+	    XA, .perm = 0600, .fuid = 33, .peer = 33, .want = 200,
+	    .bodyk = B_NONE },
+	{ "offload: group-readable (the server's groups unknown)", XA,
+	    .perm = 0640, .fuid = 1000, .peer = 33, .want = 200 },
+	{ "offload: the server's uid unknown (TCP)", XA, .perm = 0600,
+	    .fuid = 1000, .want = 200 },
+	{ "offload: HEAD of an unreadable file is 500 too", XA,
+	    .method = "HEAD", .perm = 0400, .fuid = 1000, .peer = 33,
+	    .want = 500, .why = "offload_unreadable", .bodyk = B_NONE },
+	/* nginx, X-Accel-Redirect: nginx's ETag; it reads Range again. */
+	{ "x-accel-redirect, encoded", XA, .path = "exports/a b#.csv",
+	    .want = 200, .bodyk = B_NONE,
+	    .hdr = "Status: 200 OK|"
+	    "X-Accel-Redirect: /internal/exports/a%20b%23.csv|-ETag|"
+	    "-Content-Length|-Accept-Ranges|Content-Disposition: "
+	    "attachment; filename=\"report.csv\"; "
+	    "filename*=UTF-8''report.csv" },
+	{ "x-accel-redirect: HEAD is sluice's, with nginx's ETag", XA,
+	    .method = "HEAD", .want = 200, .bodyk = B_NONE,
+	    .hdr = "ETag: \"6553e2f0-3e8\"|Content-Length: 1000|"
+	    "-X-Accel-Redirect" },
+	{ "x-accel-redirect: a plain range, nginx makes the 206", XA,
+	    .range = "bytes=100-", .want = 206, .bodyk = B_NONE,
+	    .start = 100, .length = 900,
+	    .hdr = "Status: 200 OK|X-Accel-Redirect: /internal/exports/a.csv" },
+	{ "x-accel-redirect: If-Range, the ETag sent", XA,
+	    .range = "bytes=-10", .if_range = "\"6553e2f0-3e8\"",
+	    .want = 206, .bodyk = B_NONE, .start = 990, .length = 10 },
+	{ "x-accel-redirect: If-Range, the date sent", XA,
+	    .range = "bytes=10-19", .if_range = "@LM@", .want = 206,
+	    .bodyk = B_NONE, .start = 10, .length = 10 },
+	{ "x-accel-redirect: If-Range, sluice's old ETag: whole, streamed",
+	    XA, .range = "bytes=10-19", .if_range = "@ETAG@", .want = 200,
+	    .bodyk = B_FILE, .streamed = "range_ignored" },
+	{ "x-accel-redirect: several ranges: whole, streamed", XA,
+	    .range = "bytes=0-1,3-4", .want = 200, .bodyk = B_FILE,
+	    .streamed = "range_ignored", .hdr = "-X-Accel-Redirect" },
+	{ "x-accel-redirect: an unknown unit: whole, streamed", XA,
+	    .range = "items=0-5", .want = 200, .bodyk = B_FILE,
+	    .streamed = "range_ignored" },
+	{ "x-accel-redirect: a range past 18 digits: streamed", XA,
+	    .range = "bytes=7-99999999999999999999999", .want = 206,
+	    .bodyk = B_FILE, .streamed = "range_form", .start = 7,
+	    .length = 993 },
+	{ "x-accel-redirect: If-None-Match of another: streamed", XA,
+	    .if_none_match = "\"x\"", .want = 200, .bodyk = B_FILE,
+	    .streamed = "conditional" },
+	{ "x-accel-redirect: If-Unmodified-Since malformed: streamed", XA,
+	    .ius = "yesterday", .want = 200, .bodyk = B_FILE,
+	    .streamed = "conditional" },
+	{ "x-accel-redirect: If-None-Match *, sluice's 304", XA,
+	    .if_none_match = "*", .want = 304, .bodyk = B_NONE },
+	{ "x-accel-redirect: a path past PATH_MAX: streamed", XA,
+	    .path = "@LONGPATH@", .want = 200, .bodyk = B_FILE,
+	    .streamed = "path_too_long" },
+	{ "offload, limit reached", XA, .has_max = 1, .max = 0,
+	    .download = PLAN_DOWNLOAD_LIMIT, .want = 410,
+	    .why = "download_limit", .needs = "JL" },
+	{ "offload, file missing", XS2, .file = F_MISSING, .want = 500,
+	    .why = "file_missing" },
+	{ "offload, dot-dot", XA, .path = "a/./b", .want = 500,
+	    .why = "path_not_plain" },
+	/* Apache, X-Sendfile (--offload-symlink-race accept): a 200. */
+	{ "x-sendfile", XS, .want = 200, .why = "ok", .bodyk = B_NONE,
+	    .needs = "JLF",
+	    .hdr = "Status: 200 OK|X-Sendfile: /srv/export/exports/a.csv|"
+	    "ETag: @ETAG@|Accept-Ranges: bytes|Content-Type: text/csv|"
 	    "Cache-Control: private|Referrer-Policy: no-referrer|"
-	    "-Content-Length|-Last-Modified|-X-Accel-Buffering" },
-	{ "x-accel-redirect, encoded", .offload = CONFIG_OFFLOAD_XACCEL,
-	    .path = "exports/a b#.csv", .want = 200, .bodyk = B_NONE,
-	    .hdr = "X-Accel-Redirect: /internal/exports/a%20b%23.csv|-ETag|"
-	    "-Content-Length|-Accept-Ranges" },
-	{ "x-sendfile refuses a %", .offload = CONFIG_OFFLOAD_XSENDFILE,
-	    .path = "exports/a%2e.csv", .want = 500, .why = "offload_path" },
-	{ "offload, range from 100: no count",
-	    .offload = CONFIG_OFFLOAD_XACCEL, .range = "bytes=100-",
-	    .want = 200, .start = 100, .length = 900 },
-	{ "offload, limit reached", .offload = CONFIG_OFFLOAD_XACCEL,
-	    .has_max = 1, .max = 0, .download = PLAN_DOWNLOAD_LIMIT,
-	    .want = 410, .why = "download_limit", .needs = "JL" },
-	{ "offload, file missing", .offload = CONFIG_OFFLOAD_XSENDFILE,
-	    .file = F_MISSING, .want = 500, .why = "file_missing" },
-	{ "offload, dot-dot", .offload = CONFIG_OFFLOAD_XACCEL,
-	    .path = "a/./b", .want = 500, .why = "path_not_plain" },
-	{ "offload, conditionals are the server's",
-	    .offload = CONFIG_OFFLOAD_XACCEL, .if_none_match = "*",
-	    .want = 200 },
+	    "X-Accel-Buffering: no|-Content-Length|-Last-Modified" },
+	{ "x-sendfile: a plain range, Apache makes the 206", XS,
+	    .range = "bytes=100-199", .want = 206, .bodyk = B_NONE,
+	    .start = 100, .length = 100,
+	    .hdr = "Status: 200 OK|X-Sendfile: /srv/export/exports/a.csv" },
+	{ "x-sendfile: If-Range, the ETag sent", XS, .range = "bytes=7-",
+	    .if_range = "@ETAG@", .want = 206, .bodyk = B_NONE },
+	{ "x-sendfile: If-Range, the date sent: streamed", XS,
+	    .range = "bytes=7-", .if_range = "@LM@", .want = 206,
+	    .bodyk = B_FILE, .streamed = "if_range_form",
+	    .hdr = "Content-Range: bytes 7-999/1000" },
+	{ "x-sendfile: HEAD with Range is sluice's 200", XS,
+	    .method = "HEAD", .range = "bytes=0-4", .want = 200,
+	    .bodyk = B_NONE, .hdr = "Content-Length: 1000|-X-Sendfile" },
+	{ "x-sendfile refuses a %", XS, .path = "exports/a%2e.csv",
+	    .want = 500, .why = "offload_path" },
+	{ "x-sendfile: a control character: streamed", XS,
+	    .path = "exports/a\x01b.csv", .want = 200, .bodyk = B_FILE,
+	    .streamed = "path_too_long" },
+#undef XS2
+#undef XA
+#undef XS
 };
 
 /* Per row: what the strings in it stand for, once the file is known. */
@@ -406,6 +541,12 @@ case_job(const struct plan_case *tc, struct job *job)
 	job->status = tc->st_set ? tc->status : JOB_DONE;
 	snprintf(job->file_path, sizeof(job->file_path), "%s",
 	    tc->path != NULL ? tc->path : "exports/a.csv");
+	/* 4,080 bytes, legal for sluice, past PATH_MAX below /srv/export. */
+	if (tc->path != NULL && strcmp(tc->path, "@LONGPATH@") == 0) {
+		for (i = 0; i < 4080; i++)
+			job->file_path[i] = i % 200 == 199 ? '/' : 'a';
+		job->file_path[4080] = '\0';
+	}
 	job->has_file_path = 1;
 	job->file_size = tc->file == F_EMPTY ? 0 : SIZE;
 	job->has_file_size = 1;
@@ -452,6 +593,8 @@ case_file(const struct plan_case *tc, struct plan_file *f)
 	f->size = tc->file == F_EMPTY ? 0 : tc->file == F_SHORT ? SIZE - 1 :
 	    SIZE;
 	f->ino = INO;
+	f->perm = tc->perm != 0 ? tc->perm : 0644;
+	f->uid = tc->fuid;
 	f->mtime_sec = MTIME;
 	f->mtime_nsec = 0;
 	if (tc->file == F_MISSING || tc->file == F_ESCAPE) {
@@ -610,6 +753,15 @@ check_case(const struct plan_case *tc, const struct plan_env *e,
 		expect_int(tc->name, "start", p->start, tc->start);
 		expect_int(tc->name, "length", p->length, tc->length);
 	}
+	if (tc->streamed != NULL || p->streamed != NULL)
+		expect_str(tc->name, "streamed", p->streamed != NULL ?
+		    p->streamed : "-", tc->streamed != NULL ? tc->streamed :
+		    "-");
+	if (tc->offload != CONFIG_OFFLOAD_NONE && p->offload !=
+	    (p->body == PLAN_BODY_NONE && r->method == REQUEST_GET &&
+	    (p->status == 200 || p->status == 206)))
+		case_fail(tc->name, "offload flag %d, body %d", p->offload,
+		    p->body);
 	check_headers(tc->name, e, tc->hdr, p->hdr.buf);
 	check_invariants(tc, r, p);
 }
@@ -651,6 +803,7 @@ test_plan_table(void **state)
 		f.job = job;
 		f.now = NOW;
 		f.draining = tc->draining;
+		f.peer_uid = tc->peer != 0 ? tc->peer : -1;
 		case_request(tc, &e, r, &f, digest);
 		if (tc->file == F_EMPTY && strcmp(e.etag, "") != 0)
 			assert_int_equal(http_etag_format(e.etag,
