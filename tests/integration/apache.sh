@@ -335,6 +335,32 @@ test_fcgid() {
 	    fcgid_gone $pids
 }
 
+# --min-rate under mod_fcgid (issue 17): the shipped config with a
+# minimum a 20 kB/s reader cannot meet; the reader is cut, logged
+# aborted:slow, and once it reads fast it sees the cut at once.
+test_fcgid_slow() {
+	local src=$IT_DIR/sluice-fcgid-slow.conf out rc
+	sed 's|--workers 0 --threads 1|& --min-rate 300000 --rate-window 2|' \
+	    deploy/apache/sluice-fcgid.conf >"$src"
+	if ! it_server_up apache stream "$SOCK" "$src"; then
+		it_not_ok "fcgid slow: Apache starts"
+		return
+	fi
+	rm -f "$IT_DIR/flag.fcslow"
+	python3 tests/integration/slowread.py "$BASE/download/m50" 20000 \
+	    "$IT_DIR/flag.fcslow" 60 >"$IT_DIR/fcslow.out" &
+	local reader=$!
+	IT_PIDS+=("$reader")
+	it_check "fcgid slow: cut as aborted:slow" \
+	    it_wait_grep "$FC_LOG" 20 'id=m50 status=200 .*outcome=aborted:slow'
+	touch "$IT_DIR/flag.fcslow"
+	wait "$reader"
+	rc=$?
+	out=$(cat "$IT_DIR/fcslow.out")
+	it_check "fcgid slow: the client sees the cut ($out)" [ "$rc" -eq 0 ]
+	it_server_down
+}
+
 # ------------------------------------------------------------------- run
 T0=$(date +%s)
 fixtures_make || { echo "fixtures failed" >&2; exit 1; }
@@ -350,6 +376,7 @@ test_apache_log
 test_truncation
 it_server_down
 test_fcgid
+test_fcgid_slow
 # Under mod_fcgid, sluice's stderr goes to Apache's error log.
 it_check "sluice: no sanitizer report in its logs" \
     bash -c "! cat '$LOG' '$FC_LOG' '$AP_ERR' 2>/dev/null |
