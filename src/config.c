@@ -52,6 +52,11 @@ static const struct opt config_options[] = {
 
 #define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
 
+/*
+ * --help: one printf of the whole text, so it reads as it prints. Over 80
+ * lines only because each option's line is a string of its own; splitting
+ * it would scatter the text, not simplify it.
+ */
 void
 config_usage(const char *progname)
 {
