@@ -10,7 +10,8 @@ OPT	?= -O2 -g
 CFLAGS	?=
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
-LIBS	 = -lsqlite3 -lsodium -lunistring -lpthread
+PGINC	 = -I/usr/include/postgresql
+LIBS	 = -lsqlite3 -lpq -lsodium -lunistring -lpthread
 
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
 SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
@@ -20,7 +21,8 @@ SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
 	   src/policy.c src/pool.c \
 	   src/reopen.c \
 	   src/request.c \
-	   src/server.c src/spans.c src/stream.c src/text.c src/units.c
+	   src/server.c src/spans.c src/store.c src/stream.c src/text.c \
+	   src/units.c
 HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
 SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
@@ -34,7 +36,7 @@ UNIT_BINS = $(UNIT:%=build/asan/test_%)
 # Debian packages: build, run, and test (the web server and its clients).
 DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libfcgi-dev libfcgi-bin \
-	    libsqlite3-dev sqlite3 libsodium-dev libcmocka-dev spawn-fcgi \
+	    libsqlite3-dev sqlite3 libpq-dev postgresql libsodium-dev libcmocka-dev spawn-fcgi \
 	    libunistring-dev mandoc man-db prometheus systemd \
 	    lighttpd nginx-light apache2-bin apache2-utils \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
@@ -48,10 +50,17 @@ all: build/sluice build/sluicectl
 
 # sql/*.sql as C strings, so that sluice and sluicectl can create their
 # databases without the source tree.
-GEN	 = build/gen/sql_schema.h build/gen/sql_state.h build/gen/sql_state_v2.h
+GEN	 = build/gen/sql_schema.h build/gen/sql_state.h build/gen/sql_state_v2.h \
+	   build/gen/sql_pg_schema.h build/gen/sql_pg_state.h
 # Kept after the build: as intermediates make would delete them, and then
 # rebuild every object the next time.
 .SECONDARY: $(GEN)
+build/gen/sql_pg_%.h: sql/pg/%.sql
+	@mkdir -p $(@D)
+	{ echo '/* generated from $< by the Makefile: do not edit */'; \
+	  echo 'static const char sql_pg_$*[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@
 build/gen/sql_%.h: sql/%.sql
 	@mkdir -p $(@D)
 	{ echo '/* generated from $< by the Makefile: do not edit */'; \
@@ -61,14 +70,14 @@ build/gen/sql_%.h: sql/%.sql
 
 build/obj/%.o: src/%.c $(HDRS) $(GEN)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -Ibuild/gen -c -o $@ $<
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) $(PGINC) -Ibuild/gen -c -o $@ $<
 
 build/sluice: $(OBJS)
 	$(CC) $(OPT) $(CFLAGS) -o $@ $(OBJS) $(LIBS)
 
 build/asan/obj/%.o: src/%.c $(HDRS) $(GEN)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(CFLAGS) -Ibuild/gen -c -o $@ $<
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(CFLAGS) $(PGINC) -Ibuild/gen -c -o $@ $<
 
 build/asan/sluice: $(SAN_OBJS)
 	$(CC) $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
@@ -82,15 +91,15 @@ CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_init.c src/ctl_add.c \
 	   src/ctl_progress.c src/opt.c \
 	   src/request.c src/http_hdr.c src/text.c src/confine.c src/job.c \
 	   src/paths.c src/units.c src/audit.c src/spans.c src/policy.c src/log.c \
-	   src/metrics.c
+	   src/metrics.c src/store.c
 CTL_OBJS = $(CTL_SRCS:src/%.c=build/obj/%.o)
 CTL_SAN_OBJS = $(CTL_SRCS:src/%.c=build/asan/obj/%.o)
 
 build/sluicectl: $(CTL_OBJS)
-	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lsodium -lpthread
+	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lpq -lsodium -lpthread
 
 build/asan/sluicectl: $(CTL_SAN_OBJS)
-	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lsodium -lpthread
+	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lpq -lsodium -lpthread
 
 asan: build/asan/sluice
 
@@ -150,7 +159,7 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	    -DSTATE_SQL='"$(CURDIR)/sql/state.sql"' \
 	    -DSTATE_V1_SQL='"$(CURDIR)/tests/unit/state_v1.sql"' \
 	    -o $@ $(filter %.c %.o,$^) \
-	    -lcmocka -lsqlite3 -lsodium -lunistring -lpthread
+	    -lcmocka -lsqlite3 -lpq -lsodium -lunistring -lpthread
 
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
