@@ -15,7 +15,8 @@ LIBS	 = -lsqlite3 -lpq -lsodium -lunistring -lpthread
 
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
 SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
-	   $(HTTP_SRCS) src/job.c src/jobstore.c src/listen.c src/log.c \
+	   $(HTTP_SRCS) src/job.c src/job_row.c src/jobstore.c src/jobstore_pg.c \
+	   src/listen.c src/log.c \
 	   src/loop.c src/opt.c \
 	   src/main.c src/metrics.c src/offload.c src/paths.c src/plan.c \
 	   src/policy.c src/pool.c \
@@ -148,7 +149,8 @@ build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
-    build/asan/obj/jobstore.o build/asan/obj/reopen.o build/asan/obj/http_hdr.o \
+    build/asan/obj/jobstore.o build/asan/obj/jobstore_pg.o \
+    build/asan/obj/job_row.o build/asan/obj/store.o build/asan/obj/reopen.o build/asan/obj/http_hdr.o \
     build/asan/obj/log.o \
     build/asan/obj/text.o build/asan/obj/job.o
 

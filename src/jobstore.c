@@ -16,16 +16,14 @@
 
 #include <sqlite3.h>
 
-#include "http_hdr.h"
 #include "job.h"
+#include "job_row.h"
 #include "jobstore.h"
 #include "log.h"
-#include "text.h"
+#include "store.h"
 
 static const char jobstore_sql[] =
-    "SELECT status, file_path, file_name, content_type, file_size, sha256, "
-    "owner, token_sha256, expires_at, max_downloads "
-    "FROM export_jobs WHERE id = ?1";
+    "SELECT " JOB_ROW_COLUMNS " FROM export_jobs WHERE id = ?1";
 
 /* One "db_reopened" line per process and new file, not one per thread. */
 static _Atomic uint64_t jobstore_logged;
@@ -44,6 +42,10 @@ jobstore_open(struct jobstore *js, const char *path, char *err, size_t errsz)
 	struct stat	 st;
 	int		 rc;
 
+	if (store_is_pg(path))
+		return (jobstore_pg_open(js, path, err, errsz));
+	js->pg = 0;
+	js->conn = NULL;
 	js->db = NULL;
 	js->find = NULL;
 	if (snprintf(js->path, sizeof(js->path), "%s", path) >=
@@ -94,6 +96,10 @@ fail:
 void
 jobstore_close(struct jobstore *js)
 {
+	if (js->pg) {
+		jobstore_pg_close(js);
+		return;
+	}
 	sqlite3_finalize(js->find);
 	js->find = NULL;
 	sqlite3_close(js->db);
@@ -126,120 +132,33 @@ jobstore_recheck(struct jobstore *js)
 	reopen_log_once(&jobstore_logged, &js->id, "db_reopened", js->path);
 }
 
-/*
- * Copy a TEXT column into dst[0..size). A NULL leaves *has = 0. A value
- * that does not fit, or holds a NUL, marks the job unservable (bad_field)
- * rather than being cut.
- */
+/* Column col of the current row as a cell (job_row.h). */
 static void
-jobstore_text(struct job *job, sqlite3_stmt *st, int col, const char *name,
-    char *dst, size_t size, unsigned char *has)
+jobstore_cell(sqlite3_stmt *st, int col, struct job_cell *c)
 {
-	const unsigned char	*v;
-	int			 len;
+	int	 len;
 
-	dst[0] = '\0';
-	*has = 0;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return;
-	v = sqlite3_column_text(st, col);
-	len = sqlite3_column_bytes(st, col);
-	if (v == NULL || len < 0 || (size_t)len >= size ||
-	    memchr(v, '\0', (size_t)len) != NULL) {
-		if (job->bad_field == NULL)
-			job->bad_field = name;
-		*has = 1;	/* present but unusable: never matches */
-		return;
-	}
-	memcpy(dst, v, (size_t)len);
-	dst[len] = '\0';
-	*has = 1;
-}
-
-/*
- * The file_name column: any length, cut to fit (text_name_shorten: at a
- * character boundary, keeping the extension) rather than refused; the
- * header form is cut shorter still. Only a NUL in it is bad_field.
- */
-static void
-jobstore_name(struct job *job, sqlite3_stmt *st, int col)
-{
-	const char	*v;
-	int		 len;
-
-	job->file_name[0] = '\0';
-	job->has_file_name = 0;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return;
-	v = (const char *)sqlite3_column_text(st, col);
-	len = sqlite3_column_bytes(st, col);
-	job->has_file_name = 1;
-	if (v == NULL || len < 0 || memchr(v, '\0', (size_t)len) != NULL) {
-		if (job->bad_field == NULL)
-			job->bad_field = "file_name";
-		return;
-	}
-	if ((size_t)len < sizeof(job->file_name)) {
-		memcpy(job->file_name, v, (size_t)len);
-		job->file_name[len] = '\0';
-	} else
-		(void)text_name_shorten(job->file_name,
-		    sizeof(job->file_name), v, (size_t)len, TEXT_EXT_MAX);
-}
-
-/*
- * Copy an INTEGER column; anything but an integer or NULL (a REAL, a
- * TEXT: SQLite keeps what does not convert) is bad_field, and counts as
- * absent, so that no check judges by it first (an expires_at of 'soon'
- * must be a bad row, 500, not "expired").
- */
-static void
-jobstore_int(struct job *job, sqlite3_stmt *st, int col, const char *name,
-    int64_t *dst, unsigned char *has)
-{
-	*dst = 0;
-	*has = 0;
+	c->i = 0;
+	c->v = NULL;
+	c->len = 0;
 	switch (sqlite3_column_type(st, col)) {
 	case SQLITE_NULL:
+		c->kind = JOB_CELL_NULL;
 		return;
 	case SQLITE_INTEGER:
-		*dst = sqlite3_column_int64(st, col);
-		*has = 1;
-		return;
+		c->kind = JOB_CELL_INT;
+		c->i = sqlite3_column_int64(st, col);
+		break;
+	case SQLITE_TEXT:
+		c->kind = JOB_CELL_TEXT;
+		break;
 	default:
-		if (job->bad_field == NULL)
-			job->bad_field = name;
-		return;
+		c->kind = JOB_CELL_OTHER;
+		break;
 	}
-}
-
-/*
- * The content type: NULL or empty is the default (the plan's
- * application/octet-stream); one that breaks the rule both binaries
- * share (http_content_type_ok) is dropped for the default too, with a
- * warning, rather than failing the user's download.
- */
-static void
-jobstore_type(struct job *job, sqlite3_stmt *st, int col)
-{
-	char		 q[LOG_VALUE_MAX * 4 + 8];
-	const char	*v;
-
-	job->content_type[0] = '\0';
-	job->has_content_type = 0;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL ||
-	    (v = (const char *)sqlite3_column_text(st, col)) == NULL ||
-	    *v == '\0')
-		return;
-	if (!http_content_type_ok(v) ||
-	    sqlite3_column_bytes(st, col) != (int)strlen(v)) {
-		log_warnx("event=bad_value field=content_type id=%s value=%s "
-		    "served=application/octet-stream", job->id,
-		    log_quote(q, sizeof(q), v));
-		return;
-	}
-	memcpy(job->content_type, v, strlen(v) + 1);
-	job->has_content_type = 1;
+	c->v = (const char *)sqlite3_column_text(st, col);
+	len = sqlite3_column_bytes(st, col);
+	c->len = len > 0 ? (size_t)len : 0;
 }
 
 /*
@@ -252,10 +171,11 @@ enum jobstore_result
 jobstore_find(struct jobstore *js, const char *id, struct job *job)
 {
 	enum jobstore_result	 res = JOBSTORE_ERROR;
-	char			 status[16];
-	unsigned char		 has_status;
-	int			 rc;
+	struct job_cell		 cell[JOB_ROW_NCOLS];
+	int			 i, rc;
 
+	if (js->pg)
+		return (jobstore_pg_find(js, id, job));
 	memset(job, 0, sizeof(*job));
 	jobstore_recheck(js);
 	if (snprintf(job->id, sizeof(job->id), "%s", id) >=
@@ -279,36 +199,9 @@ jobstore_find(struct jobstore *js, const char *id, struct job *job)
 		    sqlite3_errmsg(js->db));
 		goto done;
 	}
-	jobstore_text(job, js->find, 0, "status", status, sizeof(status),
-	    &has_status);
-	job->status = has_status ? job_status_parse(status) : JOB_UNKNOWN;
-	jobstore_text(job, js->find, 1, "file_path", job->file_path,
-	    sizeof(job->file_path), &job->has_file_path);
-	jobstore_name(job, js->find, 2);
-	jobstore_type(job, js->find, 3);
-	jobstore_int(job, js->find, 4, "file_size", &job->file_size,
-	    &job->has_file_size);
-	jobstore_text(job, js->find, 5, "sha256", job->sha256,
-	    sizeof(job->sha256), &job->has_sha256);
-	jobstore_text(job, js->find, 6, "owner", job->owner,
-	    sizeof(job->owner), &job->has_owner);
-	jobstore_text(job, js->find, 7, "token_sha256", job->token_sha256,
-	    sizeof(job->token_sha256), &job->has_token);
-	jobstore_int(job, js->find, 8, "expires_at", &job->expires_at,
-	    &job->has_expires);
-	jobstore_int(job, js->find, 9, "max_downloads", &job->max_downloads,
-	    &job->has_max_downloads);
-
-	/* Values the headers and checks rely on, checked once, here. */
-	if (job->has_sha256 && (strlen(job->sha256) != JOB_HASH_HEX ||
-	    !text_hex_valid(job->sha256, JOB_HASH_HEX)) && !job->bad_field)
-		job->bad_field = "sha256";
-	if (job->has_token && (strlen(job->token_sha256) != JOB_HASH_HEX ||
-	    !text_hex_valid(job->token_sha256, JOB_HASH_HEX)) &&
-	    !job->bad_field)
-		job->bad_field = "token_sha256";
-	if (job->has_file_size && job->file_size < 0 && !job->bad_field)
-		job->bad_field = "file_size";
+	for (i = 0; i < JOB_ROW_NCOLS; i++)
+		jobstore_cell(js->find, i, &cell[i]);
+	job_row_fill(job, cell);
 	res = JOBSTORE_FOUND;
 done:
 	sqlite3_reset(js->find);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "store.h"
 #include "stream.h"
 
 /*
@@ -66,7 +67,7 @@ main(int argc, char *argv[])
 	struct listener	 l;
 	char		 err[512], q1[LOG_VALUE_MAX * 4 + 8];
 	char		 q2[LOG_VALUE_MAX * 4 + 8], q3[LOG_VALUE_MAX * 4 + 8];
-	char		 q4[LOG_VALUE_MAX * 4 + 8];
+	char		 q4[LOG_VALUE_MAX * 4 + 8], desc[256];
 	pid_t		 self;
 	int		 rootfd, rc;
 
@@ -98,8 +99,9 @@ main(int argc, char *argv[])
 	if (jobstore_open(&js, cfg.db, err, sizeof(err)) == -1)
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	jobstore_close(&js);
-	if (cfg.audit_on && (main_state_writable(cfg.state_db, err,
-	    sizeof(err)) == -1 || audit_prepare(cfg.state_db, err,
+	if (cfg.audit_on && ((!store_is_pg(cfg.state_db) &&
+	    main_state_writable(cfg.state_db, err, sizeof(err)) == -1) ||
+	    audit_prepare(cfg.state_db, err,
 	    sizeof(err)) == -1))
 		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	if ((cfg.listen[0] != '\0' ? listen_open(&l, cfg.listen, err,
@@ -110,7 +112,8 @@ main(int argc, char *argv[])
 		    "-u or systemd User= to drop privileges\"");
 	log_info("event=startup db=%s root=%s url_prefix=%s listen=%s "
 	    "workers=%lld threads=%lld audit=%s offload=%s",
-	    log_quote(q1, sizeof(q1), cfg.db),
+	    log_quote(q1, sizeof(q1), store_describe(cfg.db, desc,
+	    sizeof(desc))),
 	    log_quote(q2, sizeof(q2), cfg.root),
 	    log_quote(q3, sizeof(q3), cfg.url_prefix),
 	    log_quote(q4, sizeof(q4), cfg.listen[0] != '\0' ? cfg.listen :

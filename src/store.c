@@ -151,7 +151,7 @@ store_pg_error(struct pg_conn *c, struct pg_result *r,
 		m = "unknown error";
 	snprintf(buf, size, "%s", m);
 	for (p = buf; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r' || *p == '"')
+		if (*p == '\n' || *p == '\r' || *p == '\t' || *p == '"')
 			*p = *p == '"' ? '\'' : ' ';
 	while (p > buf && p[-1] == ' ')
 		*--p = '\0';
