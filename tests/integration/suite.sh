@@ -314,7 +314,7 @@ test_limits() {
 	    FROM downloads WHERE job_id = 'limit1'" "1|127.0.0.1|4|1"
 	it_check "limits: limit1's 4 responses: the first opened the download, 3 joined it" \
 	    [ "$(access_sql "SELECT group_concat(counts, '') FROM (SELECT counts
-	    FROM responses WHERE job_id = 'limit1' ORDER BY id)")" = 1000 ]
+	    FROM responses WHERE job_id = 'limit1' ORDER BY id) AS r")" = 1000 ]
 	it_check "limits: the other client's 3 requests were refused" \
 	    [ "$(it_count "$LOG" 'id=limit1 status=410 .* remote="127\.0\.0\.2" ')" -eq 3 ]
 
