@@ -300,7 +300,9 @@ man:
 
 # ---------------------------------------------------------------------------
 # Benchmarks (bench/run.sh says what each case measures and how). `make
-# bench` writes bench/results/latest.md and memory.png; `make bench-quick`
+# bench` writes bench/results/latest.md and memory.png, and bench/pg.sh
+# the small-file case on PostgreSQL beside SQLite to bench/results/pg.md;
+# `make bench-quick`
 # (one round, small sizes; part of `make test`) writes build/bench-quick/
 # and only proves the harness: it fails on a wrong download, never on a
 # timing. The responders under bench/ (naive.c: the read-everything-first
@@ -321,6 +323,7 @@ build/bench/%: bench/%.c
 
 bench: all $(BENCH_BINS)
 	bash bench/run.sh
+	bash bench/pg.sh
 	$(MAKE) soak
 
 # The soak (bench/soak.sh): 5 minutes of the heaviest small-file load, then
@@ -332,6 +335,7 @@ soak: all
 
 bench-quick: all $(BENCH_BINS)
 	BENCH_QUICK=1 bash bench/run.sh
+	BENCH_QUICK=1 bash bench/pg.sh
 
 # Only the slow-clients section of make bench (bench/slow.sh): about
 # 10 minutes; writes bench/results/slow.md.

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Helpers shared by bench/run.sh and bench/audit.sh: statistics over
-# per-round values, and FastCGI responders other than sluice started under
-# spawn-fcgi. Sourced after tests/integration/lib.sh (IT_PIDS, it_*).
+# Helpers shared by bench/run.sh, bench/pg.sh and bench/audit.sh:
+# statistics over per-round values, the checked download and the wrk run,
+# and FastCGI responders other than sluice started under spawn-fcgi.
+# Sourced after tests/integration/lib.sh (IT_PIDS, it_*).
 #
 # Per-round values live in a data file, one line per measurement:
 #     KEY <TAB> ROUND <TAB> VALUE
@@ -91,4 +92,53 @@ bench_fcgi_stop_all() {
 	local p
 	for p in "${BENCH_KILL_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	BENCH_KILL_PIDS=()
+}
+
+# ------------------------------------------------ a checked get, a wrk run
+# Both need B (the scratch directory), NOTES (a file for the report's
+# notes) and WRK_ARGS (wrk's options, less the URL).
+
+# check_get URL FILE: one download, status 200, exactly FILE's size, and
+# byte for byte FILE (cmp on the fly: no copy on disk, and stronger than
+# comparing hashes). Complains on stderr and fails otherwise.
+check_get() {
+	local url=$1 file=$2 size code got st
+	size=$(stat -c %s "$file")
+	curl -sS --max-time 900 -w '%{stderr}\n%{http_code} %{size_download}\n' \
+	    "$url" 2>"$B/check.err" | cmp -s - "$file"
+	st=("${PIPESTATUS[@]}")
+	read -r code got < <(tail -n 1 "$B/check.err")
+	if [ "${code:-}" != 200 ] || [ "${got:-}" != "$size" ]; then
+		echo "$url: status ${code:-none}, ${got:-0} bytes; want 200," \
+		    "$size ($(head -n 1 "$B/check.err"))" >&2
+		return 1
+	fi
+	if [ "${st[0]}" != 0 ] || [ "${st[1]}" != 0 ]; then
+		echo "$url: $size bytes but not those of $file (curl exit" \
+		    "${st[0]}, cmp exit ${st[1]})" >&2
+		return 1
+	fi
+}
+
+# run_wrk URL: requests/s. A non-2xx answer, a connect error or no request
+# at all fails; other socket errors are noted in the report.
+run_wrk() {
+	local out rps errs
+	out=$(wrk "${WRK_ARGS[@]}" "$1" 2>&1) ||
+	    { echo "wrk $1: $out" >&2; return 1; }
+	printf '== wrk %s %s\n%s\n' "${WRK_ARGS[*]}" "$1" "$out" >>"$B/wrk.log"
+	if grep -q 'Non-2xx' <<<"$out"; then
+		echo "wrk $1: $(grep 'Non-2xx' <<<"$out")" >&2
+		return 1
+	fi
+	errs=$(sed -n 's/^ *Socket errors: //p' <<<"$out")
+	case $errs in
+	"" | "connect 0,"*) ;;
+	*) echo "wrk $1: socket errors: $errs" >&2; return 1 ;;
+	esac
+	[ -z "$errs" ] || echo "wrk $1: socket errors: $errs" >>"$NOTES"
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+	awk -v r="${rps:-0}" 'BEGIN { exit !(r > 0) }' ||
+	    { echo "wrk $1: no requests answered" >&2; return 1; }
+	echo "$rps"
 }
