@@ -649,9 +649,11 @@ apg_open(const char *spec, int busy_ms, void (*nudge)(void *), void *arg,
 	if (gethostname(a->host, sizeof(a->host)) == -1)
 		a->host[0] = '\0';
 	a->host[sizeof(a->host) - 1] = '\0';
+	/* In a worker, after main's audit_prepare found PostgreSQL: if it
+	 * is away now, the batches reconnect (and fail until it is back). */
 	if ((a->c = apg_connect(spec, a->busy_ms, 1, err, errsz)) == NULL) {
-		free(a);
-		return (NULL);
+		reopen_log_failed(&apg_failed_logged, "db_unavailable", err);
+		a->retry_ms = apg_now_ms() + STORE_PG_RETRY_MS;
 	}
 	return (a);
 }
