@@ -31,7 +31,7 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
 UNIT	 = http cond text confine job paths request policy plan jobstore fcgi_out \
-	   units audit ctl spans fcgi_in metrics
+	   units audit ctl spans fcgi_in metrics store
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -135,6 +135,7 @@ build/asan/test_fcgi_in: tests/unit/test_fcgi_in.c build/asan/obj/fcgi_in.o \
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
 build/asan/test_spans: tests/unit/test_spans.c build/asan/obj/spans.o
 build/asan/test_metrics: tests/unit/test_metrics.c build/asan/obj/metrics.o
+build/asan/test_store: tests/unit/test_store.c build/asan/obj/store.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
     build/asan/obj/audit_pg.o build/asan/obj/audit_sqlite.o \
     build/asan/obj/store.o build/asan/obj/reopen.o \
