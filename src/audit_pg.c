@@ -48,7 +48,7 @@
 #define APG_ADMIN_MS	(3600 * 1000)	/* sluicectl's prune and vacuum */
 
 enum apg_st {
-	PS_LOCK, PS_FIND, PS_COUNT, PS_OPEN, PS_JOIN, PS_INSERT, PS_FINISH,
+	PS_FIND, PS_COUNT, PS_OPEN, PS_JOIN, PS_INSERT, PS_FINISH,
 	PS_CANCEL, PS_UNJOIN, PS_DL_GET, PS_DL_SET, PS_DL_IDLE, PS_DL_DROP,
 	PS_DL_DETACH, PS_N
 };
@@ -57,9 +57,6 @@ enum apg_st {
 	"download_id = " id " AND outcome = 'started')"
 
 static const char *const apg_sql[PS_N] = {
-	/* The keys come sorted: locks are taken in one order everywhere. */
-	[PS_LOCK] = "SELECT pg_advisory_xact_lock(k) FROM "
-	    "unnest($1::bigint[]) AS k",
 	[PS_FIND] = "SELECT id, last_at, " APG_LIVE("downloads.id")
 	    "::int FROM downloads WHERE job_id = $1 AND remote_addr IS NOT "
 	    "DISTINCT FROM $2 AND remote_user IS NOT DISTINCT FROM $3 "
@@ -505,16 +502,20 @@ apg_key_cmp(const void *x, const void *y)
 }
 
 /*
- * Lock the jobs of the batch's records, in ascending key order, as one
- * statement: "{k1,k2,...}" as a bigint[].
+ * Begin the batch's transaction and lock its records' jobs, in ascending
+ * key order, in one round trip: "BEGIN; SELECT pg_advisory_xact_lock(k)
+ * FROM unnest('{k1,k2,...}'::bigint[])" (the keys are numbers sluice
+ * made, so they go in the text).
  */
 static int
-apg_lock(struct audit_pg *a, struct audit_record *b, size_t n,
+apg_begin(struct audit_pg *a, struct audit_record *b, size_t n,
     struct apg_err *er)
 {
+	static const char head[] = "BEGIN; SELECT pg_advisory_xact_lock(k) "
+	    "FROM unnest('{", tail[] = "}'::bigint[]) AS k";
 	int64_t		 keys[AUDIT_RETRY_MAX + AUDIT_QUEUE_MAX];
-	char		 arr[(AUDIT_RETRY_MAX + AUDIT_QUEUE_MAX) * 22 + 3];
-	const char	*v[1] = { arr };
+	char		 sql[sizeof(head) + sizeof(tail) +
+			    (AUDIT_RETRY_MAX + AUDIT_QUEUE_MAX) * 21];
 	size_t		 i, k = 0, off;
 
 	for (i = 0; i < n && k < sizeof(keys) / sizeof(keys[0]); i++)
@@ -523,13 +524,13 @@ apg_lock(struct audit_pg *a, struct audit_record *b, size_t n,
 		else if (b[i].ticket.lock != 0)
 			keys[k++] = b[i].ticket.lock;
 	qsort(keys, k, sizeof(keys[0]), apg_key_cmp);
-	off = (size_t)snprintf(arr, sizeof(arr), "{");
+	off = (size_t)snprintf(sql, sizeof(sql), "%s", head);
 	for (i = 0; i < k; i++)
 		if (i == 0 || keys[i] != keys[i - 1])
-			off += (size_t)snprintf(arr + off, sizeof(arr) - off,
-			    "%s%lld", off > 1 ? "," : "", (long long)keys[i]);
-	snprintf(arr + off, sizeof(arr) - off, "}");
-	return (APG_DO(a, PS_LOCK, v, er));
+			off += (size_t)snprintf(sql + off, sizeof(sql) - off,
+			    "%s%lld", i > 0 ? "," : "", (long long)keys[i]);
+	snprintf(sql + off, sizeof(sql) - off, "%s", tail);
+	return (apg_simple(a->c, sql, er));
 }
 
 static int
@@ -544,8 +545,11 @@ apg_rec_apply(struct audit_pg *a, struct audit_record *r, struct apg_err *er)
 	return (apg_rec_end(a, r, er));
 }
 
-/* Each record in a savepoint; one that fails rolls back alone. -1: the
- * transaction itself failed (er says why). */
+/*
+ * Each record in a savepoint; one that fails rolls back alone. A batch of
+ * one needs none: if it fails, the transaction is rolled back. -1: the
+ * transaction itself failed (er says why).
+ */
 static int
 apg_records(struct audit_pg *a, struct audit_record *b, size_t n,
     struct apg_err *er)
@@ -553,7 +557,17 @@ apg_records(struct audit_pg *a, struct audit_record *b, size_t n,
 	struct apg_err	 re;
 	size_t		 i;
 
-	for (i = 0; i < n; i++) {
+	if (n == 1 && apg_rec_apply(a, &b[0], &re) == -1) {
+		b[0].failed = 1;
+		b[0].transient = re.transient;
+		audit_rec_log(&b[0], "record", n, re.msg);
+		*er = re;
+		if (PQstatus(a->c) != CONNECTION_OK ||
+		    apg_simple(a->c, "ROLLBACK", er) == -1)
+			return (-1);
+		return (1);
+	}
+	for (i = 0; n > 1 && i < n; i++) {
 		if (apg_simple(a->c, "SAVEPOINT rec", er) == -1)
 			return (-1);
 		if (apg_rec_apply(a, &b[i], &re) == 0) {
@@ -580,12 +594,19 @@ apg_batch(struct audit_pg *a, struct audit_record *b, size_t n,
 {
 	size_t	 i;
 
+	int	 rc;
+
 	for (i = 0; i < n; i++)
 		b[i].failed = 0;
-	if (apg_simple(a->c, "BEGIN", er) == -1)
+	if (apg_begin(a, b, n, er) == -1) {
+		if (PQstatus(a->c) == CONNECTION_OK &&
+		    PQtransactionStatus(a->c) != PQTRANS_IDLE)
+			(void)apg_simple(a->c, "ROLLBACK", NULL);
 		return (-1);
-	if (apg_lock(a, b, n, er) == -1 || apg_records(a, b, n, er) == -1 ||
-	    apg_simple(a->c, "COMMIT", er) == -1) {
+	}
+	if ((rc = apg_records(a, b, n, er)) == 1)
+		return (0);	/* its one record failed, and is rolled back */
+	if (rc == -1 || apg_simple(a->c, "COMMIT", er) == -1) {
 		if (PQstatus(a->c) == CONNECTION_OK &&
 		    PQtransactionStatus(a->c) != PQTRANS_IDLE)
 			(void)apg_simple(a->c, "ROLLBACK", NULL);
