@@ -14,7 +14,7 @@ PGINC	 = -I/usr/include/postgresql
 LIBS	 = -lsqlite3 -lpq -lsodium -lunistring -lpthread
 
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
-SRCS	 = src/audit.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
+SRCS	 = src/audit.c src/audit_pg.c src/audit_sqlite.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
 	   $(HTTP_SRCS) src/job.c src/job_row.c src/jobstore.c src/jobstore_pg.c \
 	   src/listen.c src/log.c \
 	   src/loop.c src/opt.c \
@@ -31,7 +31,7 @@ SAN_OBJS = $(SRCS:src/%.c=build/asan/obj/%.o)
 # Unit tests: each links the modules it tests and the shared checks of
 # tests/unit/cases.c, built with sanitizers.
 UNIT	 = http cond text confine job paths request policy plan jobstore fcgi_out \
-	   units audit ctl spans fcgi_in metrics
+	   units audit ctl spans fcgi_in metrics store
 UNIT_BINS = $(UNIT:%=build/asan/test_%)
 
 # Debian packages: build, run, and test (the web server and its clients).
@@ -91,8 +91,9 @@ CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_init.c src/ctl_add.c \
 	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/ctl_state.c \
 	   src/ctl_progress.c src/opt.c \
 	   src/request.c src/http_hdr.c src/text.c src/confine.c src/job.c \
-	   src/paths.c src/units.c src/audit.c src/spans.c src/policy.c src/log.c \
-	   src/metrics.c src/store.c
+	   src/paths.c src/units.c src/audit.c src/audit_pg.c src/audit_sqlite.c \
+	   src/spans.c src/policy.c src/log.c src/metrics.c src/store.c \
+	   src/reopen.c
 CTL_OBJS = $(CTL_SRCS:src/%.c=build/obj/%.o)
 CTL_SAN_OBJS = $(CTL_SRCS:src/%.c=build/asan/obj/%.o)
 
@@ -134,7 +135,10 @@ build/asan/test_fcgi_in: tests/unit/test_fcgi_in.c build/asan/obj/fcgi_in.o \
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
 build/asan/test_spans: tests/unit/test_spans.c build/asan/obj/spans.o
 build/asan/test_metrics: tests/unit/test_metrics.c build/asan/obj/metrics.o
+build/asan/test_store: tests/unit/test_store.c build/asan/obj/store.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
+    build/asan/obj/audit_pg.o build/asan/obj/audit_sqlite.o \
+    build/asan/obj/store.o build/asan/obj/reopen.o \
     build/asan/obj/metrics.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o build/asan/obj/text.o
@@ -145,6 +149,8 @@ build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
     build/asan/obj/ctl_rows.o build/asan/obj/opt.o build/asan/obj/config.o \
     build/asan/obj/http_hdr.o build/asan/obj/text.o \
     build/asan/obj/paths.o build/asan/obj/units.o build/asan/obj/audit.o \
+    build/asan/obj/audit_pg.o build/asan/obj/audit_sqlite.o \
+    build/asan/obj/store.o build/asan/obj/reopen.o \
     build/asan/obj/metrics.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o

@@ -65,6 +65,7 @@ struct audit_ticket {
 	int64_t		 response;	/* -1: none */
 	int64_t		 download;	/* -1: none */
 	int		 opened;	/* 1: this response opened it */
+	int64_t		 lock;		/* PostgreSQL: its job's lock key */
 };
 
 /* After the response: what was answered and how it ended. */

@@ -33,6 +33,10 @@ struct conn {
 	int		 aborted;	/* FCGI_ABORT_REQUEST seen early */
 	int		 watch_off;	/* its input is no longer read */
 	int64_t		 since_ms;	/* reading: since; 0: idle, kept */
+	/* Ended as aborted:client: the web server's pid, and until when
+	 * the loop watches whether it exits (then aborted:shutdown). */
+	int64_t		 peer_pid;
+	int64_t		 grace_until;	/* 0: queued at once */
 	struct fcgi_in	 in;
 	struct stream_send send;	/* the response being sent */
 	enum stream_outcome outcome;	/* how it ended */

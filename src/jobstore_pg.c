@@ -80,7 +80,9 @@ jobstore_pg_connect(const char *spec, char *err, size_t errsz)
 /*
  * Connect to spec and prepare the lookup: at startup (a clear error if
  * PostgreSQL is unreachable or has no export_jobs table) and in each
- * deciding thread. Returns 0 or -1 with a sentence in err.
+ * deciding thread. Returns 0 or -1 with a sentence in err; after a
+ * failure to connect js is still a PostgreSQL store (js->pg), without a
+ * connection: jobstore_pg_find reconnects, and jobstore_close is safe.
  */
 int
 jobstore_pg_open(struct jobstore *js, const char *spec, char *err,

@@ -328,6 +328,11 @@ loop_give(struct loop *l, struct conn *c)
 static void
 loop_end(struct loop *l, struct conn *c, enum stream_outcome outcome)
 {
+	c->peer_pid = -1;
+	if (outcome == STREAM_ABORTED_CLIENT &&
+	    (c->peer_pid = stream_peer_pid(c->fd)) > 0 &&
+	    stream_pid_exiting(c->peer_pid))
+		outcome = STREAM_ABORTED_SHUTDOWN;
 	c->outcome = outcome;
 	stream_close(&c->send.fd);
 	/* A cut is shown by closing at once; a whole one, by loop_close. */
@@ -336,6 +341,30 @@ loop_end(struct loop *l, struct conn *c, enum stream_outcome outcome)
 		c->fd = -1;
 	}
 	c->state = CONN_ENDED;
+	/*
+	 * The web server closed: its client left, or it is shutting down
+	 * (Apache closes its connections before its process exits). Which
+	 * one shows within LOOP_GRACE_MS: the tick records it then.
+	 */
+	if (outcome == STREAM_ABORTED_CLIENT && c->peer_pid > 0 &&
+	    !atomic_load(l->set.stop)) {
+		c->grace_until = loop_now_ms() + LOOP_GRACE_MS;
+		return;
+	}
+	loop_queue(l, c);
+}
+
+/* Every tick, a conn that ended as aborted:client while its web
+ * server's process might be exiting: record it once that shows, or the
+ * grace is over. */
+static void
+loop_grace(struct loop *l, struct conn *c, int64_t now)
+{
+	if (stream_pid_exiting(c->peer_pid))
+		c->outcome = STREAM_ABORTED_SHUTDOWN;
+	else if (now < c->grace_until && !atomic_load(l->set.stop))
+		return;
+	c->grace_until = 0;
 	loop_queue(l, c);
 }
 
@@ -672,6 +701,10 @@ loop_tick(struct loop *l, int64_t now)
 
 	for (c = l->all; c != NULL; c = next) {
 		next = c->lnext;
+		if (c->grace_until != 0) {
+			loop_grace(l, c, now);
+			continue;
+		}
 		if (c->state == CONN_SENDING) {
 			if (cut)
 				loop_cut(l, c, STREAM_ABORTED_SHUTDOWN);

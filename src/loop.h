@@ -28,6 +28,8 @@ struct conn;
 struct loop;
 
 #define LOOP_TICK_MS		100	/* deadlines and paces judged */
+/* After a web server's close: how long its exit may take to show. */
+#define LOOP_GRACE_MS		500
 #define LOOP_ACCEPT_BATCH	64	/* accepts per wakeup: share with
 					   the other workers */
 #define LOOP_EVENTS		256	/* epoll events per wait */

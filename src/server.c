@@ -104,8 +104,16 @@ server_worker_init(struct worker *w, const struct config *cfg, int rootfd,
 	for (i = 0; i < sizeof(w->buf); i += 4096)
 		p[i] = 0;
 	w->au = au;
-	if (jobstore_open(&w->js, cfg->db, err, errsz) == -1)
-		return (-1);
+	if (jobstore_open(&w->js, cfg->db, err, errsz) == -1) {
+		char	 q[LOG_VALUE_MAX * 4 + 8];
+
+		if (!w->js.pg)
+			return (-1);
+		/* PostgreSQL is away (main checked it was there): the
+		 * lookups reconnect, and answer 503 until it is back. */
+		log_warnx("event=db_unavailable db=jobs msg=%s",
+		    log_quote(q, sizeof(q), err));
+	}
 	return (0);
 }
 

@@ -40,7 +40,7 @@ const char *
 store_describe(const char *spec, char *buf, size_t size)
 {
 	const char	*s = spec, *at, *colon;
-	char		*pw;
+	char		*pw, *from;
 	size_t		 n = 0;
 
 	if (size == 0)
@@ -56,12 +56,10 @@ store_describe(const char *spec, char *buf, size_t size)
 	if (n >= size)
 		n = size - 1;
 	/* "password=" anywhere (conninfo, or a URI's query): blank it. */
-	while ((pw = strstr(buf, "password=")) != NULL) {
+	for (from = buf; (pw = strstr(from, "password=")) != NULL;
+	    from = pw + 12) {
 		char	*v = pw + 9, *end;
 
-		if (strncmp(v, "***", 3) == 0 && (v[3] == '\0' ||
-		    v[3] == ' ' || v[3] == '&'))
-			break;
 		if (*v == '\'') {
 			for (end = v + 1; *end != '\0' && *end != '\''; end++)
 				if (*end == '\\' && end[1] != '\0')
@@ -70,6 +68,10 @@ store_describe(const char *spec, char *buf, size_t size)
 				end++;
 		} else
 			end = v + strcspn(v, " &");
+		if (strlen(buf) - (size_t)(end - v) + 3 >= size) {
+			*v = '\0';	/* no room for the stars: cut here */
+			break;
+		}
 		memmove(v + 3, end, strlen(end) + 1);
 		memcpy(v, "***", 3);
 	}

@@ -124,13 +124,9 @@ stream_open(int rootfd, const struct job *job, int *fdp, struct plan_file *f)
 	return (0);
 }
 
-/*
- * The uid of the process at the other end of the request's connection
- * (the web server's, when it connected over a unix socket), or -1 when
- * the kernel does not say (TCP reports no pid).
- */
-int64_t
-stream_peer_uid(int sock)
+/* The process at the other end of a unix socket: 0, or -1 (TCP). */
+static int
+stream_peer(int sock, int64_t *pid, int64_t *uid)
 {
 	/* Linux's struct ucred, which glibc declares under _GNU_SOURCE. */
 	struct {
@@ -143,7 +139,61 @@ stream_peer_uid(int sock)
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
 	    len != sizeof(uc) || uc.pid <= 0)
 		return (-1);
-	return ((int64_t)uc.uid);
+	*pid = (int64_t)uc.pid;
+	*uid = (int64_t)uc.uid;
+	return (0);
+}
+
+/*
+ * The uid of the process at the other end of the request's connection
+ * (the web server's, when it connected over a unix socket), or -1 when
+ * the kernel does not say (TCP reports no pid).
+ */
+int64_t
+stream_peer_uid(int sock)
+{
+	int64_t	 pid, uid;
+
+	return (stream_peer(sock, &pid, &uid) == -1 ? -1 : uid);
+}
+
+/* The pid of the process that connected (the web server's), or -1. */
+int64_t
+stream_peer_pid(int sock)
+{
+	int64_t	 pid, uid;
+
+	return (stream_peer(sock, &pid, &uid) == -1 ? -1 : pid);
+}
+
+/*
+ * Is process pid gone, or on its way out (a zombie, or its kernel flags
+ * say PF_EXITING)? When the web server's process that held a download's
+ * connection exits, the cut was its shutdown, not its client leaving.
+ */
+int
+stream_pid_exiting(int64_t pid)
+{
+	char	 path[64], buf[512], *p;
+	ssize_t	 n;
+	unsigned long flags;
+	char	 state;
+	int	 fd;
+
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (errno == ENOENT || errno == ESRCH);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (1);
+	buf[n] = '\0';
+	/* "pid (comm) S ppid pgrp session tty tpgid flags ...": comm may
+	 * hold anything, so count from its last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+		return (0);
+	return (state == 'Z' || state == 'X' || (flags & 0x4) != 0);
 }
 
 void

@@ -68,6 +68,8 @@ int	stream_send_keep(struct stream_send *);
 void	stream_send_free(struct stream_send *);
 void	stream_cut(struct stream_send *, int sock, int input_read);
 int64_t	stream_peer_uid(int sock);
+int64_t	stream_peer_pid(int sock);
+int	stream_pid_exiting(int64_t pid);
 const char *stream_outcome_name(enum stream_outcome);
 
 #endif

@@ -80,6 +80,26 @@ test_cuts_on() {
 	touch "$IT_DIR/flag.kill"
 	cut_seen "$srv" kill 'event=worker_died'
 	it_wait_workers "$SLUICE_PID" 1 5
+	# The web server itself stops (SIGTERM) mid-download: its shutdown,
+	# not a client leaving (issue 17: Apache closes its connections
+	# before its process exits; sluice watches the process go).
+	cut_read srvstop /download/audited50
+	cut_in_flight 50m.bin
+	it_server_down
+	it_check "$srv stops: the cut download is aborted:shutdown" \
+	    it_wait_grep "$LOG" 5 'id=audited50 status=200 .*outcome=aborted:shutdown'
+	it_check "$srv stops: not aborted:client" it_not grep -q \
+	    'id=audited50 status=200 .*outcome=aborted:client' "$LOG"
+	wait "$CUT_PID"
+	it_server_up "$srv" stream "$SOCK" ||
+	    { it_not_ok "$srv: starts again"; it_sluice_stop; return; }
+	# A client that leaves is still one: aborted:client.
+	cut_read leave /download/audited50
+	cut_in_flight 50m.bin
+	kill "$CUT_PID"
+	it_check "$srv client leaves: aborted:client" \
+	    it_wait_grep "$LOG" 5 'id=audited50 status=200 .*outcome=aborted:client'
+	wait "$CUT_PID"
 	# The drain deadline (--drain-timeout 1) passes.
 	cut_read drain /download/m50
 	cut_in_flight 50m.bin

@@ -460,7 +460,7 @@ test_cancel(void **state)
 	assert_int_equal(audit_begin(w, &b, &t4), AUDIT_JOINED);
 	assert_int_equal(t4.download, t3.download);
 	audit_cancel(w, &t4);
-	audit_cancel(w, &(struct audit_ticket){ -1, -1, 0 });	/* nothing */
+	audit_cancel(w, &(struct audit_ticket){ -1, -1, 0, 0 });	/* nothing */
 	audit_cancel(NULL, &t3);	/* the audit is off: nothing */
 	audit_writer_close(w);
 	assert_int_equal(sql_int(db, "SELECT count(*) FROM responses"), 1);
