@@ -174,6 +174,7 @@ unit: $(UNIT_BINS)
 
 integration: build/sluice build/asan/sluice build/sluicectl
 	bash tests/integration/run.sh
+	bash tests/integration/pgsuite.sh
 	bash tests/integration/nginx.sh
 	bash tests/integration/apache.sh
 	bash tests/integration/sluicectl.sh
