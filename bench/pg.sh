@@ -12,6 +12,8 @@
 #               cluster (tests/integration/pg.sh: a unix socket, no TCP),
 #               made durable as a production one is (fsync and
 #               synchronous_commit on; pg.sh turns them off for tests)
+#   jobs-pg     the jobs in PostgreSQL, the state in SQLite: which of the
+#               two stores the difference comes from
 # Rounds alternate the two (sqlite, postgresql, sqlite, ...); each cell is
 # the median over rounds (min-max), the ratio the median of per-round
 # ratios. A checked download (status, size, every byte) before and after
@@ -51,7 +53,7 @@ SLUICE=${SLUICE_BIN:-$top/build/sluice}
 WORKERS=2
 THREADS=8
 WRK_ARGS=(-t2 -c16 "-d${WRK_SECS}s")
-STORES="sqlite postgresql"
+STORES="sqlite postgresql jobs-pg"
 START=$SECONDS
 
 say() { printf 'bench pg: [%3ds] %s\n' "$((SECONDS - START))" "$*"; }
@@ -110,6 +112,7 @@ pg_psql "$(cat sql/pg/schema.sql) $JOBS" jobs >/dev/null || fail "seeding jobs"
 declare -A DB STATE URL SPID
 DB[sqlite]=$B/sqlite/jobs.db STATE[sqlite]=$B/sqlite/state.db
 DB[postgresql]=$(pg_uri jobs) STATE[postgresql]=$(pg_uri state)
+DB[jobs-pg]=$(pg_uri jobs) STATE[jobs-pg]=$B/jobs-pg/state.db
 
 # inst STORE: sluice on STORE and the server in front of it.
 inst() {
@@ -130,10 +133,10 @@ inst() {
 
 # state STORE SQL: a query of STORE's state database.
 state() {
-	if [ "$1" = sqlite ]; then
-		sqlite3 -batch -noheader "${STATE[$1]}" "$2"
-	else
+	if [ "$1" = postgresql ]; then
 		pg_psql "$2" state
+	else
+		sqlite3 -batch -noheader "${STATE[$1]}" "$2"
 	fi
 }
 
@@ -185,6 +188,8 @@ report() {
 	echo "| SQLite: jobs.db, state.db | $(bench_cell "$DATA" sqlite) | ${ROWS[sqlite]} |"
 	echo "| PostgreSQL: jobs, state | $(bench_cell "$DATA" postgresql) | ${ROWS[postgresql]} |"
 	echo "| PostgreSQL ÷ SQLite | $(bench_ratio_cell "$DATA" postgresql sqlite) | |"
+	echo "| PostgreSQL jobs, SQLite state | $(bench_cell "$DATA" jobs-pg) | ${ROWS[jobs-pg]} |"
+	echo "| (PostgreSQL jobs, SQLite state) ÷ SQLite | $(bench_ratio_cell "$DATA" jobs-pg sqlite) | |"
 	if [ -s "$NOTES" ]; then
 		echo
 		sed 's/^/- /' "$NOTES"
