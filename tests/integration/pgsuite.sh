@@ -19,7 +19,8 @@
 #   2. the two hosts at once: 30 clients on 30 addresses, half on each
 #      host, racing for a limit-3 job; a download begun on A and resumed
 #      on B; sluicectl audit showing both;
-#   3. faults: a lock on export_jobs held past sluice's lock timeout;
+#   3. faults: a lock on export_jobs, and one on the state's downloads,
+#      held past sluice's lock timeout;
 #      PostgreSQL stopped and started again under a download in flight.
 #
 # Usage: bash tests/integration/pgsuite.sh   (from the top, after make)
@@ -262,38 +263,83 @@ pgs_get() { BASE=${H_BASE[$1]} it_get "$2" "$3"; }
 
 # The exporter holds export_jobs locked (ACCESS EXCLUSIVE, as a
 # migration would) past sluice's lock timeout: a lookup gets 503 with
-# Retry-After after about a second, on either host, and 200 once the
+# Retry-After after a second or two, on either host, and 200 once the
 # lock is gone.
-pgs_lock_held() {
-	it_sql_is "$(pg_uri jobs)" "SELECT count(*) FROM pg_locks l JOIN
-	    pg_class c ON c.oid = l.relation WHERE c.relname = 'export_jobs'
-	    AND l.mode = 'AccessExclusiveLock' AND l.granted" 1
-}
-
 test_fault_lock() {
-	local fifo=$IT_DIR/pglock.fifo fd pid h t0 ms
-	rm -f "$fifo"
-	mkfifo "$fifo" || return 1
-	"$PG_BIN/psql" -X -q -d "$(pg_uri jobs)" <"$fifo" >/dev/null &
-	pid=$!
-	IT_PIDS+=("$pid")
-	exec {fd}>"$fifo"
-	printf 'BEGIN;\nLOCK TABLE export_jobs IN ACCESS EXCLUSIVE MODE;\n' >&"$fd"
-	it_check "lock: export_jobs is held locked" it_wait_for 5 pgs_lock_held
+	local h t0 ms
+	pgs_lock "$(pg_uri jobs)" \
+	    'LOCK TABLE export_jobs IN ACCESS EXCLUSIVE MODE'
+	it_check "lock: export_jobs is held locked" \
+	    it_wait_for 5 pgs_table_locked "$(pg_uri jobs)" export_jobs
 	for h in A B; do
 		t0=${EPOCHREALTIME/./}
 		pgs_get "$h" "lock$h" /download/hello
 		ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
 		it_expect_status 503
 		it_expect_header_re Retry-After 'Retry-After: [1-9][0-9]*'
-		it_check "lock$h: 503 after ${ms} ms (the lock timeout is 1 s)" \
+		it_check "lock$h: 503 after ${ms} ms (a lock timeout, not a hang)" \
 		    [ "$ms" -ge 900 -a "$ms" -le 3000 ]
 	done
-	printf 'COMMIT;\n' >&"$fd"
-	exec {fd}>&-
-	wait "$pid"
+	pgs_unlock
 	for h in A B; do
 		pgs_get "$h" "unlock$h" /download/hello
+		it_expect_status 200
+		it_expect_body_sha_of "$IT_ROOT/hello.txt"
+	done
+}
+
+# pgs_lock DB SQL: hold what SQL takes (in an open transaction) in a
+# background psql fed through a FIFO, until pgs_unlock.
+pgs_lock() {
+	local fifo=$IT_DIR/pglock.fifo
+	rm -f "$fifo"
+	mkfifo "$fifo" || return 1
+	"$PG_BIN/psql" -X -q -d "$1" <"$fifo" >/dev/null &
+	PGS_LOCK_PID=$!
+	IT_PIDS+=("$PGS_LOCK_PID")
+	exec {PGS_LOCK_FD}>"$fifo"
+	printf 'BEGIN;\n%s;\n' "$2" >&"$PGS_LOCK_FD"
+}
+
+pgs_unlock() {
+	printf 'COMMIT;\n' >&"$PGS_LOCK_FD"
+	exec {PGS_LOCK_FD}>&-
+	wait "$PGS_LOCK_PID"
+}
+
+# pgs_table_locked DB TABLE: another session holds TABLE exclusively.
+pgs_table_locked() {
+	it_sql_is "$1" "SELECT count(*) FROM pg_locks l JOIN pg_class c
+	    ON c.oid = l.relation WHERE c.relname = '$2'
+	    AND l.mode = 'AccessExclusiveLock' AND l.granted" 1
+}
+
+# The state's downloads held locked past sluice's lock timeout (as
+# test_audit_locked does to the SQLite file): a limited job is never
+# served uncounted, so 503 with Retry-After, while an unlimited one is
+# served; once the lock is gone, 200.
+test_fault_state_lock() {
+	local h t0 ms
+	pgs_lock "$(pg_uri state)" 'LOCK TABLE downloads IN ACCESS EXCLUSIVE MODE'
+	it_check "state lock: downloads is held locked" \
+	    it_wait_for 5 pgs_table_locked "$(pg_uri state)" downloads
+	for h in A B; do
+		t0=${EPOCHREALTIME/./}
+		pgs_get "$h" "slock$h" /download/limitlock
+		ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+		it_expect_status 503
+		it_expect_header_re Retry-After 'Retry-After: [1-9][0-9]*'
+		it_expect_no_file
+		it_check "slock$h: 503 after ${ms} ms (a lock timeout, not a hang)" \
+		    [ "$ms" -ge 900 -a "$ms" -le 3000 ]
+		# An unlimited job is served, its row written later.
+		pgs_get "$h" "sfree$h" /download/hello
+		it_expect_status 200
+		it_expect_body_sha_of "$IT_ROOT/hello.txt"
+	done
+	pgs_unlock
+	for h in A B; do
+		pgs_get "$h" "sunlock$h" /download/limitlock
 		it_expect_status 200
 		it_expect_body_sha_of "$IT_ROOT/hello.txt"
 	done
@@ -403,6 +449,7 @@ fi
 if [ -z "${PGS_ONLY:-}" ] || [ "$PGS_ONLY" = faults ]; then
 	echo "# ---- faults"
 	test_fault_lock
+	test_fault_state_lock
 	test_fault_restart
 	it_elapsed faults
 fi
