@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
+#include "pq.h"
 
 #include "audit.h"
 #include "audit_store.h"
