@@ -130,8 +130,43 @@ expect_err() {
 	fi
 }
 
+# One python3 answers every py and expect_json (starting one takes up to
+# half a second on a busy machine, and there are hundreds): it reads
+# "KIND FILE" lines, KIND json (is FILE valid JSON?) or eval (the
+# expression in $IT_DIR/py.expr, over FILE's JSON as d), and answers
+# with the result's lines, then a line holding only ETX.
+coproc PYSRV { python3 -c 'import json, sys
+for line in sys.stdin:
+    kind, path = line.rstrip("\n").split(" ", 1)
+    try:
+        d = json.load(open(path))
+        if kind == "json":
+            out = "valid"
+        else:
+            v = eval(open(sys.argv[1]).read())
+            out = v if not isinstance(v, list) else " ".join(map(str, v))
+    except Exception as e:
+        out = "%s: %s" % (type(e).__name__, e)
+    sys.stdout.write("%s\n\x03\n" % (out,))
+    sys.stdout.flush()' "$IT_DIR/py.expr" 2>&1; }
+IT_PIDS+=("$PYSRV_PID")
+# Plain descriptors: bash keeps a coproc's from the subshells of pipelines
+# (py ... | words).
+exec {PY_IN}>&"${PYSRV[1]}" {PY_OUT}<&"${PYSRV[0]}"
+
+# py_ask KIND: ask the python3 above about stdout; its answer on stdout.
+py_ask() {
+	local l
+	printf '%s %s\n' "$1" "$IT_DIR/o.$C_NAME" >&"$PY_IN"
+	while IFS= read -r l <&"$PY_OUT"; do
+		[ "$l" = $'\003' ] && return 0
+		printf '%s\n' "$l"
+	done
+	return 1
+}
+
 expect_json() {
-	if python3 -m json.tool "$IT_DIR/o.$C_NAME" >/dev/null 2>&1; then
+	if [ "$(py_ask json)" = valid ]; then
 		it_ok "$C_NAME: valid JSON"
 	else
 		it_not_ok "$C_NAME: valid JSON" "$(head -c 400 \
@@ -141,11 +176,8 @@ expect_json() {
 
 # py EXPR: evaluate a Python expression over the JSON in stdout (as d).
 py() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-v = eval(sys.argv[2])
-print(v if not isinstance(v, list) else " ".join(map(str, v)))' \
-	    "$IT_DIR/o.$C_NAME" "$1" 2>&1
+	printf '%s' "$1" >"$IT_DIR/py.expr"
+	py_ask eval
 }
 
 # sql SQL, state_sql SQL: run SQL in the jobs or the state database,
