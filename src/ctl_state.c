@@ -7,6 +7,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "audit.h"
@@ -15,6 +16,25 @@
 #include "ctl_state.h"
 #include "sluicectl.h"
 #include "store.h"
+
+/*
+ * "sluicectl: <cmd>: <err>", err being audit.c's sentence about spec:
+ * where it quotes a PostgreSQL spec, the spec is printed without its
+ * password (ctl_db_describe), whatever audit.c wrote.
+ */
+static void
+ctl_state_errx(const char *cmd, const char *spec, const char *err)
+{
+	char		 buf[CTL_DB_NAME_SIZE];
+	const char	*at;
+
+	if (!store_is_pg(spec) || (at = strstr(err, spec)) == NULL) {
+		ctl_errx("%s: %s", cmd, err);
+		return;
+	}
+	ctl_errx("%s: %.*s%s%s", cmd, (int)(at - err), err,
+	    ctl_db_describe(spec, buf, sizeof(buf)), at + strlen(spec));
+}
 
 /* sluice's tables in PostgreSQL, summed (a missing one counts 0). */
 static const char ctl_state_pg_size_sql[] =
@@ -74,7 +94,7 @@ ctl_state_prune(struct ctl *c)
 	age = c->has_prune_age ? c->prune_age : AUDIT_RETENTION_DEFAULT;
 	before = c->now - age;
 	if ((n = audit_prune(c->state_db, before, err, sizeof(err))) == -1) {
-		ctl_errx("prune: %s", err);
+		ctl_state_errx("prune", c->state_db, err);
 		return (CTL_EXIT_FAIL);
 	}
 	if (c->json)
@@ -96,7 +116,7 @@ ctl_state_vacuum(struct ctl *c)
 	if ((before = ctl_state_size(c->state_db)) == -1)
 		return (CTL_EXIT_FAIL);
 	if (audit_vacuum(c->state_db, err, sizeof(err)) == -1) {
-		ctl_errx("vacuum: %s", err);
+		ctl_state_errx("vacuum", c->state_db, err);
 		return (CTL_EXIT_FAIL);
 	}
 	if ((after = ctl_state_size(c->state_db)) == -1)
