@@ -88,6 +88,7 @@ build/asan/sluice: $(SAN_OBJS)
 # status names, paths; the state database's owner for prune and vacuum).
 CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_init.c src/ctl_add.c \
 	   src/ctl_jobs.c src/ctl_audit.c src/ctl_files.c src/ctl_db.c \
+	   src/ctl_db_pg.c \
 	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/ctl_state.c \
 	   src/ctl_progress.c src/opt.c \
 	   src/request.c src/http_hdr.c src/text.c src/confine.c src/job.c \
