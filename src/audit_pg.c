@@ -44,7 +44,6 @@
 
 #define APG_SPEC_MAX	4095
 #define APG_HOST_MAX	255
-#define APG_SCHEMA_LOCK	"7353004216250114"	/* init's advisory lock */
 #define APG_ADMIN_MS	(3600 * 1000)	/* sluicectl's prune and vacuum */
 
 enum apg_st {
@@ -842,7 +841,7 @@ apg_schema(const char *spec, int statement_ms, char *err, size_t errsz)
 	    statement_ms, err, errsz)) == NULL)
 		return (NULL);
 	if (apg_simple(c, "BEGIN; SELECT pg_advisory_xact_lock("
-	    APG_SCHEMA_LOCK ")", &er) == -1 ||
+	    STORE_PG_SCHEMA_LOCK ")", &er) == -1 ||
 	    apg_simple(c, "SET LOCAL client_min_messages = warning", &er) ==
 	    -1 || apg_simple(c, sql_pg_state, &er) == -1 ||
 	    apg_simple(c, "COMMIT", &er) == -1)

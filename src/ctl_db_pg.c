@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
+#include "pq.h"
 
 #include "ctl_db_pg.h"
 #include "ctl_out.h"

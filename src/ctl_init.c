@@ -40,7 +40,6 @@
  * PostgreSQL: "sluice" in ASCII, as a bigint. sluice's own start must
  * take the same one.
  */
-#define CTL_INIT_PG_LOCK	"126909690192741"
 
 /*
  * What init found (0) or made (1): the databases, then the root; and
@@ -119,7 +118,7 @@ ctl_init_exists(const char *path, int *created)
 
 /*
  * PostgreSQL: in the database spec names, run sql (IF NOT EXISTS
- * throughout) in one transaction under CTL_INIT_PG_LOCK; *created is 1
+ * throughout) in one transaction under STORE_PG_SCHEMA_LOCK; *created is 1
  * when table was not there before. Returns 0, or -1 after one line.
  */
 static int
@@ -134,7 +133,7 @@ ctl_init_pg(const char *spec, const char *sql, const char *table,
 	if (ctl_db_open(spec, CTL_DB_CREATE, &db) == -1)
 		return (-1);
 	if (ctl_db_begin(db, CTL_DB_WRITE) == -1 || ctl_db_exec(db,
-	    "SELECT pg_advisory_xact_lock(" CTL_INIT_PG_LOCK ")") == -1 ||
+	    "SELECT pg_advisory_xact_lock(" STORE_PG_SCHEMA_LOCK ")") == -1 ||
 	    ctl_db_prepare(db, "SELECT to_regclass(?1) IS NOT NULL", &st) ==
 	    -1)
 		goto done;
