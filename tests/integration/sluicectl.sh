@@ -16,12 +16,9 @@
 # With CTL_BACKEND unset, the script runs itself for each, in turn. The
 # help texts and progress bars touch no database: they run on sqlite only.
 #
-# Until sluice itself reads PostgreSQL, the downloads through lighttpd
-# run only where the jobs are in SQLite; elsewhere the row sluice would
-# have written for them is inserted instead (fake_download), and
-# CTL_PG_DAEMON=1 runs them anyway. prune and vacuum on a PostgreSQL state
-# database are skipped, with a line saying so, while audit.c cannot open
-# one.
+# The downloads through lighttpd run on every backend: sluice reads and
+# writes PostgreSQL as sluicectl does (CTL_PG_DAEMON=0 inserts the rows
+# its downloads would write instead: fake_download).
 #
 # Usage: bash tests/integration/sluicectl.sh   (from the top, after make)
 # Environment: SLUICECTL_BIN (default build/sluicectl), SLUICE_BIN (default
@@ -76,10 +73,10 @@ STATE=$IT_DIR/sluice-state.db
 [ -n "$STATE_PG" ] && STATE=$(pg_uri state)
 export SLUICE_STATE_DB=$STATE
 DAY=86400
-# Downloads through lighttpd and sluice: only while sluice can read the
-# jobs (see above). Without them, BASE is only the URLs' prefix.
+# Downloads through lighttpd and sluice, unless CTL_PG_DAEMON=0 (see
+# above). Without them, BASE is only the URLs' prefix.
 HTTP=1
-[ -n "$JOBS_PG" ] && [ -z "${CTL_PG_DAEMON:-}" ] && HTTP=
+[ -n "$JOBS_PG" ] && [ "${CTL_PG_DAEMON:-1}" = 0 ] && HTTP=
 BASE=http://127.0.0.1:9
 
 # ------------------------------------------------------------- helpers
@@ -1323,15 +1320,6 @@ test_prune() {
 	ctl prune-bad prune --older-than 30
 	expect_rc 2
 	expect_err "sluicectl: prune: --older-than: want a number and a unit .*"
-	# audit.c (prune, vacuum) gets its PostgreSQL backend separately.
-	if [ -n "$STATE_PG" ] && ! "$CTL" prune --older-than 3650d \
-	    >/dev/null 2>"$IT_DIR/e.prune-pg"; then
-		it_check "prune on PostgreSQL: the password-free spec in the error" \
-		    grep -Fq "$STATE" "$IT_DIR/e.prune-pg"
-		it_log "     (skipped: prune and vacuum on PostgreSQL, audit.c" \
-		    "cannot open it yet: $(cat "$IT_DIR/e.prune-pg"))"
-		return
-	fi
 	ctl prune-keep prune --older-than 42d --json
 	expect_rc 0
 	it_expect_eq "prune --older-than 42d: nothing of 40 or 41 days" 0 "$(py 'd["pruned"]')"
