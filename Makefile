@@ -11,7 +11,7 @@ CFLAGS	?=
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 PGINC	 = -I/usr/include/postgresql
-LIBS	 = -lsqlite3 -lpq -lsodium -lunistring -lpthread
+LIBS	 = -lsqlite3 -lsodium -lunistring -lpthread
 
 HTTP_SRCS = src/http_cond.c src/http_date.c src/http_disp.c src/http_hdr.c
 SRCS	 = src/audit.c src/audit_pg.c src/audit_sqlite.c src/config.c src/confine.c src/fcgi_in.c src/fcgi_out.c \
@@ -22,7 +22,7 @@ SRCS	 = src/audit.c src/audit_pg.c src/audit_sqlite.c src/config.c src/confine.c
 	   src/policy.c src/pool.c \
 	   src/reopen.c \
 	   src/request.c \
-	   src/server.c src/spans.c src/store.c src/stream.c src/text.c \
+	   src/server.c src/spans.c src/store.c src/pq.c src/stream.c src/text.c \
 	   src/units.c
 HDRS	 = $(wildcard src/*.h)
 OBJS	 = $(SRCS:src/%.c=build/obj/%.o)
@@ -88,20 +88,21 @@ build/asan/sluice: $(SAN_OBJS)
 # status names, paths; the state database's owner for prune and vacuum).
 CTL_SRCS = src/sluicectl.c src/ctl_opt.c src/ctl_init.c src/ctl_add.c \
 	   src/ctl_jobs.c src/ctl_audit.c src/ctl_files.c src/ctl_db.c \
+	   src/ctl_db_pg.c \
 	   src/ctl_rows.c src/ctl_fs.c src/ctl_out.c src/ctl_state.c \
 	   src/ctl_progress.c src/opt.c \
 	   src/request.c src/http_hdr.c src/text.c src/confine.c src/job.c \
 	   src/paths.c src/units.c src/audit.c src/audit_pg.c src/audit_sqlite.c \
-	   src/spans.c src/policy.c src/log.c src/metrics.c src/store.c \
+	   src/spans.c src/policy.c src/log.c src/metrics.c src/store.c src/pq.c \
 	   src/reopen.c
 CTL_OBJS = $(CTL_SRCS:src/%.c=build/obj/%.o)
 CTL_SAN_OBJS = $(CTL_SRCS:src/%.c=build/asan/obj/%.o)
 
 build/sluicectl: $(CTL_OBJS)
-	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lpq -lsodium -lpthread
+	$(CC) $(OPT) $(CFLAGS) -o $@ $^ -lsqlite3 -lsodium -lpthread
 
 build/asan/sluicectl: $(CTL_SAN_OBJS)
-	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lpq -lsodium -lpthread
+	$(CC) $(SAN) -o $@ $^ -lsqlite3 -lsodium -lpthread
 
 asan: build/asan/sluice
 
@@ -135,10 +136,10 @@ build/asan/test_fcgi_in: tests/unit/test_fcgi_in.c build/asan/obj/fcgi_in.o \
 build/asan/test_units: tests/unit/test_units.c build/asan/obj/units.o
 build/asan/test_spans: tests/unit/test_spans.c build/asan/obj/spans.o
 build/asan/test_metrics: tests/unit/test_metrics.c build/asan/obj/metrics.o
-build/asan/test_store: tests/unit/test_store.c build/asan/obj/store.o
+build/asan/test_store: tests/unit/test_store.c build/asan/obj/store.o build/asan/obj/pq.o
 build/asan/test_audit: tests/unit/test_audit.c build/asan/obj/audit.o \
     build/asan/obj/audit_pg.o build/asan/obj/audit_sqlite.o \
-    build/asan/obj/store.o build/asan/obj/reopen.o \
+    build/asan/obj/store.o build/asan/obj/pq.o build/asan/obj/reopen.o \
     build/asan/obj/metrics.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o build/asan/obj/text.o
@@ -150,13 +151,13 @@ build/asan/test_ctl: tests/unit/test_ctl.c build/asan/obj/ctl_out.o \
     build/asan/obj/http_hdr.o build/asan/obj/text.o \
     build/asan/obj/paths.o build/asan/obj/units.o build/asan/obj/audit.o \
     build/asan/obj/audit_pg.o build/asan/obj/audit_sqlite.o \
-    build/asan/obj/store.o build/asan/obj/reopen.o \
+    build/asan/obj/store.o build/asan/obj/pq.o build/asan/obj/reopen.o \
     build/asan/obj/metrics.o \
     build/asan/obj/spans.o \
     build/asan/obj/policy.o build/asan/obj/log.o
 build/asan/test_jobstore: tests/unit/test_jobstore.c \
     build/asan/obj/jobstore.o build/asan/obj/jobstore_pg.o \
-    build/asan/obj/job_row.o build/asan/obj/store.o build/asan/obj/reopen.o build/asan/obj/http_hdr.o \
+    build/asan/obj/job_row.o build/asan/obj/store.o build/asan/obj/pq.o build/asan/obj/reopen.o build/asan/obj/http_hdr.o \
     build/asan/obj/log.o \
     build/asan/obj/text.o build/asan/obj/job.o
 
@@ -167,7 +168,7 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 	    -DSTATE_SQL='"$(CURDIR)/sql/state.sql"' \
 	    -DSTATE_V1_SQL='"$(CURDIR)/tests/unit/state_v1.sql"' \
 	    -o $@ $(filter %.c %.o,$^) \
-	    -lcmocka -lsqlite3 -lpq -lsodium -lunistring -lpthread
+	    -lcmocka -lsqlite3 -lsodium -lunistring -lpthread
 
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc

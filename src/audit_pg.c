@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
+#include "pq.h"
 
 #include "audit.h"
 #include "audit_store.h"
@@ -44,42 +44,57 @@
 
 #define APG_SPEC_MAX	4095
 #define APG_HOST_MAX	255
-#define APG_SCHEMA_LOCK	"7353004216250114"	/* init's advisory lock */
 #define APG_ADMIN_MS	(3600 * 1000)	/* sluicectl's prune and vacuum */
 
 enum apg_st {
-	PS_FIND, PS_COUNT, PS_OPEN, PS_JOIN, PS_INSERT, PS_FINISH,
-	PS_CANCEL, PS_UNJOIN, PS_DL_GET, PS_DL_SET, PS_DL_IDLE, PS_DL_DROP,
-	PS_DL_DETACH, PS_N
+	PS_FIND, PS_OPEN, PS_JOIN, PS_FINISH, PS_FINISH_GET, PS_CANCEL,
+	PS_UNJOIN, PS_DL_SET, PS_DL_IDLE, PS_DL_DROP, PS_DL_DETACH, PS_N
 };
 
 #define APG_LIVE(id)	"EXISTS (SELECT 1 FROM responses WHERE " \
 	"download_id = " id " AND outcome = 'started')"
 
+/* The response's columns, in PS_OPEN and PS_JOIN. */
+#define APG_RESPONSE	"INSERT INTO responses (download_id, job_id, " \
+	"started_at, remote_addr, remote_user, range_start, range_end, " \
+	"status, counts, pid, host) "
+
+/*
+ * Each step of a record is one statement (one round trip): a begin is
+ * PS_FIND, then PS_OPEN or PS_JOIN; an end PS_FINISH_GET and PS_DL_SET.
+ */
 static const char *const apg_sql[PS_N] = {
-	[PS_FIND] = "SELECT id, last_at, " APG_LIVE("downloads.id")
-	    "::int FROM downloads WHERE job_id = $1 AND remote_addr IS NOT "
-	    "DISTINCT FROM $2 AND remote_user IS NOT DISTINCT FROM $3 "
-	    "ORDER BY id DESC LIMIT 1",
-	[PS_COUNT] = "SELECT (SELECT count(*) FROM downloads WHERE "
-	    "job_id = $1) + coalesce((SELECT pruned FROM download_counts "
-	    "WHERE job_id = $1), 0)",
-	[PS_OPEN] = "INSERT INTO downloads (job_id, remote_addr, remote_user, "
-	    "opened_at, last_at, responses, file_size) "
-	    "VALUES ($1, $2, $3, $4, $4, 1, $5) RETURNING id",
-	[PS_JOIN] = "UPDATE downloads SET responses = responses + 1 "
-	    "WHERE id = $1",
-	[PS_INSERT] = "INSERT INTO responses (download_id, job_id, "
-	    "started_at, remote_addr, remote_user, range_start, range_end, "
-	    "status, counts, pid, host) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-	    "$8, $9, $10, $11) RETURNING id",
+	/* The client's newest download of the job (only it can be open),
+	 * and, for a limited job ($4 >= 0), the downloads it has opened,
+	 * pruned ones too. */
+	[PS_FIND] = "SELECT d.id, d.last_at, d.live, CASE WHEN $4::bigint "
+	    ">= 0 THEN (SELECT count(*) FROM downloads WHERE job_id = $1) + "
+	    "coalesce((SELECT pruned FROM download_counts WHERE job_id = $1), "
+	    "0) ELSE 0 END FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT "
+	    "id, last_at, " APG_LIVE("downloads.id") "::int AS live FROM "
+	    "downloads WHERE job_id = $1 AND remote_addr IS NOT DISTINCT FROM "
+	    "$2 AND remote_user IS NOT DISTINCT FROM $3 ORDER BY id DESC "
+	    "LIMIT 1) AS d ON true",
+	/* A new download and its first response. */
+	[PS_OPEN] = "WITH d AS (INSERT INTO downloads (job_id, remote_addr, "
+	    "remote_user, opened_at, last_at, responses, file_size) VALUES "
+	    "($1, $2, $3, $4, $4, 1, $5) RETURNING id) " APG_RESPONSE
+	    "SELECT d.id, $1, $4, $2, $3, $6, $7, $8, 1, $9, $10 FROM d "
+	    "RETURNING download_id, id",
+	/* One more response of the client's open download. */
+	[PS_JOIN] = "WITH j AS (UPDATE downloads SET responses = responses "
+	    "+ 1 WHERE id = $1 RETURNING id) " APG_RESPONSE "SELECT j.id, $2, "
+	    "$3, $4, $5, $6, $7, $8, 0, $9, $10 FROM j RETURNING id",
 	[PS_FINISH] = "UPDATE responses SET status = $2, range_start = $3, "
 	    "range_end = $4, bytes_sent = $5, duration_ms = $6, outcome = $7 "
 	    "WHERE id = $1",
+	/* The response's end, and its download as it was. */
+	[PS_FINISH_GET] = "WITH f AS (UPDATE responses SET status = $2, "
+	    "range_start = $3, range_end = $4, bytes_sent = $5, duration_ms = "
+	    "$6, outcome = $7 WHERE id = $1) SELECT file_size, spans, complete "
+	    "FROM downloads WHERE id = $8",
 	[PS_CANCEL] = "DELETE FROM responses WHERE id = $1",
 	[PS_UNJOIN] = "UPDATE downloads SET responses = responses - 1 "
-	    "WHERE id = $1",
-	[PS_DL_GET] = "SELECT file_size, spans, complete FROM downloads "
 	    "WHERE id = $1",
 	[PS_DL_SET] = "UPDATE downloads SET last_at = greatest(last_at, $2), "
 	    "bytes_sent = bytes_sent + $3, covered = $4, spans = $5, "
@@ -279,28 +294,6 @@ apg_text(const char *v)
 	(int)(sizeof(v) / sizeof((v)[0])), (v), &(e)->transient, (e)->msg, \
 	sizeof((e)->msg))
 
-/* The client's newest download of the job, and whether it is open. */
-static int
-apg_find_open(struct audit_pg *a, const struct audit_entry *e, int64_t *id,
-    int *open, struct apg_err *er)
-{
-	const char	*v[3] = { e->job_id, apg_text(e->remote_addr),
-	    apg_text(e->remote_user) };
-	PGresult	*r;
-
-	*id = -1;
-	*open = 0;
-	if ((r = APG_RUN(a, PS_FIND, v, er)) == NULL)
-		return (-1);
-	if (PQntuples(r) > 0) {
-		*id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		*open = policy_download_open(strtoll(PQgetvalue(r, 0, 1), NULL,
-		    10), atoi(PQgetvalue(r, 0, 2)), e->started_at, e->window);
-	}
-	PQclear(r);
-	return (0);
-}
-
 /* One int64 from the first row of r, which is cleared. */
 static int64_t
 apg_one(PGresult *r)
@@ -313,81 +306,109 @@ apg_one(PGresult *r)
 	return (v);
 }
 
-/* The response's row, in its download (joined or opened before). */
+/* The client's newest download of the job, whether it is open, and
+ * (for a limited job) how many downloads the job has opened. */
 static int
-apg_insert_response(struct audit_pg *a, const struct audit_entry *e,
-    struct audit_ticket *t, struct apg_err *er)
+apg_find_open(struct audit_pg *a, const struct audit_entry *e, int64_t *id,
+    int *open, int64_t *opened, struct apg_err *er)
 {
-	char		 dl[24], at[24], rs[24], re[24], st[16], cn[16], pid[16];
-	const char	*v[11];
+	char		 max[24];
+	const char	*v[4] = { e->job_id, apg_text(e->remote_addr),
+	    apg_text(e->remote_user), APG_I64(max, e->max_downloads) };
 	PGresult	*r;
 
-	v[0] = APG_I64(dl, t->download);
-	v[1] = e->job_id;
-	v[2] = APG_I64(at, e->started_at);
-	v[3] = apg_text(e->remote_addr);
-	v[4] = apg_text(e->remote_user);
-	v[5] = APG_I64(rs, e->range_start);
-	v[6] = APG_I64(re, e->range_end);
-	v[7] = APG_I64(st, e->status);
-	v[8] = APG_I64(cn, t->opened);
-	v[9] = APG_I64(pid, a->pid);
-	v[10] = a->host;
-	if ((r = APG_RUN(a, PS_INSERT, v, er)) == NULL)
+	*id = -1;
+	*open = 0;
+	*opened = 0;
+	if ((r = APG_RUN(a, PS_FIND, v, er)) == NULL)
 		return (-1);
-	t->response = apg_one(r);
+	if (PQntuples(r) > 0) {
+		if (!PQgetisnull(r, 0, 0)) {
+			*id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+			*open = policy_download_open(strtoll(PQgetvalue(r, 0,
+			    1), NULL, 10), atoi(PQgetvalue(r, 0, 2)),
+			    e->started_at, e->window);
+		}
+		*opened = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	}
+	PQclear(r);
+	return (0);
+}
+
+/* Open a download for e with its first response, or join t's with one
+ * more response: one statement either way. */
+static int
+apg_respond(struct audit_pg *a, const struct audit_entry *e,
+    struct audit_ticket *t, struct apg_err *er)
+{
+	char		 b[7][24];
+	const char	*v[10];
+	PGresult	*r;
+	int		 n = 0;
+
+	if (t->opened) {
+		v[n++] = e->job_id;
+		v[n++] = apg_text(e->remote_addr);
+		v[n++] = apg_text(e->remote_user);
+		v[n++] = APG_I64(b[0], e->started_at);
+		v[n++] = APG_I64(b[1], e->file_size);
+	} else {
+		v[n++] = APG_I64(b[1], t->download);
+		v[n++] = e->job_id;
+		v[n++] = APG_I64(b[0], e->started_at);
+		v[n++] = apg_text(e->remote_addr);
+		v[n++] = apg_text(e->remote_user);
+	}
+	v[n++] = APG_I64(b[2], e->range_start);
+	v[n++] = APG_I64(b[3], e->range_end);
+	v[n++] = APG_I64(b[4], e->status);
+	v[n++] = APG_I64(b[5], a->pid);
+	v[n++] = a->host;
+	if ((r = apg_run(a, t->opened ? PS_OPEN : PS_JOIN, n, v,
+	    &er->transient, er->msg, sizeof(er->msg))) == NULL)
+		return (-1);
+	if (PQntuples(r) != 1) {	/* the download went: not joined */
+		PQclear(r);
+		snprintf(er->msg, sizeof(er->msg), "download %lld is gone",
+		    (long long)t->download);
+		return (-1);
+	}
+	if (t->opened) {
+		t->download = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		t->response = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		PQclear(r);
+	} else
+		t->response = apg_one(r);
 	return (0);
 }
 
 /*
  * The start of one response, under its job's lock: join the client's
- * open download, or open one if the limit allows, then the response.
+ * open download, or open one if the limit allows, with the response.
  */
 static int
 apg_rec_begin(struct audit_pg *a, struct audit_record *r, struct apg_err *er)
 {
 	const struct audit_entry *e = r->entry;
 	struct audit_ticket *t = &r->ticket;
-	char		 id[24], at[24], size[24];
-	const char	*cv[1] = { e->job_id };
-	const char	*ov[5];
-	int64_t		 opened = 0;
-	PGresult	*res;
+	int64_t		 opened;
 	int		 open;
 
 	*t = (struct audit_ticket){ -1, -1, 0, apg_key(e->job_id) };
-	if (apg_find_open(a, e, &t->download, &open, er) == -1)
+	if (apg_find_open(a, e, &t->download, &open, &opened, er) == -1)
 		return (-1);
-	if (!open && e->max_downloads >= 0) {
-		if ((res = APG_RUN(a, PS_COUNT, cv, er)) == NULL)
-			return (-1);
-		opened = apg_one(res);
-	}
 	switch (policy_download(open, e->max_downloads, opened)) {
 	case POLICY_LIMIT:
 		t->download = -1;
 		r->res = AUDIT_LIMIT;
 		return (0);
-	case POLICY_JOIN: {
-		const char *jv[1] = { APG_I64(id, t->download) };
-
-		if (APG_DO(a, PS_JOIN, jv, er) == -1)
-			return (-1);
+	case POLICY_JOIN:
 		break;
-	}
 	case POLICY_OPEN:
 		t->opened = 1;
-		ov[0] = e->job_id;
-		ov[1] = apg_text(e->remote_addr);
-		ov[2] = apg_text(e->remote_user);
-		ov[3] = APG_I64(at, e->started_at);
-		ov[4] = APG_I64(size, e->file_size);
-		if ((res = APG_RUN(a, PS_OPEN, ov, er)) == NULL)
-			return (-1);
-		t->download = apg_one(res);
 		break;
 	}
-	if (apg_insert_response(a, e, t, er) == -1)
+	if (apg_respond(a, e, t, er) == -1)
 		return (-1);
 	r->res = t->opened ? AUDIT_OPENED : AUDIT_JOINED;
 	return (0);
@@ -413,67 +434,65 @@ apg_drop_idle(struct audit_pg *a, int64_t id, struct apg_err *er)
 	return (APG_DO(a, PS_DL_DROP, v, er));
 }
 
-/* Add what a response handed over to its download (as audit_sqlite.c). */
+/*
+ * A response ends, and its download (as audit_sqlite.c) takes what it
+ * handed over: bytes, the range covered (merged into spans), whether
+ * every byte is now covered, and its last activity. A download that
+ * still has handed nothing over may be idle: then it goes.
+ */
 static int
-apg_cover(struct audit_pg *a, int64_t id, const struct audit_final *f,
-    struct apg_err *er)
+apg_rec_end(struct audit_pg *a, struct audit_record *r, struct apg_err *er)
 {
-	char		 b[5][24], text[SPANS_TEXT_SIZE];
-	const char	*gv[1] = { APG_I64(b[0], id) };
-	const char	*sv[6];
+	const struct audit_final *f = &r->fin;
+	char		 b[11][24], text[SPANS_TEXT_SIZE];
+	const char	*v[8], *sv[6];
 	struct spans	 sp;
-	PGresult	*r;
-	int64_t		 size;
+	PGresult	*res;
+	int64_t		 id = r->ticket.download, size;
 	int		 complete;
 
-	if ((r = APG_RUN(a, PS_DL_GET, gv, er)) == NULL)
+	v[0] = APG_I64(b[0], r->ticket.response);
+	v[1] = APG_I64(b[1], f->status);
+	v[2] = APG_I64(b[2], f->range_start);
+	v[3] = APG_I64(b[3], f->range_end);
+	v[4] = APG_I64(b[4], f->bytes);
+	v[5] = APG_I64(b[5], f->duration_ms);
+	v[6] = f->outcome;
+	v[7] = APG_I64(b[6], id);
+	if (id < 0)
+		return (apg_do(a, PS_FINISH, 7, v, &er->transient, er->msg,
+		    sizeof(er->msg)));
+	if ((res = APG_RUN(a, PS_FINISH_GET, v, er)) == NULL)
 		return (-1);
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return (0);	/* gone */
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return (0);	/* its download is gone */
 	}
-	size = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	if (spans_parse(PQgetvalue(r, 0, 1), &sp) == -1)
+	size = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (spans_parse(PQgetvalue(res, 0, 1), &sp) == -1)
 		log_warnx("event=audit_error op=end download=%lld "
 		    "msg=\"unreadable spans: coverage starts over\"",
 		    (long long)id);
-	complete = atoi(PQgetvalue(r, 0, 2));
-	PQclear(r);
+	complete = atoi(PQgetvalue(res, 0, 2));
+	PQclear(res);
 	if (f->handed > 0)
 		spans_add(&sp, f->handed_first, f->handed_first + f->handed - 1);
 	if (size >= 0 && (size > 0 ? spans_covered(&sp) >= size : f->whole))
 		complete = 1;
 	if (spans_format(&sp, text, sizeof(text)) == -1)
 		text[0] = '\0';
-	sv[0] = gv[0];
-	sv[1] = APG_I64(b[1], f->ended_at);
-	sv[2] = APG_I64(b[2], f->handed);
-	sv[3] = APG_I64(b[3], spans_covered(&sp));
+	sv[0] = v[7];
+	sv[1] = APG_I64(b[7], f->ended_at);
+	sv[2] = APG_I64(b[8], f->handed);
+	sv[3] = APG_I64(b[9], spans_covered(&sp));
 	sv[4] = text;
-	sv[5] = APG_I64(b[4], complete);
-	return (APG_DO(a, PS_DL_SET, sv, er));
-}
-
-static int
-apg_rec_end(struct audit_pg *a, struct audit_record *r, struct apg_err *er)
-{
-	char		 b[6][24];
-	const char	*v[7];
-
-	v[0] = APG_I64(b[0], r->ticket.response);
-	v[1] = APG_I64(b[1], r->fin.status);
-	v[2] = APG_I64(b[2], r->fin.range_start);
-	v[3] = APG_I64(b[3], r->fin.range_end);
-	v[4] = APG_I64(b[4], r->fin.bytes);
-	v[5] = APG_I64(b[5], r->fin.duration_ms);
-	v[6] = r->fin.outcome;
-	if (APG_DO(a, PS_FINISH, v, er) == -1)
+	sv[5] = APG_I64(b[10], complete);
+	if (APG_DO(a, PS_DL_SET, sv, er) == -1)
 		return (-1);
-	if (r->ticket.download < 0)
+	/* Bytes handed over, or complete: it counted, and stays. */
+	if (f->handed > 0 || complete)
 		return (0);
-	if (apg_cover(a, r->ticket.download, &r->fin, er) == -1)
-		return (-1);
-	return (apg_drop_idle(a, r->ticket.download, er));
+	return (apg_drop_idle(a, id, er));
 }
 
 static int
@@ -761,6 +780,18 @@ fail:
 	return (-1);
 }
 
+/* After an upkeep statement: a broken connection goes, and the next
+ * upkeep reconnects (at most once per STORE_PG_RETRY_MS). */
+static int
+apg_upkept(struct audit_pg *a, int n)
+{
+	if (n == -1 && a->c != NULL && PQstatus(a->c) != CONNECTION_OK) {
+		PQfinish(a->c);
+		a->c = NULL;
+	}
+	return (n);
+}
+
 static int
 apg_close_lost(void *p, pid_t self)
 {
@@ -768,7 +799,7 @@ apg_close_lost(void *p, pid_t self)
 
 	if (apg_conn(a, 0) == NULL)
 		return (-1);
-	return (apg_close_lost_on(a->c, a->host, self));
+	return (apg_upkept(a, apg_close_lost_on(a->c, a->host, self)));
 }
 
 /* Upkeep and sluicectl: one statement deleting up to a batch of rows
@@ -799,7 +830,8 @@ apg_prune_batch(void *p, int64_t before)
 
 	if (apg_conn(a, 0) == NULL)
 		return (-1);
-	return (apg_prune_on(a->c, apg_prune_responses, before));
+	return (apg_upkept(a, apg_prune_on(a->c, apg_prune_responses,
+	    before)));
 }
 
 /* *cursor only says whether a full batch went (so more may be left). */
@@ -813,8 +845,8 @@ apg_prune_dl(void *p, int64_t before, int64_t *cursor, int young_stop)
 	*cursor = INT64_MIN;
 	if (apg_conn(a, 0) == NULL)
 		return (-1);
-	if ((n = apg_prune_on(a->c, apg_prune_downloads, before)) ==
-	    AUDIT_PRUNE_BATCH)
+	if ((n = apg_upkept(a, apg_prune_on(a->c, apg_prune_downloads,
+	    before))) == AUDIT_PRUNE_BATCH)
 		*cursor = 0;
 	return (n);
 }
@@ -842,7 +874,7 @@ apg_schema(const char *spec, int statement_ms, char *err, size_t errsz)
 	    statement_ms, err, errsz)) == NULL)
 		return (NULL);
 	if (apg_simple(c, "BEGIN; SELECT pg_advisory_xact_lock("
-	    APG_SCHEMA_LOCK ")", &er) == -1 ||
+	    STORE_PG_SCHEMA_LOCK ")", &er) == -1 ||
 	    apg_simple(c, "SET LOCAL client_min_messages = warning", &er) ==
 	    -1 || apg_simple(c, sql_pg_state, &er) == -1 ||
 	    apg_simple(c, "COMMIT", &er) == -1)

@@ -6,7 +6,8 @@
  *      (YYYY/MM beneath the root), hashed while they are copied;
  *   2. the file is fsync'ed and renamed into place, then the directory is
  *      fsync'ed;
- *   3. only then is the row committed (BEGIN IMMEDIATE, busy timeout).
+ *   3. only then is the row committed (SQLite: BEGIN IMMEDIATE, busy
+ *      timeout; PostgreSQL: one transaction, lock timeout).
  *
  * --move renames instead when FILE is on the same file system (hashing
  * it by reading first); across file systems it copies, commits, and then
@@ -29,7 +30,6 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "confine.h"
 #include "ctl_add.h"
@@ -272,8 +272,8 @@ struct ctl_add {
 
 	int		 srcfd, rootfd, yfd, mfd, tfd;
 	struct stat	 st;		/* FILE, as opened */
-	sqlite3		*db;
-	sqlite3_stmt	*ins;
+	struct ctl_db	*db;
+	struct ctl_stmt	*ins;
 
 	char		 id[CTL_ADD_B64_SIZE], token[CTL_ADD_B64_SIZE];
 	char		 token_hex[CTL_FS_HEX_SIZE], sha[CTL_FS_HEX_SIZE];
@@ -424,15 +424,13 @@ ctl_add_open_db(struct ctl_add *a)
 	if (ctl_db_open(a->c->db, CTL_DB_EXISTING, &a->db) == -1)
 		return (-1);
 	if (ctl_db_prepare(a->db, ctl_add_sql, &a->ins) == -1) {
-		int e = sqlite3_errcode(a->db) & 0xff;
-
 		/* Locked past the busy timeout: not a question of schema. */
-		if (e == SQLITE_BUSY || e == SQLITE_LOCKED)
+		if (ctl_db_transient(a->db))
 			ctl_errx("add: %s: the database is locked by another "
-			    "process; try again", a->c->db);
+			    "process; try again", ctl_db_name(a->db));
 		else
 			ctl_errx("add: %s: is it a jobs database? (run "
-			    "`sluicectl init`)", a->c->db);
+			    "`sluicectl init`)", ctl_db_name(a->db));
 		return (-1);
 	}
 	return (0);
@@ -648,42 +646,38 @@ ctl_add_token_url(struct ctl_add *a)
 
 /*
  * Stage 8, only now the row: the file is complete and in place. One
- * BEGIN IMMEDIATE transaction; committed is set once COMMIT succeeded.
+ * write transaction; committed is set once COMMIT succeeded.
  */
 static int
 ctl_add_insert(struct ctl_add *a)
 {
 	const struct ctl *c = a->c;
-	sqlite3_stmt	*ins = a->ins;
+	struct ctl_stmt	*ins = a->ins;
 
-	if (ctl_db_exec(a->db, "BEGIN IMMEDIATE") == -1)
+	if (ctl_db_begin(a->db, CTL_DB_WRITE) == -1)
 		return (-1);
-	if (sqlite3_bind_text(ins, 1, a->id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(ins, 2, a->rel, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(ins, 3, a->name, -1, SQLITE_STATIC) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_text(ins, 4, c->content_type != NULL ?
-	    c->content_type : CTL_ADD_DEFAULT_TYPE, -1, SQLITE_STATIC) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_int64(ins, 5, a->size) != SQLITE_OK ||
-	    sqlite3_bind_text(ins, 6, a->sha, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    (c->owner != NULL ? sqlite3_bind_text(ins, 7, c->owner, -1,
-	    SQLITE_STATIC) : sqlite3_bind_null(ins, 7)) != SQLITE_OK ||
-	    (c->token ? sqlite3_bind_text(ins, 8, a->token_hex, -1,
-	    SQLITE_STATIC) : sqlite3_bind_null(ins, 8)) != SQLITE_OK ||
-	    sqlite3_bind_int64(ins, 9, c->now) != SQLITE_OK ||
-	    (c->has_expires ? sqlite3_bind_int64(ins, 10, a->expires_at) :
-	    sqlite3_bind_null(ins, 10)) != SQLITE_OK ||
-	    (c->has_max_downloads ? sqlite3_bind_int64(ins, 11,
-	    c->max_downloads) : sqlite3_bind_null(ins, 11)) != SQLITE_OK) {
+	if (ctl_db_bind_text(ins, 1, a->id) == -1 ||
+	    ctl_db_bind_text(ins, 2, a->rel) == -1 ||
+	    ctl_db_bind_text(ins, 3, a->name) == -1 ||
+	    ctl_db_bind_text(ins, 4, c->content_type != NULL ?
+	    c->content_type : CTL_ADD_DEFAULT_TYPE) == -1 ||
+	    ctl_db_bind_int(ins, 5, a->size) == -1 ||
+	    ctl_db_bind_text(ins, 6, a->sha) == -1 ||
+	    ctl_db_bind_text(ins, 7, c->owner) == -1 ||
+	    ctl_db_bind_text(ins, 8, c->token ? a->token_hex : NULL) == -1 ||
+	    ctl_db_bind_int(ins, 9, c->now) == -1 ||
+	    (c->has_expires ? ctl_db_bind_int(ins, 10, a->expires_at) :
+	    ctl_db_bind_null(ins, 10)) == -1 ||
+	    (c->has_max_downloads ? ctl_db_bind_int(ins, 11,
+	    c->max_downloads) : ctl_db_bind_null(ins, 11)) == -1) {
 		ctl_db_errx(a->db, "add: bind");
 		return (-1);
 	}
-	if (sqlite3_step(ins) != SQLITE_DONE) {
+	if (ctl_db_step(ins) != CTL_DB_DONE) {
 		ctl_db_errx(a->db, "add: insert");
 		return (-1);
 	}
-	if (ctl_db_exec(a->db, "COMMIT") == -1)
+	if (ctl_db_commit(a->db) == -1)
 		return (-1);
 	a->committed = 1;
 	return (0);

@@ -11,6 +11,12 @@
  * its responses agree), copies the rows out (ctl_rows), and prints after:
  * an aligned table, or JSON.
  *
+ * The state database is SQLite or PostgreSQL (ctl_db), whichever the
+ * jobs database is: list counts each job's downloads in it, by id. Its
+ * version is SQLite's user_version, or the row of PostgreSQL's
+ * state_version table; a PostgreSQL database without sluice's tables is
+ * one sluice has not started on yet, as a missing SQLite file is.
+ *
  * It never writes and never migrates: a version 1 database is refused
  * with a sentence that says to run `sluicectl init`, because a sluice of
  * version 1 may still be writing it.
@@ -22,10 +28,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include <sqlite3.h>
 
 #include "ctl_audit.h"
 #include "ctl_db.h"
@@ -33,6 +38,7 @@
 #include "ctl_rows.h"
 #include "policy.h"
 #include "sluicectl.h"
+#include "store.h"
 
 /* The columns of CTL_AUDIT_DL and CTL_AUDIT_RS, in order. */
 enum {
@@ -61,14 +67,17 @@ enum {
 	"duration_ms, outcome, pid FROM responses "
 
 /*
- * ?1 job (NULL: any), ?2 since (NULL: any), ?3 limit (-1: none). Active
- * since: its last activity (opened, or a response's end) at or after
- * ?2, or a response of it in flight now (one that began before ?2 and is
- * still sending). Newest opened first: ids grow with opened_at.
+ * ?1 job (NULL: any), ?2 since (NULL: any), ?3 limit (INT64_MAX: none;
+ * PostgreSQL refuses SQLite's -1). Active since: its last activity
+ * (opened, or a response's end) at or after ?2, or a response of it in
+ * flight now (one that began before ?2 and is still sending). Newest
+ * opened first: ids grow with opened_at. The CASTs give PostgreSQL the
+ * type of a parameter tested for NULL.
  */
 #define CTL_AUDIT_FILTER \
-	"WHERE (?1 IS NULL OR d.job_id = ?1) AND (?2 IS NULL OR " \
-	"d.last_at >= ?2 OR " CTL_AUDIT_LIVE ") ORDER BY d.id DESC LIMIT ?3"
+	"WHERE (CAST(?1 AS TEXT) IS NULL OR d.job_id = ?1) AND " \
+	"(CAST(?2 AS BIGINT) IS NULL OR d.last_at >= ?2 OR " CTL_AUDIT_LIVE \
+	") ORDER BY d.id DESC LIMIT ?3"
 
 static const char ctl_audit_dl_sql[] = CTL_AUDIT_DL CTL_AUDIT_FILTER;
 static const char ctl_audit_rs_sql[] = CTL_AUDIT_RS
@@ -96,6 +105,7 @@ struct ctl_audit_filter {
 	int64_t		 since;		/* if has_since */
 	int		 has_since;
 	int64_t		 limit;		/* 0: none */
+	int		 nparams;	/* 1 or 3 */
 };
 
 /* What ctl_audit_check found. */
@@ -103,22 +113,23 @@ enum ctl_audit_state {
 	CTL_AUDIT_CURRENT,	/* version 2 */
 	CTL_AUDIT_V1,		/* one row per response: migrate it */
 	CTL_AUDIT_NEWER,
-	CTL_AUDIT_OTHER		/* no sluice tables: not initialised */
+	CTL_AUDIT_OTHER,	/* no sluice tables: not initialised */
+	CTL_AUDIT_MISSING	/* PostgreSQL: no sluice tables at all */
 };
 
 /* One integer of sql, into *v. Returns 0, or -1 after one line. */
 static int
-ctl_audit_int(sqlite3 *db, const char *sql, int64_t *v)
+ctl_audit_int(struct ctl_db *db, const char *sql, int64_t *v)
 {
-	sqlite3_stmt	*st = NULL;
+	struct ctl_stmt	*st = NULL;
 	int		 rc = -1, s;
 
 	if (ctl_db_prepare(db, sql, &st) == -1)
 		return (-1);
-	if ((s = sqlite3_step(st)) == SQLITE_ROW && ctl_db_int(st, 0, v))
+	if ((s = ctl_db_step(st)) == CTL_DB_ROW && ctl_db_int(st, 0, v))
 		rc = 0;
-	else if (s == SQLITE_ROW || s == SQLITE_DONE)
-		ctl_errx("%s: not a number", sql);
+	else if (s != -1)
+		ctl_errx("%s: %s: not a number", ctl_db_name(db), sql);
 	else
 		ctl_db_errx(db, "state database");
 	ctl_db_finalize(st);
@@ -126,133 +137,175 @@ ctl_audit_int(sqlite3 *db, const char *sql, int64_t *v)
 }
 
 /*
- * Which version the state database schema ("main" or "state") is, the
- * way sluice tells (audit.c): user_version, and for 0 a downloads table
- * with range_start (one row per response). Returns the state with
- * *version set, or -1 after one line.
+ * PostgreSQL: the version is state_version's row. Returns the state with
+ * *version set, CTL_AUDIT_MISSING when none of sluice's tables is there
+ * (sluice makes them at its first start), or -1 after one line.
  */
 static int
-ctl_audit_check(sqlite3 *db, const char *schema, int64_t *version)
+ctl_audit_check_pg(struct ctl_db *db, int64_t *version)
 {
-	char	 sql[160];
-	int64_t	 v1 = 0;
-	int	 n;
+	int64_t	 has_version, has_downloads;
 
-	n = snprintf(sql, sizeof(sql), "PRAGMA %s.user_version", schema);
-	if (n < 0 || (size_t)n >= sizeof(sql) ||
-	    ctl_audit_int(db, sql, version) == -1)
+	*version = 0;
+	if (ctl_audit_int(db, "SELECT to_regclass('state_version') IS NOT "
+	    "NULL", &has_version) == -1 || ctl_audit_int(db, "SELECT "
+	    "to_regclass('downloads') IS NOT NULL", &has_downloads) == -1)
+		return (-1);
+	if (!has_version)
+		return (has_downloads ? CTL_AUDIT_OTHER : CTL_AUDIT_MISSING);
+	if (ctl_audit_int(db, "SELECT coalesce(max(version), 0) FROM "
+	    "state_version", version) == -1)
+		return (-1);
+	if (*version == CTL_AUDIT_VERSION)
+		return (CTL_AUDIT_CURRENT);
+	return (*version > CTL_AUDIT_VERSION ? CTL_AUDIT_NEWER :
+	    CTL_AUDIT_OTHER);
+}
+
+/*
+ * Which version the state database is, the way sluice tells (audit.c):
+ * SQLite's user_version, and for 0 a downloads table with range_start
+ * (one row per response). Returns the state with *version set, or -1
+ * after one line.
+ */
+static int
+ctl_audit_check(struct ctl_db *db, int64_t *version)
+{
+	int64_t	 v1 = 0;
+
+	if (ctl_db_is_pg(db))
+		return (ctl_audit_check_pg(db, version));
+	if (ctl_audit_int(db, "PRAGMA user_version", version) == -1)
 		return (-1);
 	if (*version == CTL_AUDIT_VERSION)
 		return (CTL_AUDIT_CURRENT);
 	if (*version > CTL_AUDIT_VERSION)
 		return (CTL_AUDIT_NEWER);
-	n = snprintf(sql, sizeof(sql), "SELECT count(*) FROM pragma_table_info("
-	    "'downloads', '%s') WHERE name = 'range_start'", schema);
-	if (n < 0 || (size_t)n >= sizeof(sql) ||
-	    ctl_audit_int(db, sql, &v1) == -1)
+	if (ctl_audit_int(db, "SELECT count(*) FROM pragma_table_info("
+	    "'downloads') WHERE name = 'range_start'", &v1) == -1)
 		return (-1);
 	return (*version == 0 && v1 > 0 ? CTL_AUDIT_V1 : CTL_AUDIT_OTHER);
 }
 
-/* One line saying why the state database at path cannot be read. */
+/* One line saying why the state database db cannot be read. */
 static void
-ctl_audit_refuse(const char *cmd, const char *path, int state,
+ctl_audit_refuse(const char *cmd, struct ctl_db *db, int state,
     int64_t version)
 {
+	const char *name = ctl_db_name(db);
+
 	if (state == CTL_AUDIT_V1)
 		ctl_errx("%s: %s is a version 1 state database (one row per "
 		    "response): run `sluicectl init` to migrate it (sluice "
-		    "also does when it starts)", cmd, path);
+		    "also does when it starts)", cmd, name);
 	else if (state == CTL_AUDIT_NEWER)
 		ctl_errx("%s: %s is a state database of version %" PRId64
-		    ", newer than this sluicectl reads (%d)", cmd, path,
+		    ", newer than this sluicectl reads (%d)", cmd, name,
 		    version, CTL_AUDIT_VERSION);
 	else
 		ctl_errx("%s: %s is not a sluice state database (version %"
-		    PRId64 "): run `sluicectl init`", cmd, path, version);
+		    PRId64 "): run `sluicectl init`", cmd, name, version);
 }
 
 /*
- * Open the state database at path for cmd, and check its version.
- * Returns 0 with *dbp set, 1 when it does not exist, or -1 after one
+ * Open the state database spec for cmd, and check its version. Returns
+ * 0 with *dbp set (the caller closes it), 1 when it does not exist yet
+ * (no SQLite file; no sluice tables in PostgreSQL), 2 when it is not one
+ * this sluicectl reads (after one line saying why), or -1 after one
  * line.
  */
 int
-ctl_audit_open(const char *path, const char *cmd, sqlite3 **dbp)
+ctl_audit_open(const char *spec, const char *cmd, struct ctl_db **dbp)
 {
 	struct stat	 st;
-	sqlite3		*db = NULL;
+	struct ctl_db	*db = NULL;
 	int64_t		 version;
 	int		 state;
 
 	*dbp = NULL;
-	if (stat(path, &st) == -1 && errno == ENOENT)
+	if (!store_is_pg(spec) && stat(spec, &st) == -1 && errno == ENOENT)
 		return (1);
-	if (ctl_db_open(path, CTL_DB_EXISTING, &db) == -1)
+	if (ctl_db_open(spec, CTL_DB_EXISTING, &db) == -1)
 		return (-1);
-	if ((state = ctl_audit_check(db, "main", &version)) !=
-	    CTL_AUDIT_CURRENT) {
-		if (state != -1)
-			ctl_audit_refuse(cmd, path, state, version);
+	if ((state = ctl_audit_check(db, &version)) != CTL_AUDIT_CURRENT) {
+		if (state != -1 && state != CTL_AUDIT_MISSING)
+			ctl_audit_refuse(cmd, db, state, version);
 		ctl_db_close(db);
-		return (-1);
+		return (state == -1 ? -1 : state == CTL_AUDIT_MISSING ? 1 : 2);
 	}
 	*dbp = db;
 	return (0);
 }
 
 /*
- * Attach the state database at path to db as "state", for cmd (list):
- * returns 1 when attached, 0 when it does not exist or is not version 2
- * (after one line saying so: cmd goes on without it), or -1 after one
- * line.
+ * The downloads each job of jobs has used (rows, plus those pruned), as
+ * sluice counts them, into column used of its row, in one snapshot of
+ * db: one indexed count per job (downloads_client), whichever backend
+ * either database is. Returns 0, or -1 after one line.
  */
 int
-ctl_audit_attach(sqlite3 *db, const char *path, const char *cmd)
+ctl_audit_used(struct ctl_db *db, struct ctl_rows *jobs, size_t id,
+    size_t used)
 {
-	struct stat	 sb;
-	sqlite3_stmt	*st = NULL;
-	int64_t		 version;
-	int		 state;
+	struct ctl_stmt	*st = NULL;
+	struct ctl_val	*v;
+	const char	*job;
+	int64_t		 n;
+	size_t		 i;
+	int		 rc = -1;
 
-	if (path == NULL || (stat(path, &sb) == -1 && errno == ENOENT))
-		return (0);
-	if (ctl_db_prepare(db, "ATTACH DATABASE ?1 AS state", &st) == -1)
+	if (ctl_db_begin(db, CTL_DB_SNAPSHOT) == -1)
 		return (-1);
-	if (sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		ctl_db_errx(db, path);
-		ctl_db_finalize(st);
-		return (-1);
+	if (ctl_db_prepare(db, ctl_audit_job_used_sql, &st) == -1)
+		goto done;
+	for (i = 0; i < jobs->nrows; i++) {
+		job = ctl_val_text(ctl_rows_get(jobs, i, id));
+		if (ctl_db_reset(st) == -1 || ctl_db_bind_text(st, 1, job) ==
+		    -1 || ctl_db_step(st) != CTL_DB_ROW) {
+			ctl_db_errx(db, "downloads used");
+			goto done;
+		}
+		if (!ctl_db_int(st, 0, &n)) {
+			ctl_errx("%s: downloads used: not a number",
+			    ctl_db_name(db));
+			goto done;
+		}
+		/* The list's NULL AS downloads_used, replaced. */
+		v = &jobs->v[i * jobs->ncols + used];
+		free(v->s);
+		v->s = NULL;
+		if ((job = ctl_db_text(st, 0)) == NULL ||
+		    ctl_val_set(v, CTL_VAL_INT, job, strlen(job)) == -1) {
+			ctl_err("downloads used");
+			goto done;
+		}
+		v->i = n;
 	}
+	rc = ctl_db_commit(db);
+done:
 	ctl_db_finalize(st);
-	if ((state = ctl_audit_check(db, "state", &version)) == -1)
-		return (-1);
-	if (state == CTL_AUDIT_CURRENT)
-		return (1);
-	ctl_audit_refuse(cmd, path, state, version);
-	return (ctl_db_exec(db, "DETACH DATABASE state") == -1 ? -1 : 0);
+	if (rc == -1)
+		(void)ctl_db_rollback(db);
+	return (rc);
 }
 
 /* Run sql, bound by f, into rows. Returns 0, or -1 after one line. */
 static int
-ctl_audit_query(sqlite3 *db, const char *sql,
+ctl_audit_query(struct ctl_db *db, const char *sql,
     const struct ctl_audit_filter *f, struct ctl_rows *rows)
 {
-	sqlite3_stmt	*st = NULL;
-	int		 n, rc = -1;
+	struct ctl_stmt	*st = NULL;
+	int		 rc = -1;
 
 	if (ctl_db_prepare(db, sql, &st) == -1)
 		return (-1);
-	n = sqlite3_bind_parameter_count(st);
-	if ((f->job != NULL ? sqlite3_bind_text(st, 1, f->job, -1,
-	    SQLITE_STATIC) : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
-	    (n >= 2 && (f->has_since ? sqlite3_bind_int64(st, 2, f->since) :
-	    sqlite3_bind_null(st, 2)) != SQLITE_OK) ||
-	    (n >= 3 && sqlite3_bind_int64(st, 3, f->limit > 0 ? f->limit :
-	    -1) != SQLITE_OK))
+	if (ctl_db_bind_text(st, 1, f->job) == -1 ||
+	    (f->nparams >= 3 && ((f->has_since ? ctl_db_bind_int(st, 2,
+	    f->since) : ctl_db_bind_null(st, 2)) == -1 ||
+	    ctl_db_bind_int(st, 3, f->limit > 0 ? f->limit : INT64_MAX) ==
+	    -1)))
 		ctl_db_errx(db, "state database: bind");
-	else if (ctl_db_rows(db, st, rows, "state database") == 0)
+	else if (ctl_db_rows(st, rows, "state database") == 0)
 		rc = 0;
 	ctl_db_finalize(st);
 	return (rc);
@@ -265,15 +318,15 @@ ctl_audit_query(sqlite3 *db, const char *sql,
  * free either way).
  */
 int
-ctl_audit_job(const struct ctl *c, sqlite3 *db, const char *id,
+ctl_audit_job(const struct ctl *c, struct ctl_db *db, const char *id,
     struct ctl_audit_set *s)
 {
-	struct ctl_audit_filter f = { id, 0, 0, 0 };
+	struct ctl_audit_filter f = { id, 0, 0, 0, 1 };
 	struct ctl_rows	 used;
 	int		 rc = -1;
 
 	memset(&used, 0, sizeof(used));
-	if (ctl_db_exec(db, "BEGIN") == -1)
+	if (ctl_db_begin(db, CTL_DB_SNAPSHOT) == -1)
 		return (-1);
 	if (ctl_audit_query(db, ctl_audit_job_dl_sql, &f, &s->downloads) ==
 	    -1 || ctl_audit_query(db, ctl_audit_job_used_sql, &f, &used) == -1)
@@ -289,7 +342,7 @@ ctl_audit_job(const struct ctl *c, sqlite3 *db, const char *id,
 		ctl_errx("state database: downloads used: not a number");
 		goto done;
 	}
-	rc = ctl_db_exec(db, "COMMIT");
+	rc = ctl_db_commit(db);
 done:
 	if (rc == -1)
 		(void)ctl_db_rollback(db);
@@ -585,18 +638,19 @@ ctl_audit_free(struct ctl_audit_set *s)
 
 /* Recent downloads, by --job, --since and --limit, in one snapshot. */
 static int
-ctl_audit_select(const struct ctl *c, sqlite3 *db, struct ctl_audit_set *s)
+ctl_audit_select(const struct ctl *c, struct ctl_db *db,
+    struct ctl_audit_set *s)
 {
 	struct ctl_audit_filter f = { c->job, c->since, c->has_since,
-	    c->limit };
+	    c->limit, 3 };
 	int	 rc = -1;
 
-	if (ctl_db_exec(db, "BEGIN") == -1)
+	if (ctl_db_begin(db, CTL_DB_SNAPSHOT) == -1)
 		return (-1);
 	if (ctl_audit_query(db, ctl_audit_dl_sql, &f, &s->downloads) == 0 &&
 	    (!c->responses ||
 	    ctl_audit_query(db, ctl_audit_rs_sql, &f, &s->responses) == 0))
-		rc = ctl_db_exec(db, "COMMIT");
+		rc = ctl_db_commit(db);
 	if (rc == -1)
 		(void)ctl_db_rollback(db);
 	return (rc);
@@ -607,20 +661,24 @@ int
 ctl_audit_run(struct ctl *c)
 {
 	struct ctl_audit_set s;
-	sqlite3		*db = NULL;
+	struct ctl_db	*db = NULL;
+	char		 buf[CTL_DB_NAME_SIZE];
+	const char	*name;
 	int		 rc = CTL_EXIT_FAIL, o;
 
 	memset(&s, 0, sizeof(s));
+	name = ctl_db_describe(c->state_db, buf, sizeof(buf));
 	if ((o = ctl_audit_open(c->state_db, "audit", &db)) == 1)
-		ctl_errx("%s: no such database (run `sluicectl init`)",
-		    c->state_db);
+		ctl_errx("%s: %s (run `sluicectl init`)", name,
+		    store_is_pg(c->state_db) ? "no sluice state tables" :
+		    "no such database");
 	if (o != 0 || ctl_audit_select(c, db, &s) == -1)
 		goto done;
 	ctl_db_close(db);
 	db = NULL;
-	/* Which file this is: a stale one would look like a quiet day. */
+	/* Which database this is: a stale one would look like a quiet day. */
 	if (!c->json)
-		ctl_out_path_line("state database", c->state_db);
+		ctl_out_path_line("state database", name);
 	if (ctl_audit_print(c, &s, 1) == -1)
 		goto done;
 	if (c->json)

@@ -12,11 +12,12 @@
 #include "audit.h"
 #include "ctl_rows.h"
 
-/* The user_version of sql/state.sql, the only one sluicectl reads. */
+/* The user_version of sql/state.sql (state_version of sql/pg/state.sql),
+ * the only one sluicectl reads. */
 #define CTL_AUDIT_VERSION	AUDIT_VERSION
 
 struct ctl;
-struct sqlite3;
+struct ctl_db;
 
 /*
  * What was read, in one snapshot. responses (with --responses) are those
@@ -32,10 +33,10 @@ struct ctl_audit_set {
 };
 
 int	ctl_audit_run(struct ctl *);
-int	ctl_audit_open(const char *path, const char *cmd,
-	    struct sqlite3 **);
-int	ctl_audit_attach(struct sqlite3 *, const char *path, const char *cmd);
-int	ctl_audit_job(const struct ctl *, struct sqlite3 *, const char *id,
+int	ctl_audit_open(const char *spec, const char *cmd, struct ctl_db **);
+int	ctl_audit_used(struct ctl_db *, struct ctl_rows *jobs, size_t id,
+	    size_t used);
+int	ctl_audit_job(const struct ctl *, struct ctl_db *, const char *id,
 	    struct ctl_audit_set *);
 int64_t	ctl_audit_open_count(const struct ctl *,
 	    const struct ctl_audit_set *);

@@ -12,6 +12,11 @@
  * file cannot be removed the row stays, so nothing is forgotten while its
  * bytes remain. A file that another job still names is kept. The audit
  * trail (the state database) is history and is never touched.
+ *
+ * The jobs database is SQLite or PostgreSQL (ctl_db). A batch of purge
+ * holds SQLite's write lock (BEGIN IMMEDIATE); on PostgreSQL it locks the
+ * table against other writers the same way (SHARE ROW EXCLUSIVE: sluice
+ * still reads), so no job names a file between the check and the unlink.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,8 +26,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "confine.h"
 #include "ctl_db.h"
@@ -50,20 +53,31 @@
 	"expires_at IS NOT NULL AND expires_at <= ?1)) AND " \
 	"COALESCE(finished_at, created_at) < ?2"
 
-/* Both SELECTs give: id, reason, file_path, file_size, sha256, age. */
-static const char ctl_files_purge_sql[] =
-    "SELECT id, CASE WHEN status = 'done' THEN 'expired' ELSE status END, "
-    "file_path, file_size, sha256, COALESCE(finished_at, created_at) "
-    "FROM export_jobs WHERE " CTL_FILES_PURGE_WHERE
-    " ORDER BY COALESCE(finished_at, created_at), id";
+/*
+ * Both SELECTs give: id, reason, file_path, file_size, sha256, age; in
+ * the same order on both backends (ids bytewise: PostgreSQL's "C").
+ */
+#define CTL_FILES_PURGE_SQL(order_id) \
+	"SELECT id, CASE WHEN status = 'done' THEN 'expired' ELSE status " \
+	"END, file_path, file_size, sha256, COALESCE(finished_at, " \
+	"created_at) FROM export_jobs WHERE " CTL_FILES_PURGE_WHERE \
+	" ORDER BY COALESCE(finished_at, created_at), " order_id
+#define CTL_FILES_CHECK_SQL(order_id) \
+	"SELECT id, status, file_path, file_size, sha256, " \
+	"COALESCE(finished_at, created_at) FROM export_jobs " \
+	"WHERE status = 'done' ORDER BY " order_id
+#define CTL_FILES_ID_PG	"id COLLATE \"C\""
+
+static const char ctl_files_purge_sql[] = CTL_FILES_PURGE_SQL("id");
+static const char ctl_files_purge_pg_sql[] =
+    CTL_FILES_PURGE_SQL(CTL_FILES_ID_PG);
 static const char ctl_files_delete_sql[] =
     "DELETE FROM export_jobs WHERE id = ?3 AND " CTL_FILES_PURGE_WHERE;
 static const char ctl_files_shared_sql[] =
     "SELECT 1 FROM export_jobs WHERE file_path = ?1 AND id <> ?2 LIMIT 1";
-static const char ctl_files_check_sql[] =
-    "SELECT id, status, file_path, file_size, sha256, "
-    "COALESCE(finished_at, created_at) FROM export_jobs "
-    "WHERE status = 'done' ORDER BY id";
+static const char ctl_files_check_sql[] = CTL_FILES_CHECK_SQL("id");
+static const char ctl_files_check_pg_sql[] =
+    CTL_FILES_CHECK_SQL(CTL_FILES_ID_PG);
 
 /* One job copied out of the database. NULL strings are SQL NULLs. */
 struct ctl_files_job {
@@ -108,7 +122,7 @@ ctl_files_list_free(struct ctl_files_list *l)
 
 /* A copy of a column's text, NULL for SQL NULL; *oom set on failure. */
 static char *
-ctl_files_dup(sqlite3_stmt *st, int col, int *oom)
+ctl_files_dup(struct ctl_stmt *st, int col, int *oom)
 {
 	const char *s = ctl_db_text(st, col);
 	char	*d;
@@ -125,12 +139,13 @@ ctl_files_dup(sqlite3_stmt *st, int col, int *oom)
  * then finalize it. Returns 0, or -1 after reporting.
  */
 static int
-ctl_files_collect(sqlite3 *db, sqlite3_stmt *st, struct ctl_files_list *l)
+ctl_files_collect(struct ctl_db *db, struct ctl_stmt *st,
+    struct ctl_files_list *l)
 {
 	struct ctl_files_job *j;
 	int	 rc, oom = 0;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = ctl_db_step(st)) == CTL_DB_ROW) {
 		if (l->n == l->cap) {
 			size_t	 cap = l->cap == 0 ? 256 : l->cap * 2;
 			struct ctl_files_job *v;
@@ -160,7 +175,7 @@ ctl_files_collect(sqlite3 *db, sqlite3_stmt *st, struct ctl_files_list *l)
 		ctl_db_finalize(st);
 		return (-1);
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc == -1) {
 		ctl_db_errx(db, "select");
 		ctl_db_finalize(st);
 		return (-1);
@@ -208,29 +223,31 @@ ctl_files_date(char *buf, size_t sz, int has, int64_t t)
  * longer eligible, or -1.
  */
 static int
-ctl_files_purge_one(sqlite3 *db, sqlite3_stmt *del, sqlite3_stmt *shared,
-    int rootfd, const struct ctl *c, const struct ctl_files_job *j,
-    int64_t cutoff, const char **result, int *gone)
+ctl_files_purge_one(struct ctl_db *db, struct ctl_stmt *del,
+    struct ctl_stmt *shared, int rootfd, const struct ctl *c,
+    const struct ctl_files_job *j, int64_t cutoff, const char **result,
+    int *gone)
 {
+	int64_t	 changed;
 	int	 rc;
 
 	*gone = 0;
 	*result = "kept: error";
 	if (ctl_db_exec(db, "SAVEPOINT purge_job") == -1)
 		return (-1);
-	if (sqlite3_bind_int64(del, 1, c->now) != SQLITE_OK ||
-	    sqlite3_bind_int64(del, 2, cutoff) != SQLITE_OK ||
-	    sqlite3_bind_text(del, 3, j->id, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
+	if (ctl_db_bind_int(del, 1, c->now) == -1 ||
+	    ctl_db_bind_int(del, 2, cutoff) == -1 ||
+	    ctl_db_bind_text(del, 3, j->id) == -1) {
 		ctl_db_errx(db, "purge: bind");
 		goto undo;
 	}
-	rc = sqlite3_step(del);
-	if (sqlite3_reset(del) != SQLITE_OK || rc != SQLITE_DONE) {
+	rc = ctl_db_step(del);
+	changed = ctl_db_changes(del);
+	if (ctl_db_reset(del) == -1 || rc != CTL_DB_DONE) {
 		ctl_db_errx(db, "purge: delete");
 		goto undo;
 	}
-	if (sqlite3_changes(db) == 0) {
+	if (changed == 0) {
 		*result = "skipped: changed meanwhile";
 		return (ctl_db_exec(db, "RELEASE purge_job") == -1 ? -1 : 1);
 	}
@@ -246,20 +263,17 @@ ctl_files_purge_one(sqlite3 *db, sqlite3_stmt *del, sqlite3_stmt *shared,
 		*result = "deleted; file left: bad path";
 		return (ctl_db_exec(db, "RELEASE purge_job") == -1 ? -1 : 2);
 	}
-	if (sqlite3_bind_text(shared, 1, j->path, -1, SQLITE_STATIC) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_text(shared, 2, j->id, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
+	if (ctl_db_bind_text(shared, 1, j->path) == -1 ||
+	    ctl_db_bind_text(shared, 2, j->id) == -1) {
 		ctl_db_errx(db, "purge: bind");
 		goto undo;
 	}
-	rc = sqlite3_step(shared);
-	if (sqlite3_reset(shared) != SQLITE_OK ||
-	    (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
+	rc = ctl_db_step(shared);
+	if (ctl_db_reset(shared) == -1 || rc == -1) {
 		ctl_db_errx(db, "purge: select");
 		goto undo;
 	}
-	if (rc == SQLITE_ROW) {
+	if (rc == CTL_DB_ROW) {
 		*result = "deleted; file kept: another job names it";
 		return (ctl_db_exec(db, "RELEASE purge_job"));
 	}
@@ -295,15 +309,16 @@ struct ctl_files_purge {
  * touched). Returns 0, or -1 after reporting.
  */
 static int
-ctl_files_purge_collect(const struct ctl *c, sqlite3 *db,
+ctl_files_purge_collect(const struct ctl *c, struct ctl_db *db,
     struct ctl_files_purge *p)
 {
-	sqlite3_stmt	*sel = NULL;
+	struct ctl_stmt	*sel = NULL;
 
-	if (ctl_db_prepare(db, ctl_files_purge_sql, &sel) == -1)
+	if (ctl_db_prepare(db, ctl_db_is_pg(db) ? ctl_files_purge_pg_sql :
+	    ctl_files_purge_sql, &sel) == -1)
 		return (-1);
-	if (sqlite3_bind_int64(sel, 1, c->now) != SQLITE_OK ||
-	    sqlite3_bind_int64(sel, 2, p->cutoff) != SQLITE_OK) {
+	if (ctl_db_bind_int(sel, 1, c->now) == -1 ||
+	    ctl_db_bind_int(sel, 2, p->cutoff) == -1) {
 		ctl_db_errx(db, "purge: bind");
 		ctl_db_finalize(sel);
 		return (-1);
@@ -335,17 +350,34 @@ ctl_files_purge_count(struct ctl_files_purge *p,
 }
 
 /*
+ * A batch's write transaction: SQLite's write lock, or on PostgreSQL the
+ * table's lock against other writers. Returns 0, or -1 after reporting.
+ */
+static int
+ctl_files_purge_begin(struct ctl_db *db)
+{
+	if (ctl_db_begin(db, CTL_DB_WRITE) == -1)
+		return (-1);
+	if (ctl_db_is_pg(db) && ctl_db_exec(db, "LOCK TABLE export_jobs IN "
+	    "SHARE ROW EXCLUSIVE MODE") == -1) {
+		(void)ctl_db_rollback(db);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Purge every collected job (or, with --dry-run, only count them), in
  * write transactions of CTL_FILES_BATCH jobs, so the exporter is not held
  * for long. A job that fails is counted and the others go on. Returns 0,
  * or -1 when the database itself failed.
  */
 static int
-ctl_files_purge_jobs(const struct ctl *c, sqlite3 *db, int rootfd,
+ctl_files_purge_jobs(const struct ctl *c, struct ctl_db *db, int rootfd,
     struct ctl_files_purge *p)
 {
 	struct ctl_files_progress pr;
-	sqlite3_stmt	*del = NULL, *shared = NULL;
+	struct ctl_stmt	*del = NULL, *shared = NULL;
 	size_t		 i, n = p->l.n;
 	int		 r, gone, in_batch = 0, rc = -1;
 
@@ -368,14 +400,14 @@ ctl_files_purge_jobs(const struct ctl *c, sqlite3 *db, int rootfd,
 				p->bytes += j->size;
 			continue;
 		}
-		if (!in_batch && ctl_db_exec(db, "BEGIN IMMEDIATE") == -1)
+		if (!in_batch && ctl_files_purge_begin(db) == -1)
 			goto done;
 		in_batch = 1;
 		r = ctl_files_purge_one(db, del, shared, rootfd, c, j,
 		    p->cutoff, &p->results[i], &gone);
 		ctl_files_purge_count(p, j, r, gone);
 		if ((i + 1) % CTL_FILES_BATCH == 0 || i + 1 == n) {
-			if (ctl_db_exec(db, "COMMIT") == -1)
+			if (ctl_db_commit(db) == -1)
 				goto done;
 			in_batch = 0;
 		}
@@ -383,7 +415,7 @@ ctl_files_purge_jobs(const struct ctl *c, sqlite3 *db, int rootfd,
 	ctl_files_progress(&pr, n);
 	rc = 0;
 done:
-	if (in_batch && ctl_db_exec(db, "COMMIT") == -1)
+	if (in_batch && ctl_db_commit(db) == -1)
 		(void)ctl_db_rollback(db);
 	ctl_db_finalize(del);
 	ctl_db_finalize(shared);
@@ -482,7 +514,7 @@ int
 ctl_files_purge(struct ctl *c)
 {
 	struct ctl_files_purge	 p;
-	sqlite3			*db = NULL;
+	struct ctl_db		*db = NULL;
 	char			 rooterr[CONFINE_ERR_SIZE];
 	int			 rootfd = -1, rc = CTL_EXIT_FAIL;
 
@@ -712,8 +744,8 @@ int
 ctl_files_check(struct ctl *c)
 {
 	struct ctl_files_checked k;
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*sel = NULL;
+	struct ctl_db	*db = NULL;
+	struct ctl_stmt	*sel = NULL;
 	size_t		 i;
 	char		 rooterr[CONFINE_ERR_SIZE];
 	int		 rootfd = -1, rc = CTL_EXIT_FAIL;
@@ -725,7 +757,8 @@ ctl_files_check(struct ctl *c)
 		goto done;
 	}
 	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1 ||
-	    ctl_db_prepare(db, ctl_files_check_sql, &sel) == -1)
+	    ctl_db_prepare(db, ctl_db_is_pg(db) ? ctl_files_check_pg_sql :
+	    ctl_files_check_sql, &sel) == -1)
 		goto done;
 	if (ctl_files_collect(db, sel, &k.l) == -1 ||
 	    ctl_files_check_jobs(c, rootfd, &k) == -1)

@@ -6,15 +6,21 @@
  * state database is first migrated in place (sql/state_v2.sql). A state
  * database that root creates goes to its directory's owner (sluice's
  * user, by the tmpfiles.d entry), who must write it.
+ *
+ * Either database may be in PostgreSQL (store_is_pg). The database itself
+ * must exist (init creates tables, not databases); sql/pg/schema.sql or
+ * sql/pg/state.sql is run in one transaction holding an advisory lock,
+ * so that hosts running init (or starting sluice) together do not race
+ * to create the same tables. "created" then means the table was not
+ * there (export_jobs; state_version for the state tables).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "ctl_audit.h"
@@ -23,8 +29,17 @@
 #include "ctl_init.h"
 #include "ctl_out.h"
 #include "sluicectl.h"
+#include "store.h"
 
+#include "sql_pg_schema.h"
+#include "sql_pg_state.h"
 #include "sql_schema.h"
+
+/*
+ * The advisory lock a host holds while it creates sluice's tables in
+ * PostgreSQL: "sluice" in ASCII, as a bigint. sluice's own start must
+ * take the same one.
+ */
 
 /*
  * What init found (0) or made (1): the databases, then the root; and
@@ -43,9 +58,11 @@ struct ctl_init_made {
  */
 static void
 ctl_init_print_one(const struct ctl *c, const char *key, const char *label,
-    const char *path, int created, int migrated, int *first)
+    const char *spec, int created, int migrated, int *first)
 {
-	char	*clean;
+	char		 buf[CTL_DB_NAME_SIZE];
+	const char	*path = ctl_db_describe(spec, buf, sizeof(buf));
+	char		*clean;
 
 	if (c->json) {
 		ctl_json_key(stdout, key, first);
@@ -100,19 +117,60 @@ ctl_init_exists(const char *path, int *created)
 }
 
 /*
- * Create the database at path unless it exists (*created says which) and
- * run sql in it. Returns 0, or -1 after reporting.
+ * PostgreSQL: in the database spec names, run sql (IF NOT EXISTS
+ * throughout) in one transaction under STORE_PG_SCHEMA_LOCK; *created is 1
+ * when table was not there before. Returns 0, or -1 after one line.
  */
 static int
-ctl_init_db(const char *path, const char *sql, int *created)
+ctl_init_pg(const char *spec, const char *sql, const char *table,
+    int *created)
 {
-	sqlite3		*db = NULL;
+	struct ctl_db	*db = NULL;
+	struct ctl_stmt	*st = NULL;
+	int64_t		 had = 0;
 	int		 rc = -1;
 
-	if (ctl_init_exists(path, created) == -1 ||
-	    ctl_db_open(path, CTL_DB_CREATE, &db) == -1)
+	if (ctl_db_open(spec, CTL_DB_CREATE, &db) == -1)
 		return (-1);
-	if (ctl_db_exec(db, sql) == 0)
+	if (ctl_db_begin(db, CTL_DB_WRITE) == -1 || ctl_db_exec(db,
+	    "SELECT pg_advisory_xact_lock(" STORE_PG_SCHEMA_LOCK ")") == -1 ||
+	    ctl_db_prepare(db, "SELECT to_regclass(?1) IS NOT NULL", &st) ==
+	    -1)
+		goto done;
+	if (ctl_db_bind_text(st, 1, table) == -1 ||
+	    ctl_db_step(st) != CTL_DB_ROW || !ctl_db_int(st, 0, &had)) {
+		ctl_db_errx(db, "init");
+		goto done;
+	}
+	*created = had == 0;
+	if (ctl_db_exec(db, sql) == -1 || ctl_db_commit(db) == -1)
+		goto done;
+	rc = 0;
+done:
+	ctl_db_finalize(st);
+	if (rc == -1)
+		(void)ctl_db_rollback(db);
+	ctl_db_close(db);
+	return (rc);
+}
+
+/*
+ * The jobs database: created unless it exists (*created says which) and
+ * its script run. Returns 0, or -1 after reporting.
+ */
+static int
+ctl_init_db(const char *spec, int *created)
+{
+	struct ctl_db	*db = NULL;
+	int		 rc = -1;
+
+	if (store_is_pg(spec))
+		return (ctl_init_pg(spec, sql_pg_schema, "export_jobs",
+		    created));
+	if (ctl_init_exists(spec, created) == -1 ||
+	    ctl_db_open(spec, CTL_DB_CREATE, &db) == -1)
+		return (-1);
+	if (ctl_db_exec(db, sql_schema) == 0)
 		rc = 0;
 	ctl_db_close(db);
 	return (rc);
@@ -166,7 +224,8 @@ done:
 /*
  * The state database: created, or a version 1 one migrated in place, by
  * its owner's rule (audit_migrate), which never touches rows in flight:
- * sluice may be running while init runs again. Returns 0, or -1 after
+ * sluice may be running while init runs again. In PostgreSQL there is no
+ * version 1: the tables are made when missing. Returns 0, or -1 after
  * one line.
  */
 static int
@@ -174,6 +233,10 @@ ctl_init_state(const char *path, int *created, int *migrated)
 {
 	char	 err[512];
 
+	*migrated = 0;
+	if (store_is_pg(path))
+		return (ctl_init_pg(path, sql_pg_state, "state_version",
+		    created));
 	if (ctl_init_exists(path, created) == -1)
 		return (-1);
 	if (audit_migrate(path, migrated, err, sizeof(err)) == -1) {
@@ -193,7 +256,7 @@ ctl_init_run(struct ctl *c)
 		ctl_err("init: export root %s", c->root);
 		return (CTL_EXIT_FAIL);
 	}
-	if (ctl_init_db(c->db, sql_schema, &m.db) == -1 ||
+	if (ctl_init_db(c->db, &m.db) == -1 ||
 	    ctl_init_state(c->state_db, &m.state_db, &m.migrated) == -1)
 		return (CTL_EXIT_FAIL);
 	ctl_init_print(c, &m);

@@ -5,15 +5,18 @@
  * found (ctl_rows, or a small struct), closes the databases, and then
  * prints it: an aligned table for people, or one JSON value for scripts.
  *
- * revoke writes in one short BEGIN IMMEDIATE transaction, with the busy
- * timeout of ctl_db_open, so the exporter is never held for long.
+ * Either database may be SQLite or PostgreSQL (ctl_db), and the two need
+ * not be the same kind: list reads the jobs, then counts each one's
+ * downloads in the state database (ctl_audit_used).
+ *
+ * revoke writes in one short transaction (SQLite: BEGIN IMMEDIATE, with
+ * the busy timeout of ctl_db_open; PostgreSQL: the job's row locked, with
+ * its lock timeout), so the exporter is never held for long.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include "ctl_audit.h"
 #include "ctl_db.h"
@@ -26,28 +29,23 @@
 /*
  * ?1 status, ?2 owner (NULL: any), ?3 expired only, ?4 now. Expired as
  * sluice sees it: 410 from expires_at on. The last column is the
- * downloads used, counted as sluice counts them (rows, plus those pruned),
- * from the state database attached as "state" (through the
- * downloads_client index), or NULL without it.
+ * downloads used, NULL here: filled in from the state database when it
+ * exists. Newest first, then by id bytewise, a NULL created_at last, as
+ * SQLite sorts, on both backends (PostgreSQL's "C" collation is
+ * bytewise; the CASTs type the parameters tested for NULL).
  */
-#define CTL_JOBS_LIST_COLS \
+#define CTL_JOBS_LIST_SQL(order_id) \
 	"SELECT id, status, file_path, file_name, content_type, file_size, " \
 	"sha256, owner, token_sha256, created_at, finished_at, expires_at, " \
-	"max_downloads, error, "
-#define CTL_JOBS_LIST_WHERE \
-	" FROM export_jobs " \
-	"WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR owner = ?2) " \
+	"max_downloads, error, NULL AS downloads_used FROM export_jobs " \
+	"WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND " \
+	"(CAST(?2 AS TEXT) IS NULL OR owner = ?2) " \
 	"AND (?3 = 0 OR (expires_at IS NOT NULL AND expires_at <= ?4)) " \
-	"ORDER BY created_at DESC, id"
+	"ORDER BY created_at DESC NULLS LAST, " order_id
 
-static const char ctl_jobs_list_sql[] = CTL_JOBS_LIST_COLS
-    "NULL AS downloads_used" CTL_JOBS_LIST_WHERE;
-static const char ctl_jobs_list_used_sql[] = CTL_JOBS_LIST_COLS
-    "(SELECT count(*) FROM state.downloads d "
-    "WHERE d.job_id = export_jobs.id) + "
-    "coalesce((SELECT pruned FROM state.download_counts p "
-    "WHERE p.job_id = export_jobs.id), 0) AS downloads_used"
-    CTL_JOBS_LIST_WHERE;
+static const char ctl_jobs_list_sql[] = CTL_JOBS_LIST_SQL("id");
+static const char ctl_jobs_list_pg_sql[] =
+    CTL_JOBS_LIST_SQL("id COLLATE \"C\"");
 
 /* The columns of the list's rows that the table reads. */
 enum {
@@ -69,33 +67,45 @@ struct ctl_jobs_revoked {
 	char		*previous;	/* the status before, owned */
 };
 
-/* The jobs list selects, by --status, --owner and --expired. */
+/*
+ * The jobs list selects, by --status, --owner and --expired, then the
+ * downloads each has used, when the state database exists and is one
+ * this sluicectl reads (else they stay NULL, after one line saying why
+ * for a database it refuses). Returns 0, or -1 after one line.
+ */
 static int
 ctl_jobs_list_select(const struct ctl *c, struct ctl_rows *rows)
 {
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*st = NULL;
+	struct ctl_db	*db = NULL, *sdb = NULL;
+	struct ctl_stmt	*st = NULL;
 	int		 rc = -1, state;
 
 	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1 ||
-	    (state = ctl_audit_attach(db, c->state_db, "list")) == -1 ||
-	    ctl_db_prepare(db, state ? ctl_jobs_list_used_sql :
+	    ctl_db_prepare(db, ctl_db_is_pg(db) ? ctl_jobs_list_pg_sql :
 	    ctl_jobs_list_sql, &st) == -1)
 		goto done;
-	if ((c->status != NULL ? sqlite3_bind_text(st, 1, c->status, -1,
-	    SQLITE_STATIC) : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
-	    (c->owner != NULL ? sqlite3_bind_text(st, 2, c->owner, -1,
-	    SQLITE_STATIC) : sqlite3_bind_null(st, 2)) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 3, c->expired) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, c->now) != SQLITE_OK) {
+	if (ctl_db_bind_text(st, 1, c->status) == -1 ||
+	    ctl_db_bind_text(st, 2, c->owner) == -1 ||
+	    ctl_db_bind_int(st, 3, c->expired) == -1 ||
+	    ctl_db_bind_int(st, 4, c->now) == -1) {
 		ctl_db_errx(db, "list: bind");
 		goto done;
 	}
-	if (ctl_db_rows(db, st, rows, "list") == 0)
+	if (ctl_db_rows(st, rows, "list") == -1)
+		goto done;
+	ctl_db_finalize(st);
+	st = NULL;
+	ctl_db_close(db);
+	db = NULL;
+	if (c->state_db == NULL ||
+	    (state = ctl_audit_open(c->state_db, "list", &sdb)) > 0)
 		rc = 0;
+	else if (state == 0)
+		rc = ctl_audit_used(sdb, rows, LIST_ID, LIST_USED);
 done:
 	ctl_db_finalize(st);
 	ctl_db_close(db);
+	ctl_db_close(sdb);
 	return (rc);
 }
 
@@ -248,13 +258,13 @@ static int
 ctl_jobs_show_downloads(const struct ctl *c, const char *id,
     struct ctl_jobs_shown *s)
 {
-	sqlite3		*sdb = NULL;
+	struct ctl_db	*sdb = NULL;
 	int		 rc;
 
 	if (c->state_db == NULL ||
 	    (rc = ctl_audit_open(c->state_db, "show", &sdb)) == 1)
 		return (0);
-	if (rc == -1)
+	if (rc != 0)
 		return (-1);
 	s->have_state = 1;
 	rc = ctl_audit_job(c, sdb, id, &s->dl);
@@ -270,19 +280,19 @@ static int
 ctl_jobs_show_collect(const struct ctl *c, const char *id,
     struct ctl_jobs_shown *s)
 {
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*job = NULL;
+	struct ctl_db	*db = NULL;
+	struct ctl_stmt	*job = NULL;
 	int		 rc = CTL_EXIT_FAIL;
 
 	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1 ||
 	    ctl_db_prepare(db, "SELECT * FROM export_jobs WHERE id = ?1",
 	    &job) == -1)
 		goto done;
-	if (sqlite3_bind_text(job, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (ctl_db_bind_text(job, 1, id) == -1) {
 		ctl_db_errx(db, "show: bind");
 		goto done;
 	}
-	if (ctl_db_rows(db, job, &s->job, "show") == -1)
+	if (ctl_db_rows(job, &s->job, "show") == -1)
 		goto done;
 	if (s->job.nrows == 0) {
 		ctl_errx("show: no job '%s'", id);
@@ -330,18 +340,20 @@ ctl_jobs_show_max(const struct ctl_jobs_shown *s, int64_t *max,
 static int
 ctl_jobs_show_dl_table(const struct ctl *c, struct ctl_jobs_shown *s)
 {
-	char		 line[CTL_OUT_USED_LINE_SIZE];
-	const char	*text = NULL;
+	char		 line[CTL_OUT_USED_LINE_SIZE], buf[CTL_DB_NAME_SIZE];
+	const char	*text = NULL, *name;
 	int64_t		 max = 0;
 	int		 has_max;
 
+	name = c->state_db != NULL ? ctl_db_describe(c->state_db, buf,
+	    sizeof(buf)) : "";
 	if (!s->have_state) {
 		printf("\ndownloads: unknown (no state database %s yet)\n",
-		    c->state_db != NULL ? c->state_db : "");
+		    name);
 		return (0);
 	}
 	printf("\n");
-	ctl_out_path_line("downloads, from state database", c->state_db);
+	ctl_out_path_line("downloads, from state database", name);
 	if (ctl_audit_print(c, &s->dl, 0) == -1)
 		return (-1);
 	if (c->responses && s->dl.loose.nrows > 0) {
@@ -438,35 +450,38 @@ done:
 }
 
 /*
- * In one BEGIN IMMEDIATE transaction, read the status (to report it, and
- * to tell an unknown id), then set 'revoked'. Returns 0, or an exit code
+ * In one write transaction, read the status (to report it, and to tell
+ * an unknown id), then set 'revoked'. SQLite holds the write lock from
+ * BEGIN IMMEDIATE; PostgreSQL locks the row as it reads it (FOR UPDATE),
+ * so the status reported is the one replaced. Returns 0, or an exit code
  * after one line.
  */
 static int
-ctl_jobs_revoke_do(sqlite3 *db, struct ctl_jobs_revoked *r)
+ctl_jobs_revoke_do(struct ctl_db *db, struct ctl_jobs_revoked *r)
 {
-	sqlite3_stmt	*sel = NULL, *upd = NULL;
+	struct ctl_stmt	*sel = NULL, *upd = NULL;
 	const char	*was;
 	int		 rc = CTL_EXIT_FAIL, s;
 
-	if (ctl_db_prepare(db, "SELECT status FROM export_jobs WHERE id = ?1",
-	    &sel) == -1 ||
+	if (ctl_db_prepare(db, ctl_db_is_pg(db) ?
+	    "SELECT status FROM export_jobs WHERE id = ?1 FOR UPDATE" :
+	    "SELECT status FROM export_jobs WHERE id = ?1", &sel) == -1 ||
 	    ctl_db_prepare(db, "UPDATE export_jobs SET status = 'revoked' "
 	    "WHERE id = ?1", &upd) == -1)
 		goto done;
-	if (sqlite3_bind_text(sel, 1, r->id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(upd, 1, r->id, -1, SQLITE_STATIC) != SQLITE_OK) {
+	if (ctl_db_bind_text(sel, 1, r->id) == -1 ||
+	    ctl_db_bind_text(upd, 1, r->id) == -1) {
 		ctl_db_errx(db, "revoke: bind");
 		goto done;
 	}
-	if (ctl_db_exec(db, "BEGIN IMMEDIATE") == -1)
+	if (ctl_db_begin(db, CTL_DB_WRITE) == -1)
 		goto done;
-	if ((s = sqlite3_step(sel)) == SQLITE_DONE) {
+	if ((s = ctl_db_step(sel)) == CTL_DB_DONE) {
 		ctl_errx("revoke: no job '%s'", r->id);
 		rc = CTL_EXIT_NOTFOUND;
 		goto done;
 	}
-	if (s != SQLITE_ROW) {
+	if (s != CTL_DB_ROW) {
 		ctl_db_errx(db, "revoke");
 		goto done;
 	}
@@ -475,15 +490,15 @@ ctl_jobs_revoke_do(sqlite3 *db, struct ctl_jobs_revoked *r)
 		ctl_err("revoke");
 		goto done;
 	}
-	if (sqlite3_reset(sel) != SQLITE_OK) {
+	if (ctl_db_reset(sel) == -1) {
 		ctl_db_errx(db, "revoke");
 		goto done;
 	}
-	if (sqlite3_step(upd) != SQLITE_DONE) {
+	if (ctl_db_step(upd) != CTL_DB_DONE) {
 		ctl_db_errx(db, "revoke: update");
 		goto done;
 	}
-	if (ctl_db_exec(db, "COMMIT") == -1)
+	if (ctl_db_commit(db) == -1)
 		goto done;
 	rc = 0;
 done:
@@ -520,7 +535,7 @@ int
 ctl_jobs_revoke(struct ctl *c)
 {
 	struct ctl_jobs_revoked r = { c->args[0], NULL };
-	sqlite3		*db = NULL;
+	struct ctl_db	*db = NULL;
 	int		 rc = CTL_EXIT_FAIL;
 
 	if (ctl_db_open(c->db, CTL_DB_EXISTING, &db) == -1)

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <libpq-fe.h>
+#include "pq.h"
 
 #include "job.h"
 #include "job_row.h"

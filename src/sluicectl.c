@@ -9,8 +9,9 @@
  * check, which walk files beneath the root, in ctl_files.c.
  *
  * It writes the exporter's jobs database, which sluice itself only reads,
- * always in short BEGIN IMMEDIATE transactions with a busy timeout, and
- * only reads sluice's state database (the audit trail).
+ * always in short write transactions with a busy (lock) timeout, and
+ * only reads sluice's state database (the audit trail). Either database
+ * is SQLite or PostgreSQL, through ctl_db.
  *
  * Output: an aligned table (or key/value list) for people, or with --json
  * one JSON array or object for scripts. Errors: one line on stderr.
@@ -48,9 +49,11 @@
 
 #define CTL_HELP_GLOBAL \
 	"\nGlobal options (before or after the command):\n" \
-	"  --db PATH          the jobs database [SLUICE_DB]\n" \
-	"  --state-db PATH    sluice's state database [SLUICE_STATE_DB];\n" \
-	"                     default " PATHS_STATE_DB_DEFAULT "\n" \
+	"  --db DB            the jobs database: a SQLite path or a\n" \
+	"                     PostgreSQL connection string [SLUICE_DB]\n" \
+	"  --state-db DB      sluice's state database, either kind\n" \
+	"                     [SLUICE_STATE_DB]; default\n" \
+	"                     " PATHS_STATE_DB_DEFAULT "\n" \
 	"  --root DIR         the export root [SLUICE_ROOT]\n" \
 	"  --json             one JSON array or object instead of a table\n" \
 	"  -h, --help         help\n"
@@ -85,6 +88,8 @@ static const char ctl_help_init[] =
     "(sql/state.sql) and the export root directory, whichever are missing.\n"
     "A version 1 state database (before downloads were recorded) is\n"
     "migrated in place, its rows kept. Running it again changes nothing.\n"
+    "In PostgreSQL the database must exist: init creates its tables\n"
+    "(sql/pg/schema.sql, sql/pg/state.sql) under an advisory lock.\n"
     CTL_HELP_GLOBAL
     CTL_HELP_EXIT;
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <libpq-fe.h>
+#include "pq.h"
 
 #include "store.h"
 
@@ -82,19 +82,35 @@ struct pg_conn *
 store_pg_connect(const char *spec, const char *app, int lock_ms,
     int statement_ms, char *err, size_t errsz)
 {
-	/* The defaults first: a value in spec overrides them. */
+	/*
+	 * The defaults first: a value in spec overrides them. Over TCP, a
+	 * server that vanishes without a word (a partition, a dead host) is
+	 * noticed by keepalives and tcp_user_timeout (unsent data), so that
+	 * no request waits on a dead socket for the kernel's minutes.
+	 */
 	const char *const keys[] = { "connect_timeout", "application_name",
-	    "dbname", NULL };
+	    "keepalives", "keepalives_idle", "keepalives_interval",
+	    "keepalives_count", "tcp_user_timeout", "dbname", NULL };
 	char		 timeout[16], set[128], what[256], msg[256];
-	const char	*vals[4];
+	const char	*vals[9];
 	PGconn		*c;
 	PGresult	*r;
 
 	snprintf(timeout, sizeof(timeout), "%d", STORE_PG_CONNECT_S);
 	vals[0] = timeout;
 	vals[1] = app;
-	vals[2] = spec;
-	vals[3] = NULL;
+	vals[2] = "1";
+	vals[3] = "5";
+	vals[4] = "2";
+	vals[5] = "3";
+	vals[6] = "10000";
+	vals[7] = spec;
+	vals[8] = NULL;
+	if (pq_load(msg, sizeof(msg)) == -1) {
+		snprintf(err, errsz, "PostgreSQL %s: %s",
+		    store_describe(spec, what, sizeof(what)), msg);
+		return (NULL);
+	}
 	c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
 		snprintf(err, errsz, "PostgreSQL %s: %s",

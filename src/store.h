@@ -20,6 +20,9 @@ struct pg_result;
 #define STORE_PG_LOCK_MS	1000	/* lock_timeout: then 503 */
 #define STORE_PG_STATEMENT_MS	5000	/* statement_timeout: then 503 */
 #define STORE_PG_RETRY_MS	1000	/* between reconnects of a connection */
+/* The advisory lock under which sluice and sluicectl init create tables
+ * ("sluice" in ASCII), so that hosts and init never race. */
+#define STORE_PG_SCHEMA_LOCK	"126909690192741"
 
 /* 1: spec is a PostgreSQL connection string; 0: a SQLite file path. */
 int	store_is_pg(const char *spec);
