@@ -230,8 +230,8 @@ test_hosts_resume() {
 # sluicectl audit over the shared state: the downloads of both hosts,
 # the resumed one with a response from a worker of each (sluicectl shows
 # no host column: the response's pid says whose worker it was).
-# sluicectl on PostgreSQL is the pg-ctl branch's: with an older one, that
-# takes the URI for a file name, the check is skipped and says so.
+# With a sluicectl older than its PostgreSQL support (one that
+# takes the URI for a file name) the check is skipped and says so.
 test_hosts_audit() {
 	local out pids
 	out=$("$CTL" --db "${H_DB[A]}" --state-db "${H_STATE[A]}" --json \
