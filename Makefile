@@ -43,7 +43,7 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
 	    coreutils wrk gnuplot-nox python3 wget aria2 axel
 
-.PHONY: all deps test check unit integration demo clean asan fuzz \
+.PHONY: all deps test check unit integration demo clean asan fault fuzz \
 	fuzz-quick fuzz-check bench bench-quick bench-slow soak install \
 	uninstall man
 
@@ -82,6 +82,24 @@ build/asan/obj/%.o: src/%.c $(HDRS) $(GEN)
 
 build/asan/sluice: $(SAN_OBJS)
 	$(CC) $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
+
+# The fault build (tests/integration/fault.sh; src/fault.h): the asan
+# build with -DSLUICE_FAULT in the files that hold a seam, and fault.c's
+# counters and SQLite VFS. Its own binary, so release and asan stay as
+# they are.
+FAULT_SEAMS = main pool server audit confine stream fcgi_out
+FAULT_OBJS = $(filter-out $(FAULT_SEAMS:%=build/asan/obj/%.o),$(SAN_OBJS)) \
+	   $(FAULT_SEAMS:%=build/fault/obj/%.o) build/fault/obj/fault.o
+
+build/fault/obj/%.o: src/%.c $(HDRS) $(GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -DSLUICE_FAULT $(CFLAGS) $(PGINC) \
+	    -Ibuild/gen -c -o $@ $<
+
+build/fault/sluice: $(FAULT_OBJS)
+	$(CC) $(SAN) -o $@ $(FAULT_OBJS) $(LIBS)
+
+fault: build/fault/sluice
 
 # The admin tool: its own files, the shared option parser, and the rules
 # it shares with sluice (the id check, the header guard, text, confinement,
