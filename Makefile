@@ -190,12 +190,13 @@ build/asan/test_%: tests/unit/cases.c tests/unit/cases.h
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
 
-integration: build/sluice build/asan/sluice build/sluicectl
+integration: build/sluice build/asan/sluice build/sluicectl build/fault/sluice
 	bash tests/integration/run.sh
 	bash tests/integration/nginx.sh
 	bash tests/integration/apache.sh
 	bash tests/integration/sluicectl.sh
 	bash tests/integration/harden.sh
+	bash tests/integration/fault.sh
 	bash tests/integration/metrics.sh
 	bash tests/integration/deploy.sh
 	bash tests/integration/soak.sh
@@ -211,7 +212,7 @@ check: all asan build/sluicectl
 	bash tests/integration/check.sh
 
 test: deps
-	$(MAKE) all asan
+	$(MAKE) all asan fault
 	$(MAKE) man
 	$(MAKE) unit
 	$(MAKE) fuzz-quick
