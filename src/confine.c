@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "fault.h"
 #include "text.h"
 
 /*
@@ -42,7 +43,8 @@ confine_open(int rootfd, const char *path, int flags)
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 	    RESOLVE_NO_MAGICLINKS;
 	do {
-		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+		fd = FAULT(FAULT_OPENAT2) ? (int)fault_fail(EIO) :
+		    (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	} while (fd == -1 && (errno == EINTR ||
 	    (errno == EAGAIN && ++tries < CONFINE_OPEN_RETRIES)));
 	return (fd);

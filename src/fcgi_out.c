@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "fault.h"
 #include "fcgi_out.h"
 
 #define FCGI_VERSION_1	1
@@ -265,7 +266,8 @@ fcgi_out_put(int fd, struct fcgi_out_state *st, const struct iovec *src,
 			    FCGI_OUT_TAIL_LEN - st->tail_off, 0);
 		if (b.n == 0 || (b.n == 1 && b.iov[0].iov_len == 0))
 			return (FCGI_OUT_DONE);
-		w = writev(fd, b.iov, b.n);
+		w = FAULT(FAULT_FCGI_WRITE) ? fault_fail(EPIPE) :
+		    writev(fd, b.iov, b.n);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w == -1)

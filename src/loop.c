@@ -329,7 +329,8 @@ static void
 loop_end(struct loop *l, struct conn *c, enum stream_outcome outcome)
 {
 	c->peer_pid = -1;
-	if (outcome == STREAM_ABORTED_CLIENT &&
+	/* An FCGI_ABORT_REQUEST says so itself: its client left. */
+	if (outcome == STREAM_ABORTED_CLIENT && !c->aborted &&
 	    (c->peer_pid = stream_peer_pid(c->fd)) > 0 &&
 	    stream_pid_exiting(c->peer_pid))
 		outcome = STREAM_ABORTED_SHUTDOWN;

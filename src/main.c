@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "fault.h"
 #include "confine.h"
 #include "jobstore.h"
 #include "listen.h"
@@ -86,6 +87,9 @@ main(int argc, char *argv[])
 		    strerror(errno));
 		return (1);
 	}
+	/* The fault build's VFS goes in before any database is opened. */
+	if (FAULT_INIT(cfg.db, cfg.state_db, err, sizeof(err)) == -1)
+		fatalx("event=startup msg=%s", log_quote(q1, sizeof(q1), err));
 	if (sodium_init() < 0)
 		fatalx("event=startup msg=\"libsodium failed to initialise\"");
 	if (confine_root_open(cfg.root, &rootfd, err, sizeof(err)) == -1)

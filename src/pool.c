@@ -41,6 +41,7 @@
 #include "audit.h"
 #include "config.h"
 #include "conn.h"
+#include "fault.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -423,6 +424,7 @@ pool_worker(const struct config *cfg, int listen_fd, int owned, int rootfd)
 	loop_free(p.loop);
 	/* Every thread is gone: commit what they queued last. */
 	audit_writer_close(p.audit);
+	FAULT_REPORT();		/* the fault build's counts */
 	log_info("event=worker_exit served=%lld",
 	    (long long)atomic_load(&p.served));
 	return (atomic_load(&p.failed) ? 1 : 0);

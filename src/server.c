@@ -32,6 +32,7 @@
 #include "config.h"
 #include "confine.h"
 #include "conn.h"
+#include "fault.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
@@ -593,6 +594,7 @@ server_handle(struct worker *w, struct conn *c)
 	struct server_request x;
 	enum server_next next;
 
+	FAULT_ARM();	/* the fault build counts calls from here on */
 	server_gather_request(w, fcgi_in_envp(&c->in), &x);
 	fcgi_in_kept_free(&c->in);
 	/* Offload mode: the web server opens the file itself, as this uid. */

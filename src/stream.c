@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "fault.h"
 #include "job.h"
 #include "log.h"
 #include "plan.h"
@@ -212,7 +213,8 @@ stream_pread(int fd, unsigned char *buf, size_t want, int64_t off)
 	ssize_t	 n;
 
 	while (got < want) {
-		n = pread(fd, buf + got, want - got, (off_t)(off + (int64_t)got));
+		n = FAULT(FAULT_PREAD) ? fault_fail(EIO) : pread(fd, buf + got,
+		    want - got, (off_t)(off + (int64_t)got));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

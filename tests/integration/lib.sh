@@ -70,8 +70,11 @@ it_wait_port() { it_wait_for 5 it_port_open "$1"; }
 # Wait until a unix socket exists (max 5 s).
 it_wait_socket() { it_wait_for 5 test -S "$1"; }
 
-# Is pid running? A zombie (State: Z) has exited already.
-it_alive() { grep -qs '^State:[[:space:]]*[^Z]' "/proc/$1/status"; }
+# Is pid running? A zombie (State: Z) has exited already. (The class
+# excludes the blanks too: "[[:space:]]*[^Z]" matched a zombie's line by
+# taking its tab as the [^Z], so a zombie counted as running until its
+# parent, often init, reaped it.)
+it_alive() { grep -qs '^State:[[:space:]]*[^Z[:space:]]' "/proc/$1/status"; }
 
 it_dead() { ! it_alive "$1"; }
 
