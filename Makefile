@@ -356,7 +356,7 @@ bench-slow: all build/bench/slowc
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FUZZ_MAX_LEN	?= 4096
-FUZZ_TARGETS	 = range date etag disposition fcgi_in
+FUZZ_TARGETS	 = range date etag disposition fcgi_in plan
 FUZZ_BINS	 = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_FLAGS	 = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
 		   -D_FILE_OFFSET_BITS=64 -g -O1 \
@@ -368,10 +368,21 @@ build/fuzz/fuzz_date: src/http_date.c
 build/fuzz/fuzz_etag: src/http_cond.c src/http_date.c
 build/fuzz/fuzz_disposition: src/http_disp.c src/http_hdr.c src/text.c
 build/fuzz/fuzz_fcgi_in: src/fcgi_in.c src/fcgi_out.c src/request.c src/text.c
+# The request's whole decision: what server.c gathers, then plan.c.
+FUZZ_PLAN_SRCS	 = src/plan.c src/offload.c src/policy.c src/request.c \
+		   $(HTTP_SRCS) src/text.c src/job.c src/job_row.c \
+		   src/config.c src/opt.c src/paths.c src/units.c src/log.c
+build/fuzz/fuzz_plan: $(FUZZ_PLAN_SRCS) tests/fuzz/fuzz_log.c
+build/fuzz/fuzz_plan: FUZZ_LIBS = -lsodium $(FUZZ_QUIET)
+
+# What the code under test logs goes nowhere (tests/fuzz/fuzz_log.c).
+FUZZ_QUIET	 = -Wl,--wrap=log_info,--wrap=log_warnx,--wrap=log_warn \
+		   -Wl,--wrap=ctl_errx,--wrap=ctl_err
 
 $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lunistring
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lunistring \
+	    $(FUZZ_LIBS)
 
 # One line per target: total executions, exec/s, and from libFuzzer's last
 # stats line the coverage (cov), features (ft) and corpus (inputs/bytes).
@@ -379,10 +390,11 @@ fuzz: $(FUZZ_BINS)
 	@failed=""; \
 	for t in $(FUZZ_TARGETS); do \
 		work=build/fuzz/corpus-$$t; log=build/fuzz/$$t.log; \
-		mkdir -p $$work; \
+		mkdir -p $$work; dict=; \
+		[ ! -f tests/fuzz/$$t.dict ] || dict=-dict=tests/fuzz/$$t.dict; \
 		if build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
 		    -print_final_stats=1 -max_len=$(FUZZ_MAX_LEN) -timeout=10 \
-		    -artifact_prefix=build/fuzz/$$t- \
+		    -artifact_prefix=build/fuzz/$$t- $$dict \
 		    $$work tests/fuzz/corpus/$$t >$$log 2>&1; then \
 			st=ok; \
 		else \
