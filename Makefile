@@ -356,7 +356,7 @@ bench-slow: all build/bench/slowc
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FUZZ_MAX_LEN	?= 4096
-FUZZ_TARGETS	 = range date etag disposition fcgi_in plan
+FUZZ_TARGETS	 = range date etag disposition fcgi_in plan job_row
 FUZZ_BINS	 = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_FLAGS	 = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
 		   -D_FILE_OFFSET_BITS=64 -g -O1 \
@@ -374,6 +374,13 @@ FUZZ_PLAN_SRCS	 = src/plan.c src/offload.c src/policy.c src/request.c \
 		   src/config.c src/opt.c src/paths.c src/units.c src/log.c
 build/fuzz/fuzz_plan: $(FUZZ_PLAN_SRCS) tests/fuzz/fuzz_log.c
 build/fuzz/fuzz_plan: FUZZ_LIBS = -lsodium $(FUZZ_QUIET)
+
+# The row check both stores share, directly and through SQLite.
+FUZZ_JOB_ROW_SRCS = src/job_row.c src/job.c src/jobstore.c \
+		   src/jobstore_pg.c src/store.c src/reopen.c src/http_hdr.c \
+		   src/log.c src/text.c
+build/fuzz/fuzz_job_row: $(FUZZ_JOB_ROW_SRCS) tests/fuzz/fuzz_log.c
+build/fuzz/fuzz_job_row: FUZZ_LIBS = $(PGINC) -lsqlite3 -lpq $(FUZZ_QUIET)
 
 # What the code under test logs goes nowhere (tests/fuzz/fuzz_log.c).
 FUZZ_QUIET	 = -Wl,--wrap=log_info,--wrap=log_warnx,--wrap=log_warn \

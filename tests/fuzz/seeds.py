@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Write the seed corpus of fuzz_plan (tests/fuzz/corpus/plan/).
+"""Write the seed corpora of the structured fuzz targets.
 
-Each seed is one row of the contract, in fuzz_plan.c's input format: the
-fixed header (FZ_HDR bytes, big-endian), then NUL-separated entries.
-Run from the top of the tree: python3 tests/fuzz/plan_seeds.py
+tests/fuzz/corpus/<target>/ for plan, job_row, config and ctl_opt, each
+input in the format its fuzz_<target>.c describes. Run it after changing
+a format: python3 tests/fuzz/seeds.py (the corpora are committed).
 """
 import os
 import struct
@@ -34,7 +34,9 @@ def seed(flags=0, status=DONE, lookup=FOUND, download=OPENED,
     return hdr + b"\0".join(e.encode() for e in entries)
 
 
-SEEDS = {
+# fuzz_plan: one row of the contract each: the fixed header (FZ_HDR
+# bytes, big-endian), then NUL-separated entries.
+PLAN = {
     "get": seed(),
     "head": seed(entries=["REQUEST_METHOD=HEAD"]),
     "post": seed(entries=["REQUEST_METHOD=POST"]),
@@ -92,12 +94,85 @@ SEEDS = {
 }
 
 
-def main():
-    out = os.path.join(os.path.dirname(__file__), "corpus", "plan")
+# fuzz_job_row: one cell per column (status, file_path, file_name,
+# content_type, file_size, sha256, owner, token_sha256, expires_at,
+# max_downloads): a kind byte, 8 bytes of value, a 2-byte length, text.
+NUL_, INT_, TEXT_, OTHER_ = 0, 1, 2, 3
+REAL_, VNULL_, REPEAT_ = 0x04, 0x08, 0x10
+SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def cell(kind, value=b"", i=0):
+    if isinstance(value, str):
+        value = value.encode()
+    return struct.pack(">BQH", kind, i & (2**64 - 1), len(value)) + value
+
+
+def repeat(kind, byte, n):
+    return struct.pack(">BQHB", kind | REPEAT_, 0, n, byte)
+
+
+def row(**over):
+    cols = {
+        "status": cell(TEXT_, "done"),
+        "file_path": cell(TEXT_, "exports/a.csv"),
+        "file_name": cell(TEXT_, "report.csv"),
+        "content_type": cell(TEXT_, "text/csv"),
+        "file_size": cell(INT_, "1000", 1000),
+        "sha256": cell(NUL_),
+        "owner": cell(NUL_),
+        "token_sha256": cell(NUL_),
+        "expires_at": cell(NUL_),
+        "max_downloads": cell(NUL_),
+    }
+    cols.update(over)
+    return b"".join(cols.values())
+
+
+JOB_ROW = {
+    "good": row(),
+    "all-null": b"".join(cell(NUL_) for _ in range(10)),
+    "full": row(sha256=cell(TEXT_, SHA), owner=cell(TEXT_, "alice"),
+                token_sha256=cell(TEXT_, SHA.upper()),
+                expires_at=cell(INT_, "1700000000", 1700000000),
+                max_downloads=cell(INT_, "3", 3)),
+    "status-int": row(status=cell(INT_, "2", 2)),
+    "status-blob": row(status=cell(OTHER_, "done")),
+    "status-long": row(status=cell(TEXT_, "done" * 8)),
+    "empty-blobs": row(status=cell(OTHER_), file_path=cell(OTHER_),
+                       sha256=cell(OTHER_)),
+    "path-nul": row(file_path=cell(TEXT_, "a.csv\0../etc/passwd")),
+    "path-4095": row(file_path=repeat(TEXT_, ord("a"), 4095)),
+    "path-4096": row(file_path=repeat(TEXT_, ord("a"), 4096)),
+    "name-long-utf8": row(file_name=cell(TEXT_, "\u00e9" * 600 + ".csv")),
+    "name-nul": row(file_name=cell(TEXT_, "a\0b")),
+    "type-crlf": row(content_type=cell(TEXT_, "text/csv\r\nX-A: 1")),
+    "type-empty": row(content_type=cell(TEXT_, "")),
+    "size-text": row(file_size=cell(TEXT_, "1000")),
+    "size-real": row(file_size=cell(OTHER_ | REAL_, "", 0x408f400000000000)),
+    "size-negative": row(file_size=cell(INT_, "-1", -1)),
+    "size-max": row(file_size=cell(INT_, str(2**63 - 1), 2**63 - 1)),
+    "sha-short": row(sha256=cell(TEXT_, SHA[:63])),
+    "sha-not-hex": row(sha256=cell(TEXT_, "g" + SHA[1:])),
+    "sha-blob": row(sha256=cell(OTHER_, SHA)),
+    "owner-256": row(owner=repeat(TEXT_, ord("u"), 256)),
+    "token-vnull": row(token_sha256=cell(TEXT_ | VNULL_, SHA)),
+    "expires-min": row(expires_at=cell(INT_, "", -2**63)),
+    "max-negative": row(max_downloads=cell(INT_, "-1", -1)),
+}
+
+
+def write(target, seeds):
+    out = os.path.join(os.path.dirname(__file__), "corpus", target)
     os.makedirs(out, exist_ok=True)
-    for name, data in sorted(SEEDS.items()):
+    for name, data in sorted(seeds.items()):
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
+
+
+def main():
+    write("plan", PLAN)
+    write("job_row", JOB_ROW)
 
 
 if __name__ == "__main__":
