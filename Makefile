@@ -356,7 +356,8 @@ bench-slow: all build/bench/slowc
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FUZZ_MAX_LEN	?= 4096
-FUZZ_TARGETS	 = range date etag disposition fcgi_in plan job_row
+FUZZ_TARGETS	 = range date etag disposition fcgi_in plan job_row config \
+		   ctl_opt
 FUZZ_BINS	 = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_FLAGS	 = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
 		   -D_FILE_OFFSET_BITS=64 -g -O1 \
@@ -381,6 +382,14 @@ FUZZ_JOB_ROW_SRCS = src/job_row.c src/job.c src/jobstore.c \
 		   src/log.c src/text.c
 build/fuzz/fuzz_job_row: $(FUZZ_JOB_ROW_SRCS) tests/fuzz/fuzz_log.c
 build/fuzz/fuzz_job_row: FUZZ_LIBS = $(PGINC) -lsqlite3 -lpq $(FUZZ_QUIET)
+
+# The two command lines: sluice's (config.c) and sluicectl's (ctl_opt.c),
+# over the option parser they share.
+build/fuzz/fuzz_config: src/config.c src/opt.c src/paths.c src/units.c \
+    src/text.c tests/fuzz/fuzz_argv.h
+build/fuzz/fuzz_ctl_opt: src/ctl_opt.c src/opt.c src/units.c src/job.c \
+    src/ctl_out.c src/text.c tests/fuzz/fuzz_argv.h tests/fuzz/fuzz_log.c
+build/fuzz/fuzz_ctl_opt: FUZZ_LIBS = $(FUZZ_QUIET)
 
 # What the code under test logs goes nowhere (tests/fuzz/fuzz_log.c).
 FUZZ_QUIET	 = -Wl,--wrap=log_info,--wrap=log_warnx,--wrap=log_warn \

@@ -162,6 +162,97 @@ JOB_ROW = {
 }
 
 
+# fuzz_config and fuzz_ctl_opt (fuzz_argv.h): byte 0 is how many of the
+# NUL-separated pieces are environment variables (a byte choosing the
+# name from the target's list, then the value); the rest is argv[1..].
+def argv(*args, env=()):
+    pieces = [bytes([i]) + v.encode() for i, v in env]
+    pieces += [a.encode() for a in args]
+    return bytes([len(env)]) + b"\0".join(pieces)
+
+
+# fuzz_config.c's fz_env indices.
+C_DB, C_ROOT, C_PREFIX, C_OFFLOAD, C_METRICS = 0, 1, 2, 7, 8
+C_WORKERS, C_RETENTION = 10, 17
+
+CONFIG = {
+    "minimal": argv("--db", "/var/lib/x/jobs.db", "--root", "/srv/exports"),
+    "equals": argv("--db=jobs.db", "--root=/srv", "--workers=0",
+                   "--threads=1024"),
+    "abbrev": argv("--d", "j.db", "--ro", "/srv", "--work", "4"),
+    "help": argv("--help"),
+    "short-help": argv("-h"),
+    "env-only": argv(env=[(C_DB, "j.db"), (C_ROOT, "/srv"),
+                          (C_WORKERS, "3")]),
+    "env-and-argv": argv("--workers", "5",
+                         env=[(C_DB, "j.db"), (C_ROOT, "/srv")]),
+    "prefixes": argv("--db", "j", "--root", "r", "--url-prefix",
+                     "/a/,/download/", "--metrics-path", "/metrics"),
+    "metrics-in-prefix": argv("--db", "j", "--root", "r",
+                              "--metrics-path", "/download/m"),
+    "offload-xaccel": argv("--db", "j", "--root", "r", "--offload",
+                           "x-accel-redirect:/internal/"),
+    "offload-xsendfile": argv("--db", "j", "--root", "r", "--offload",
+                              "x-sendfile", "--offload-symlink-race",
+                              "accept"),
+    "offload-env": argv("--db", "j", "--root", "r",
+                        env=[(C_OFFLOAD, "lighttpd")]),
+    "durations": argv("--db", "j", "--root", "r", "--audit-retention", "90d",
+                      "--resume-window", "off"),
+    "bad-duration": argv("--db", "j", "--root", "r", "--resume-window",
+                         "1y"),
+    "numbers": argv("--db", "j", "--root", "r", "--max-requests",
+                    "9223372036854775807", "--min-rate", "0",
+                    "--drain-timeout", "86400", "--params-timeout", "3600",
+                    "--rate-window", "1"),
+    "overflow": argv("--db", "j", "--root", "r", "--workers",
+                     "99999999999999999999"),
+    "long-db": argv("--db", "d" * 4096, "--root", "r"),
+    "audit-off": argv("--db", "j", "--root", "r", "--audit", "off"),
+    "operand": argv("--db", "j", "--root", "r", "extra"),
+    "dashdash": argv("--db", "j", "--", "--root", "r"),
+    "missing-value": argv("--db"),
+    "flag-value": argv("--help=1"),
+    "state-postgres": argv("--db", "postgresql://u:p@h/db", "--root", "r",
+                           "--state-db", "host=h password=p"),
+}
+
+# fuzz_ctl_opt.c's fz_env indices.
+K_DB, K_STATE, K_ROOT, K_URL, K_WINDOW = range(5)
+
+CTL_OPT = {
+    "init": argv("init", "--db", "j.db", "--root", "/srv"),
+    "add": argv("--db", "j.db", "add", "--root", "/srv", "--name", "r.csv",
+                "--owner", "alice", "--expires", "7d", "--max-downloads",
+                "3", "--content-type", "text/csv", "--token", "--move",
+                "file.csv"),
+    "add-never": argv("add", "--expires", "never", "f"),
+    "add-dash-file": argv("add", "--", "-"),
+    "list": argv("list", "--status", "done", "--expired", "--json",
+                 "--owner", "bob", "--resume-window", "off"),
+    "list-bad-status": argv("list", "--status", "Done"),
+    "show": argv("show", "job1", "--responses"),
+    "revoke": argv("revoke", "job1", env=[(K_DB, "j.db")]),
+    "purge": argv("purge", "--older-than", "30", "--dry-run"),
+    "audit": argv("audit", "--job", "job1", "--since", "1h", "--limit",
+                  "0", "--responses"),
+    "audit-since-unix": argv("audit", "--since", "1700000000"),
+    "check": argv("check", "--hash"),
+    "prune": argv("prune", "--older-than", "90d"),
+    "vacuum": argv("vacuum", env=[(K_STATE, "s.db"), (K_WINDOW, "2h")]),
+    "help": argv("--help"),
+    "cmd-help": argv("add", "-h"),
+    "unknown-cmd": argv("frobnicate"),
+    "no-cmd": argv("--json"),
+    "wrong-option": argv("list", "--hash"),
+    "too-many": argv("show", "a", "b"),
+    "missing-id": argv("show"),
+    "missing-value": argv("show", "x", "--db"),
+    "flag-value": argv("list", "--json=1"),
+    "bad-env": argv("list", env=[(K_WINDOW, "soon")]),
+}
+
+
 def write(target, seeds):
     out = os.path.join(os.path.dirname(__file__), "corpus", target)
     os.makedirs(out, exist_ok=True)
@@ -173,6 +264,8 @@ def write(target, seeds):
 def main():
     write("plan", PLAN)
     write("job_row", JOB_ROW)
+    write("config", CONFIG)
+    write("ctl_opt", CTL_OPT)
 
 
 if __name__ == "__main__":
