@@ -25,7 +25,8 @@
  * came lazily or all at once; the status is one the contract names; the
  * header block is well formed (Status line, "Name: value" lines, no CR,
  * LF, NUL or other control byte in a value, the blank line) and never a
- * bug of sluice's own; a 200 or 206 lies within the file, a 200 is the
+ * bug of sluice's own; only a response handed over to the web server
+ * names a file to it, beneath the root or nginx's internal prefix; a 200 or 206 lies within the file, a 200 is the
  * whole file, a 206's Content-Range says its range, and Content-Length is
  * the body's length; an error answer carries its text line (none for
  * HEAD) and never file bytes; a 304 and a HEAD have no body; and a job
@@ -538,6 +539,8 @@ struct fz_block {
 	int64_t		 content_length;	/* -1: absent */
 	char		 content_range[128];	/* "": absent */
 	int		 etag;
+	const char	*handover;	/* X-Sendfile, X-Accel-Redirect */
+	size_t		 handover_len;
 };
 
 static int
@@ -603,6 +606,12 @@ fz_block_parse(const struct http_headers *hdr, struct fz_block *b)
 			b->content_range[vlen] = '\0';
 		} else if (nlen == 4 && strncmp(s, "ETag", 4) == 0)
 			b->etag = 1;
+		else if ((nlen == 10 && strncmp(s, "X-Sendfile", 10) == 0) ||
+		    (nlen == 16 && strncmp(s, "X-Accel-Redirect", 16) == 0)) {
+			CHECK(b->handover == NULL);
+			b->handover = v;
+			b->handover_len = vlen;
+		}
 		s = eol + 2;
 	}
 }
@@ -681,11 +690,20 @@ fz_check_served(const struct fz_world *w, const struct plan *p,
 	/* nginx and Apache send their own length for what they send. */
 	CHECK(handed || b->content_length == p->length);
 	CHECK(handed || b->etag);
-	if (p->offload)
+	if (p->offload) {
+		const char	*base = w->cfg.offload_mode ==
+		    CONFIG_OFFLOAD_XACCEL ? w->cfg.offload_prefix :
+		    w->cfg.root_abs;
+
 		CHECK(p->body == PLAN_BODY_NONE &&
 		    w->req.method == REQUEST_GET &&
 		    w->cfg.offload_mode != CONFIG_OFFLOAD_NONE);
-	else
+		/* The server is sent beneath the root (or nginx's internal
+		 * location), never elsewhere. */
+		CHECK(b->handover != NULL &&
+		    b->handover_len > strlen(base) &&
+		    strncmp(b->handover, base, strlen(base)) == 0);
+	} else
 		CHECK(p->body == (w->req.method == REQUEST_GET ?
 		    PLAN_BODY_FILE : PLAN_BODY_NONE));
 }
@@ -724,6 +742,8 @@ fz_check(const struct fz_world *w, const struct plan *p, const char *needs)
 		CHECK(fz_job_servable(w, needs) && strchr(needs, 'F') != NULL);
 	if (p->status == 304)
 		CHECK(p->body == PLAN_BODY_NONE && b.content_length == -1);
+	/* Only a response handed over names a file to the server. */
+	CHECK(p->offload == (b.handover != NULL));
 	if (p->status == 416) {
 		char	 cr[64];
 
