@@ -41,11 +41,11 @@ DEPS_PKGS = gcc make pkg-config libc6-dev clang libclang-rt-14-dev \
 	    libunistring-dev mandoc man-db prometheus systemd \
 	    lighttpd nginx-light apache2-bin apache2-utils \
 	    libapache2-mod-fcgid libapache2-mod-xsendfile curl procps \
-	    coreutils wrk gnuplot-nox python3 wget aria2 axel
+	    coreutils wrk gnuplot-nox python3 wget aria2 axel gcovr
 
 .PHONY: all deps test check unit integration demo clean asan fault fuzz \
 	fuzz-quick fuzz-check bench bench-quick bench-slow soak install \
-	uninstall man
+	uninstall man coverage
 
 all: build/sluice build/sluicectl
 
@@ -371,8 +371,11 @@ bench-slow: all build/bench/slowc
 
 # ---------------------------------------------------------------------------
 # Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) for the pure functions of
-# src/http_*.c and the FastCGI stream parser (src/fcgi_in.c), built with clang and ASan/UBSan; each binary compiles the
-# sources it tests (listed below) into itself. `make fuzz` runs every target for FUZZ_SECONDS (default 60),
+# src/http_*.c, the FastCGI stream parser (src/fcgi_in.c), the request's
+# whole plan (plan), the job row (job_row, also through SQLite) and both
+# command lines (config, ctl_opt), built with clang and ASan/UBSan; each
+# binary compiles the sources it tests (listed below) into itself, and
+# uses tests/fuzz/<target>.dict when there is one. `make fuzz` runs every target for FUZZ_SECONDS (default 60),
 # `make fuzz-quick` for 5. New inputs go to build/fuzz/corpus-<target>; the
 # committed seeds in tests/fuzz/corpus/<target> are only read. A crash
 # leaves its input in build/fuzz/<target>-crash-* (libFuzzer's log in
@@ -381,7 +384,8 @@ bench-slow: all build/bench/slowc
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FUZZ_MAX_LEN	?= 4096
-FUZZ_TARGETS	 = range date etag disposition fcgi_in
+FUZZ_TARGETS	 = range date etag disposition fcgi_in plan job_row config \
+		   ctl_opt
 FUZZ_BINS	 = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_FLAGS	 = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
 		   -D_FILE_OFFSET_BITS=64 -g -O1 \
@@ -393,10 +397,36 @@ build/fuzz/fuzz_date: src/http_date.c
 build/fuzz/fuzz_etag: src/http_cond.c src/http_date.c
 build/fuzz/fuzz_disposition: src/http_disp.c src/http_hdr.c src/text.c
 build/fuzz/fuzz_fcgi_in: src/fcgi_in.c src/fcgi_out.c src/request.c src/text.c
+# The request's whole decision: what server.c gathers, then plan.c.
+FUZZ_PLAN_SRCS	 = src/plan.c src/offload.c src/policy.c src/request.c \
+		   $(HTTP_SRCS) src/text.c src/job.c src/job_row.c \
+		   src/config.c src/opt.c src/paths.c src/units.c src/log.c
+build/fuzz/fuzz_plan: $(FUZZ_PLAN_SRCS) tests/fuzz/fuzz_log.c
+build/fuzz/fuzz_plan: FUZZ_LIBS = -lsodium $(FUZZ_QUIET)
+
+# The row check both stores share, directly and through SQLite.
+FUZZ_JOB_ROW_SRCS = src/job_row.c src/job.c src/jobstore.c \
+		   src/jobstore_pg.c src/store.c src/reopen.c src/http_hdr.c \
+		   src/log.c src/text.c
+build/fuzz/fuzz_job_row: $(FUZZ_JOB_ROW_SRCS) tests/fuzz/fuzz_log.c
+build/fuzz/fuzz_job_row: FUZZ_LIBS = $(PGINC) -lsqlite3 -lpq $(FUZZ_QUIET)
+
+# The two command lines: sluice's (config.c) and sluicectl's (ctl_opt.c),
+# over the option parser they share.
+build/fuzz/fuzz_config: src/config.c src/opt.c src/paths.c src/units.c \
+    src/text.c tests/fuzz/fuzz_argv.h
+build/fuzz/fuzz_ctl_opt: src/ctl_opt.c src/opt.c src/units.c src/job.c \
+    src/ctl_out.c src/text.c tests/fuzz/fuzz_argv.h tests/fuzz/fuzz_log.c
+build/fuzz/fuzz_ctl_opt: FUZZ_LIBS = $(FUZZ_QUIET)
+
+# What the code under test logs goes nowhere (tests/fuzz/fuzz_log.c).
+FUZZ_QUIET	 = -Wl,--wrap=log_info,--wrap=log_warnx,--wrap=log_warn \
+		   -Wl,--wrap=ctl_errx,--wrap=ctl_err
 
 $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lunistring
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lunistring \
+	    $(FUZZ_LIBS)
 
 # One line per target: total executions, exec/s, and from libFuzzer's last
 # stats line the coverage (cov), features (ft) and corpus (inputs/bytes).
@@ -404,10 +434,11 @@ fuzz: $(FUZZ_BINS)
 	@failed=""; \
 	for t in $(FUZZ_TARGETS); do \
 		work=build/fuzz/corpus-$$t; log=build/fuzz/$$t.log; \
-		mkdir -p $$work; \
+		mkdir -p $$work; dict=; \
+		[ ! -f tests/fuzz/$$t.dict ] || dict=-dict=tests/fuzz/$$t.dict; \
 		if build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
 		    -print_final_stats=1 -max_len=$(FUZZ_MAX_LEN) -timeout=10 \
-		    -artifact_prefix=build/fuzz/$$t- \
+		    -artifact_prefix=build/fuzz/$$t- $$dict \
 		    $$work tests/fuzz/corpus/$$t >$$log 2>&1; then \
 			st=ok; \
 		else \
@@ -447,3 +478,94 @@ fuzz-quick:
 
 fuzz-check:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=2
+
+# ---------------------------------------------------------------------------
+# Coverage (not part of make test: about 4 minutes on 2 cores). src/ is
+# built again with gcc --coverage under build/cov/ (the other builds are
+# not touched) into sluice, sluicectl, the unit tests, and a replay of
+# every fuzz target (tests/fuzz/replay.c feeds each corpus file once: the
+# committed seeds and whatever make fuzz added under build/fuzz/). The
+# unit tests run, the corpora replay, then tests/integration/run.sh and
+# sluicectl.sh run against the coverage binaries (the other integration
+# scripts are left out for time, and so are run.sh's memory cases: an
+# instrumented binary's VmHWM says nothing). gcovr then prints line and
+# branch coverage per file of src/ and writes build/coverage/index.html
+# (logs beside it). The counts start from zero on each run.
+
+COV_CC		?= gcc
+COV_FLAGS	 = -O0 -g --coverage -fprofile-update=atomic
+COV_SRCS	 = $(sort $(SRCS) $(CTL_SRCS))
+COV_LIB_OBJS	 = $(patsubst src/%.c,build/cov/obj/%.o, \
+		   $(filter-out src/main.c src/sluicectl.c,$(COV_SRCS)))
+COV_UNIT	 = $(UNIT:%=build/cov/test_%)
+COV_REPLAYS	 = $(FUZZ_TARGETS:%=build/cov/replay_%)
+COV_LIBS	 = -lsqlite3 -lpq -lsodium -lunistring -lpthread -lgcov
+# Test code is compiled without --coverage (-lgcov links the counters'
+# runtime): only src/ is measured.
+COV_TEST_CFLAGS	 = $(CSTD) -O0 -g -Isrc $(PGINC)
+
+build/cov/obj/%.o: src/%.c $(HDRS) $(GEN)
+	@mkdir -p $(@D)
+	$(COV_CC) $(CSTD) $(WARN) $(COV_FLAGS) $(PGINC) -Ibuild/gen -c -o $@ $<
+
+# One archive: each program takes only the objects it needs from it.
+build/cov/libsluice.a: $(COV_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+build/cov/sluice: build/cov/obj/main.o build/cov/libsluice.a \
+    tests/coverage/cov_exit.c
+	$(COV_CC) $(COV_TEST_CFLAGS) -Wl,--wrap=_exit -o $@ \
+	    $(filter %.c %.o %.a,$^) $(COV_LIBS)
+
+build/cov/sluicectl: build/cov/obj/sluicectl.o build/cov/libsluice.a
+	$(COV_CC) -o $@ $^ $(COV_LIBS)
+
+$(COV_UNIT): build/cov/test_%: tests/unit/test_%.c tests/unit/cases.c \
+    tests/unit/cases.h build/cov/libsluice.a
+	$(COV_CC) $(COV_TEST_CFLAGS) \
+	    -DSCHEMA_SQL='"$(CURDIR)/sql/schema.sql"' \
+	    -DSTATE_SQL='"$(CURDIR)/sql/state.sql"' \
+	    -DSTATE_V1_SQL='"$(CURDIR)/tests/unit/state_v1.sql"' \
+	    -o $@ $(filter %.c %.a,$^) -lcmocka $(COV_LIBS)
+
+$(COV_REPLAYS): build/cov/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+    tests/fuzz/fuzz_log.c tests/fuzz/fuzz_argv.h build/cov/libsluice.a
+	$(COV_CC) $(COV_TEST_CFLAGS) -o $@ $(filter %.c %.a,$^) \
+	    $(FUZZ_QUIET) $(COV_LIBS)
+
+coverage: $(GEN) build/cov/sluice build/cov/sluicectl $(COV_UNIT) \
+    $(COV_REPLAYS)
+	@command -v gcovr >/dev/null || \
+	    { echo "coverage: gcovr is missing (make deps)"; exit 1; }
+	@find build/cov -name '*.gcda' -delete; rm -rf build/coverage; \
+	mkdir -p build/coverage; failed=""; \
+	echo "coverage: unit tests"; \
+	for t in $(COV_UNIT); do \
+		$$t >>build/coverage/unit.log 2>&1 || failed="$$failed $$t"; \
+	done; \
+	for t in $(FUZZ_TARGETS); do \
+		dirs=tests/fuzz/corpus/$$t; log=build/coverage/replay_$$t.log; \
+		[ ! -d build/fuzz/corpus-$$t ] || \
+		    dirs="$$dirs build/fuzz/corpus-$$t"; \
+		build/cov/replay_$$t $$dirs >$$log 2>&1 || \
+		    failed="$$failed replay_$$t"; \
+		echo "coverage: $$(tail -1 $$log) from $$dirs"; \
+	done; \
+	for s in run sluicectl; do \
+		echo "coverage: tests/integration/$$s.sh"; \
+		SLUICE_BIN=$(CURDIR)/build/cov/sluice \
+		SLUICE_BIN_RELEASE=$(CURDIR)/build/cov/sluice IT_MEMORY=0 \
+		SLUICECTL_BIN=$(CURDIR)/build/cov/sluicectl \
+		    bash tests/integration/$$s.sh >build/coverage/$$s.log 2>&1 || \
+		    failed="$$failed $$s.sh"; \
+	done; \
+	gcovr -r . -f src/ --exclude-unreachable-branches \
+	    --html-details build/coverage/index.html \
+	    --json-summary build/coverage/summary.json build/cov/obj && \
+	python3 tests/coverage/summary.py build/coverage/summary.json; \
+	echo "coverage: report in build/coverage/index.html"; \
+	if [ -n "$$failed" ]; then \
+		echo "coverage: FAILED:$$failed (logs in build/coverage/)"; \
+		exit 1; \
+	fi
