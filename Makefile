@@ -406,10 +406,11 @@ build/fuzz/fuzz_plan: FUZZ_LIBS = -lsodium $(FUZZ_QUIET)
 
 # The row check both stores share, directly and through SQLite.
 FUZZ_JOB_ROW_SRCS = src/job_row.c src/job.c src/jobstore.c \
-		   src/jobstore_pg.c src/store.c src/reopen.c src/http_hdr.c \
+		   src/jobstore_pg.c src/store.c src/pq.c src/reopen.c \
+		   src/http_hdr.c \
 		   src/log.c src/text.c
 build/fuzz/fuzz_job_row: $(FUZZ_JOB_ROW_SRCS) tests/fuzz/fuzz_log.c
-build/fuzz/fuzz_job_row: FUZZ_LIBS = $(PGINC) -lsqlite3 -lpq $(FUZZ_QUIET)
+build/fuzz/fuzz_job_row: FUZZ_LIBS = $(PGINC) -lsqlite3 $(FUZZ_QUIET)
 
 # The two command lines: sluice's (config.c) and sluicectl's (ctl_opt.c),
 # over the option parser they share.
@@ -499,7 +500,7 @@ COV_LIB_OBJS	 = $(patsubst src/%.c,build/cov/obj/%.o, \
 		   $(filter-out src/main.c src/sluicectl.c,$(COV_SRCS)))
 COV_UNIT	 = $(UNIT:%=build/cov/test_%)
 COV_REPLAYS	 = $(FUZZ_TARGETS:%=build/cov/replay_%)
-COV_LIBS	 = -lsqlite3 -lpq -lsodium -lunistring -lpthread -lgcov
+COV_LIBS	 = -lsqlite3 -lsodium -lunistring -lpthread -lgcov
 # Test code is compiled without --coverage (-lgcov links the counters'
 # runtime): only src/ is measured.
 COV_TEST_CFLAGS	 = $(CSTD) -O0 -g -Isrc $(PGINC)
