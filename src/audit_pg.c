@@ -142,16 +142,6 @@ struct audit_pg {
 /* One line a second per process for a failing reconnect. */
 static _Atomic int64_t apg_failed_logged;
 
-static int64_t
-apg_now_ms(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return (0);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* FNV-1a, 64 bits: a job's advisory lock key. */
 static int64_t
 apg_key(const char *job_id)
@@ -224,14 +214,11 @@ static PGconn *
 apg_conn(struct audit_pg *a, int force)
 {
 	char	 err[512];
-	int64_t	 now;
 
 	if (a->c != NULL)
 		return (a->c);
-	now = apg_now_ms();
-	if (!force && now < a->retry_ms)
+	if (!store_pg_retry_due(&a->retry_ms, force))
 		return (NULL);
-	a->retry_ms = now + STORE_PG_RETRY_MS;
 	if ((a->c = apg_connect(a->spec, a->busy_ms, 1, err, sizeof(err))) ==
 	    NULL)
 		reopen_log_failed(&apg_failed_logged, "db_unavailable", err);
@@ -693,7 +680,7 @@ apg_open(const char *spec, int busy_ms, void (*nudge)(void *), void *arg,
 	 * is away now, the batches reconnect (and fail until it is back). */
 	if ((a->c = apg_connect(spec, a->busy_ms, 1, err, errsz)) == NULL) {
 		reopen_log_failed(&apg_failed_logged, "db_unavailable", err);
-		a->retry_ms = apg_now_ms() + STORE_PG_RETRY_MS;
+		(void)store_pg_retry_due(&a->retry_ms, 1);
 	}
 	return (a);
 }

@@ -35,16 +35,6 @@ static const char jobstore_pg_sql[] =
 /* One line a second per process for a failing reconnect. */
 static _Atomic int64_t jobstore_pg_failed;
 
-static int64_t
-jobstore_pg_now_ms(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return (0);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Connect and prepare the lookup. Returns the connection or NULL. */
 static PGconn *
 jobstore_pg_connect(const char *spec, char *err, size_t errsz)
@@ -116,14 +106,11 @@ static PGconn *
 jobstore_pg_conn(struct jobstore *js, int force)
 {
 	char	 err[512];
-	int64_t	 now;
 
 	if (js->conn != NULL)
 		return (js->conn);
-	now = jobstore_pg_now_ms();
-	if (!force && now < js->retry_ms)
+	if (!store_pg_retry_due(&js->retry_ms, force))
 		return (NULL);
-	js->retry_ms = now + STORE_PG_RETRY_MS;
 	if ((js->conn = jobstore_pg_connect(js->path, err, sizeof(err))) ==
 	    NULL)
 		reopen_log_failed(&jobstore_pg_failed, "db_unavailable", err);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "pq.h"
 
@@ -174,4 +175,18 @@ store_pg_error(struct pg_conn *c, struct pg_result *r,
 	while (p > buf && p[-1] == ' ')
 		*--p = '\0';
 	return (buf);
+}
+
+int
+store_pg_retry_due(int64_t *next_ms, int force)
+{
+	struct timespec	 ts;
+	int64_t		 now = 0;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (!force && now < *next_ms)
+		return (0);
+	*next_ms = now + STORE_PG_RETRY_MS;
+	return (1);
 }

@@ -11,6 +11,7 @@
 #define SLUICE_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct pg_conn;
 struct pg_result;
@@ -50,6 +51,13 @@ struct pg_conn *store_pg_connect(const char *spec, const char *app,
  * statement's own fault.
  */
 int	store_pg_transient(struct pg_conn *, struct pg_result *);
+
+/*
+ * A connection that broke is made again on demand, at most once per
+ * STORE_PG_RETRY_MS unless forced: 1 when a try is due now (*next_ms is
+ * moved on), 0 when it is too soon.
+ */
+int	store_pg_retry_due(int64_t *next_ms, int force);
 
 /* The error message of res, or of conn, on one line (no newline). */
 const char *store_pg_error(struct pg_conn *, struct pg_result *,
