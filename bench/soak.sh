@@ -9,9 +9,11 @@
 #
 # It fails only on something that grows without bound, or is wrong:
 #   - the WAL past SOAK_WAL_MAX_MIB (README: the bound, and why);
-#   - a worker that lived through the load without kills whose fds grew by
-#     more than SOAK_FD_SLACK (default 12: each request in flight holds a
-#     connection, up to --threads 8), or whose RssAnon or RssFile grew by
+#   - a worker that lived through the load without kills whose lowest fd
+#     count of the second half of the phase is more than SOAK_FD_SLACK
+#     (default 12) above the lowest of the first half (a sample swings
+#     with the connections in flight, up to wrk's 32; a leak raises the
+#     floor), or whose RssAnon or RssFile grew by
 #     more than SOAK_RSS_GROW_KIB between its second sample and its last
 #     (the first is taken before warm-up);
 #   - audit rows older than the retention (plus a minute) still there at
@@ -179,14 +181,27 @@ awk -F'\t' -v walmax=$((WAL_MAX_MIB * 1048576)) -v grow="$RSS_GROW_KIB" \
 	# (warm) and the last.
 	$2 == "load" {
 		n[$3]++
-		if (n[$3] == 2) { f0[$3] = $4; a0[$3] = $5; r0[$3] = $6 }
-		if (n[$3] >= 2) { f1[$3] = $4; a1[$3] = $5; r1[$3] = $6 }
+		if (n[$3] == 2) { a0[$3] = $5; r0[$3] = $6 }
+		if (n[$3] >= 2) { a1[$3] = $5; r1[$3] = $6 }
+		fd[$3, n[$3]] = $4
 	}
 	END {
 		if (wal > walmax)
 			printf "WAL reached %d bytes (bound %d)\n", wal, walmax
 		for (p in n) {
 			if (n[p] < 3) continue
+			# fds: each connection in flight holds one (as many as
+			# the load has, since the event loop: not bounded by
+			# the threads), so a sample swings with the load; a
+			# leak raises the floor. The lowest in the first half
+			# of the warm samples against the lowest in the second.
+			h = int((n[p] + 2) / 2)
+			f0[p] = f1[p] = -1
+			for (i = 2; i <= n[p]; i++) {
+				v = fd[p, i]
+				if (i <= h && (f0[p] < 0 || v < f0[p])) f0[p] = v
+				if (i > h && (f1[p] < 0 || v < f1[p])) f1[p] = v
+			}
 			if (f1[p] - f0[p] > fdslack)
 				printf "worker %s: fds %d -> %d\n", p, f0[p], f1[p]
 			if (a1[p] - a0[p] > grow)
