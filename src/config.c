@@ -52,13 +52,9 @@ static const struct opt config_options[] = {
 
 #define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
 
-/*
- * --help: one printf of the whole text, so it reads as it prints. Over 80
- * lines only because each option's line is a string of its own; splitting
- * it would scatter the text, not simplify it.
- */
-void
-config_usage(const char *progname)
+/* --help, its first part: the data sluice reads and keeps. */
+static void
+config_usage_data(const char *progname)
 {
 	printf("usage: %s --db PATH --root DIR [options]\n"
 	    "\n"
@@ -91,8 +87,17 @@ config_usage(const char *progname)
 	    "  --resume-window D   a client's download stays open (resumes "
 	    "and segments join it)\n"
 	    "                      for D after its last response (default "
-	    "%lldh) [SLUICE_RESUME_WINDOW]\n"
-	    "  --offload MODE      hand the file to the web server after the "
+	    "%lldh) [SLUICE_RESUME_WINDOW]\n", progname,
+	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_DEFAULT,
+	    (long long)(AUDIT_RETENTION_DEFAULT / 86400),
+	    (long long)(AUDIT_RESUME_WINDOW_DEFAULT / 3600));
+}
+
+/* --help, its second part: how sluice serves, and the pool. */
+static void
+config_usage_serve(void)
+{
+	printf("  --offload MODE      hand the file to the web server after the "
 	    "checks: lighttpd\n"
 	    "                      (X-Sendfile), x-accel-redirect:/prefix/ "
 	    "(nginx internal location)\n"
@@ -133,13 +138,17 @@ config_usage(const char *progname)
 	    "\n"
 	    "Each option can also be set by the environment variable in "
 	    "brackets;\nthe command line wins. Signals: TERM or INT drains "
-	    "and exits, HUP reopens the log.\n", progname,
-	    CONFIG_DEFAULT_PREFIX, PATHS_STATE_DB_DEFAULT,
-	    (long long)(AUDIT_RETENTION_DEFAULT / 86400),
-	    (long long)(AUDIT_RESUME_WINDOW_DEFAULT / 3600), CONFIG_WORKERS,
-	    CONFIG_THREADS,
-	    CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE, CONFIG_RATE_WINDOW,
-	    CONFIG_PARAMS_TIMEOUT);
+	    "and exits, HUP reopens the log.\n", CONFIG_WORKERS,
+	    CONFIG_THREADS, CONFIG_DRAIN_TIMEOUT, CONFIG_MIN_RATE,
+	    CONFIG_RATE_WINDOW, CONFIG_PARAMS_TIMEOUT);
+}
+
+/* --help: the options, in two groups, each as it prints. */
+void
+config_usage(const char *progname)
+{
+	config_usage_data(progname);
+	config_usage_serve();
 }
 
 /* A duration field: "90d" and the like (units.c), or "off" / "0". */
